@@ -1,0 +1,1 @@
+//! Test PKI (filled in by the next commit).

@@ -1,0 +1,264 @@
+//! The claims in a document's signed JSON content, and its timestamps.
+//!
+//! ```text
+//! {"licenseType":"","nonce":"20251119-185330","plan":{"name":"","product":"","publisher":""},
+//!  "sku":"","subscriptionId":"...","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000",
+//!  "expiresOn":"11/19/25 18:53:30 -0000"},"vmId":"..."}
+//! ```
+//! Older api-versions omit `licenseType`, `sku` and `subscriptionId`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::error::Error;
+use crate::strict_json::{self, JsonError};
+
+/// The claims IMDS signed: which VM, subscription and plan, the nonce, and the validity window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    /// The VM's unique id (`vmId`).
+    pub vm_id: String,
+    /// The Azure subscription (`subscriptionId`; newer api-versions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    /// The image SKU (`sku`; newer api-versions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// The licence type, e.g. `Windows_Server` (`licenseType`; newer api-versions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_type: Option<String>,
+    /// The Marketplace plan (`plan`), empty strings for a non-Marketplace image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    /// The nonce the VM asked for, or IMDS's timestamp default (`nonce`).
+    pub nonce: String,
+    /// When IMDS created the document (`timeStamp.createdOn`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_on: OffsetDateTime,
+    /// When the document expires (`timeStamp.expiresOn`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_on: OffsetDateTime,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// The Marketplace plan of the VM's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Plan name.
+    pub name: String,
+    /// Offer (product) name.
+    pub product: String,
+    /// Publisher id.
+    pub publisher: String,
+}
+
+impl Claims {
+    /// Parses the signed content. Refuses duplicate keys, a missing `vmId`, `nonce` or
+    /// `timeStamp`, wrongly typed known fields and impossible timestamps.
+    pub(crate) fn parse(content: &[u8]) -> Result<Claims, Error> {
+        let value = strict_json::parse(content).map_err(|e| match e {
+            JsonError::DuplicateKey(key) => Error::DuplicateKey { key },
+            JsonError::Syntax(detail) => Error::Claims { detail },
+        })?;
+        let Value::Object(mut map) = value else {
+            return Err(claims_error("the content is not a JSON object"));
+        };
+        let vm_id = required_string(&mut map, "vmId")?;
+        let nonce = required_string(&mut map, "nonce")?;
+        let subscription_id = optional_string(&mut map, "subscriptionId")?;
+        let sku = optional_string(&mut map, "sku")?;
+        let license_type = optional_string(&mut map, "licenseType")?;
+        let plan = match map.remove("plan") {
+            None => None,
+            Some(Value::Object(mut plan)) => Some(Plan {
+                name: required_string(&mut plan, "name")?,
+                product: required_string(&mut plan, "product")?,
+                publisher: required_string(&mut plan, "publisher")?,
+            }),
+            Some(_) => return Err(claims_error("\"plan\" is not an object")),
+        };
+        let Some(Value::Object(mut stamp)) = map.remove("timeStamp") else {
+            return Err(claims_error("\"timeStamp\" is missing or not an object"));
+        };
+        let created_on = parse_timestamp("createdOn", &required_string(&mut stamp, "createdOn")?)?;
+        let expires_on = parse_timestamp("expiresOn", &required_string(&mut stamp, "expiresOn")?)?;
+        if expires_on < created_on {
+            return Err(claims_error("timeStamp.expiresOn is earlier than createdOn"));
+        }
+        Ok(Claims {
+            vm_id,
+            subscription_id,
+            sku,
+            license_type,
+            plan,
+            nonce,
+            created_on,
+            expires_on,
+            other: map,
+        })
+    }
+}
+
+fn claims_error(detail: &str) -> Error {
+    Error::Claims {
+        detail: detail.to_owned(),
+    }
+}
+
+fn required_string(map: &mut Map<String, Value>, key: &str) -> Result<String, Error> {
+    optional_string(map, key)?.ok_or_else(|| Error::Claims {
+        detail: format!("{key:?} is missing"),
+    })
+}
+
+fn optional_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, Error> {
+    match map.remove(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::Claims {
+            detail: format!("{key:?} is not a string"),
+        }),
+    }
+}
+
+/// Parses IMDS's `MM/DD/YY HH:MM:SS +HHMM` (two-digit years are 20YY) into a UTC instant.
+///
+/// ```
+/// let t = imds_attest::parse_timestamp("createdOn", "11/19/25 12:53:30 -0000").unwrap();
+/// assert_eq!(t.unix_timestamp(), 1_763_556_810);
+/// ```
+pub fn parse_timestamp(field: &'static str, text: &str) -> Result<OffsetDateTime, Error> {
+    let fail = |detail: &str| Error::Timestamp {
+        field,
+        value: text.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let b = text.as_bytes();
+    if b.len() != 23 {
+        return Err(fail("wrong length"));
+    }
+    let shape_ok = b.iter().enumerate().all(|(i, &c)| match i {
+        2 | 5 => c == b'/',
+        8 | 17 => c == b' ',
+        11 | 14 => c == b':',
+        18 => c == b'+' || c == b'-',
+        _ => c.is_ascii_digit(),
+    });
+    if !shape_ok {
+        return Err(fail("wrong format"));
+    }
+    let num = |at: usize| -> u8 {
+        let digit = |i: usize| b.get(i).map_or(0, |c| c.wrapping_sub(b'0'));
+        digit(at) * 10 + digit(at + 1)
+    };
+    let month = Month::try_from(num(0)).map_err(|_| fail("month out of range"))?;
+    let year = 2000 + i32::from(num(6));
+    let date = Date::from_calendar_date(year, month, num(3))
+        .map_err(|_| fail("no such day in that month"))?;
+    let clock = Time::from_hms(num(9), num(12), num(15)).map_err(|_| fail("no such time of day"))?;
+    let sign: i8 = if b.get(18) == Some(&b'-') { -1 } else { 1 };
+    let (off_h, off_m) = (num(19), num(21));
+    if off_h > 23 || off_m > 59 {
+        return Err(fail("offset out of range"));
+    }
+    // Both fit in i8 after the range check.
+    let offset = UtcOffset::from_hms(sign * off_h as i8, sign * off_m as i8, 0)
+        .map_err(|_| fail("offset out of range"))?;
+    Ok(PrimitiveDateTime::new(date, clock)
+        .assume_offset(offset)
+        .to_offset(UtcOffset::UTC))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn parses_timestamps_with_any_numeric_offset() {
+        let cases = [
+            ("11/19/25 12:53:30 -0000", datetime!(2025-11-19 12:53:30 UTC)),
+            ("01/04/21 19:55:34 +0000", datetime!(2021-01-04 19:55:34 UTC)),
+            ("02/29/24 23:59:59 +0130", datetime!(2024-02-29 22:29:59 UTC)),
+            ("12/31/99 23:00:00 -0100", datetime!(2100-01-01 00:00:00 UTC)),
+            ("01/01/00 00:00:00 +0000", datetime!(2000-01-01 00:00:00 UTC)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_timestamp("createdOn", text).ok(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_impossible_or_malformed_timestamps() {
+        let cases = [
+            ("02/30/25 00:00:00 -0000", "no such day in that month"),
+            ("02/29/25 00:00:00 -0000", "no such day in that month"),
+            ("13/01/25 00:00:00 -0000", "month out of range"),
+            ("00/01/25 00:00:00 -0000", "month out of range"),
+            ("01/01/25 24:00:00 -0000", "no such time of day"),
+            ("01/01/25 23:60:00 -0000", "no such time of day"),
+            ("01/01/25 23:00:60 -0000", "no such time of day"),
+            ("01/01/25 23:00:00 -2400", "offset out of range"),
+            ("01/01/25 23:00:00 -0060", "offset out of range"),
+            ("1/1/25 23:00:00 -0000", "wrong length"),
+            ("2025-01-01T00:00:00Z", "wrong length"),
+            ("01-01-25 23:00:00 -0000", "wrong format"),
+            ("01/01/25 23:00:00 Z0000", "wrong format"),
+            ("01/01/2５ 3:00:00 -0000", "wrong length"),
+            ("", "wrong length"),
+        ];
+        for (text, want) in cases {
+            match parse_timestamp("expiresOn", text) {
+                Err(Error::Timestamp { field, detail, .. }) => {
+                    assert_eq!((field, detail.as_str()), ("expiresOn", want), "{text}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    const GOOD: &str = r#"{"licenseType":"","nonce":"n1","plan":{"name":"p","product":"o","publisher":"x"},"sku":"s","subscriptionId":"sub","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"},"vmId":"vm","future":{"a":1}}"#;
+
+    #[test]
+    fn parses_all_fields_and_keeps_unknown_ones() {
+        let c = Claims::parse(GOOD.as_bytes());
+        let Ok(c) = c else { panic!("{c:?}") };
+        assert_eq!(c.vm_id, "vm");
+        assert_eq!(c.subscription_id.as_deref(), Some("sub"));
+        assert_eq!(c.license_type.as_deref(), Some(""));
+        assert_eq!(c.plan.as_ref().map(|p| p.product.as_str()), Some("o"));
+        assert_eq!(c.expires_on - c.created_on, time::Duration::hours(6));
+        assert_eq!(c.other.get("future"), Some(&serde_json::json!({"a":1})));
+    }
+
+    #[test]
+    fn rejects_malformed_claims_with_their_reason() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"nonce":"a","nonce":"b","vmId":"v"}"#, "duplicate_key"),
+            (r#"{"vmId":"v","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#, "claims"),
+            (r#"{"vmId":"v","nonce":"n"}"#, "claims"),
+            (r#"{"nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#, "claims"),
+            (r#"{"vmId":1,"nonce":"n"}"#, "claims"),
+            (r#"{"vmId":"v","nonce":"n","plan":"x","timeStamp":{}}"#, "claims"),
+            (r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#, "claims"),
+            (r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"02/30/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#, "timestamp"),
+            (r#"[]"#, "claims"),
+        ];
+        for (json, kind) in cases {
+            match Claims::parse(json.as_bytes()) {
+                Err(e) => assert_eq!(e.kind(), *kind, "{json}: {e}"),
+                Ok(c) => panic!("{json}: accepted {c:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_invalid_utf8_content() {
+        let r = Claims::parse(b"{\"vmId\":\"v\xff\"}");
+        assert!(matches!(r, Err(Error::Claims { ref detail }) if detail.contains("invalid unicode")), "{r:?}");
+    }
+}

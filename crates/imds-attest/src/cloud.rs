@@ -1,0 +1,131 @@
+//! Azure clouds and the signer names that belong to them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// An Azure cloud, identified by the DNS domain its IMDS signer certificates are named under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// Azure public cloud: `metadata.azure.com`.
+    Public,
+    /// Azure US Government: `metadata.azure.us`.
+    UsGov,
+    /// Azure China (21Vianet): `metadata.azure.cn`.
+    China,
+    /// Azure Germany (retired 2021): `metadata.microsoftazure.de`.
+    Germany,
+}
+
+impl Cloud {
+    /// Every cloud, in a fixed order.
+    pub const ALL: [Cloud; 4] = [Cloud::Public, Cloud::UsGov, Cloud::China, Cloud::Germany];
+
+    /// The DNS domain the cloud's signer names must equal or be a subdomain of.
+    pub fn domain(self) -> &'static str {
+        match self {
+            Cloud::Public => "metadata.azure.com",
+            Cloud::UsGov => "metadata.azure.us",
+            Cloud::China => "metadata.azure.cn",
+            Cloud::Germany => "metadata.microsoftazure.de",
+        }
+    }
+
+    /// The short name used on the command line and in output (`public`, `usgov`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Public => "public",
+            Cloud::UsGov => "usgov",
+            Cloud::China => "china",
+            Cloud::Germany => "germany",
+        }
+    }
+
+    /// Whether `dns_name` is this cloud's domain or a subdomain of it, compared
+    /// case-insensitively and only at a label boundary.
+    ///
+    /// ```
+    /// use imds_attest::Cloud;
+    /// assert!(Cloud::Public.matches("eastus.metadata.azure.com"));
+    /// assert!(Cloud::Public.matches("METADATA.azure.com"));
+    /// assert!(!Cloud::Public.matches("evilmetadata.azure.com"));
+    /// assert!(!Cloud::Public.matches("metadata.azure.com.evil.example"));
+    /// ```
+    pub fn matches(self, dns_name: &str) -> bool {
+        let domain = self.domain();
+        let name = dns_name.as_bytes();
+        let Some(split) = name.len().checked_sub(domain.len()) else {
+            return false;
+        };
+        let (prefix, suffix) = name.split_at(split);
+        if !suffix.eq_ignore_ascii_case(domain.as_bytes()) {
+            return false;
+        }
+        match prefix.split_last() {
+            None => true,
+            // A label boundary, and at least one character before it.
+            Some((b'.', rest)) => !rest.is_empty(),
+            Some(_) => false,
+        }
+    }
+
+    /// The cloud, among `allowed`, that `dns_name` belongs to.
+    pub fn of_name(dns_name: &str, allowed: &[Cloud]) -> Option<Cloud> {
+        allowed.iter().copied().find(|c| c.matches(dns_name))
+    }
+}
+
+impl fmt::Display for Cloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Cloud {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Cloud::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown cloud {s:?}; expected public, usgov, china or germany"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_domain_and_subdomains_at_label_boundary_only() {
+        let cases: &[(&str, Cloud, bool)] = &[
+            ("metadata.azure.com", Cloud::Public, true),
+            ("eastus.metadata.azure.com", Cloud::Public, true),
+            ("a.b.metadata.azure.com", Cloud::Public, true),
+            ("MetaData.Azure.COM", Cloud::Public, true),
+            ("evilmetadata.azure.com", Cloud::Public, false),
+            ("metadata.azure.com.evil.example", Cloud::Public, false),
+            (".metadata.azure.com", Cloud::Public, false),
+            ("metadata.azure.co", Cloud::Public, false),
+            ("azure.com", Cloud::Public, false),
+            ("", Cloud::Public, false),
+            ("metadata.azure.com", Cloud::UsGov, false),
+            ("usgovvirginia.metadata.azure.us", Cloud::UsGov, true),
+            ("chinaeast.metadata.azure.cn", Cloud::China, true),
+            ("metadata.microsoftazure.de", Cloud::Germany, true),
+            ("metadata.azure.de", Cloud::Germany, false),
+        ];
+        for (name, cloud, want) in cases {
+            assert_eq!(cloud.matches(name), *want, "{name} vs {cloud}");
+        }
+    }
+
+    #[test]
+    fn parses_cloud_names_and_rejects_others() {
+        assert_eq!("usgov".parse::<Cloud>(), Ok(Cloud::UsGov));
+        assert_eq!("China".parse::<Cloud>(), Ok(Cloud::China));
+        assert!(matches!("azure".parse::<Cloud>(), Err(e) if e.contains("unknown cloud")));
+    }
+}

@@ -1,0 +1,310 @@
+//! The CMS (PKCS#7) structure of an attested document, parsed strictly into
+//! [`AttestedDocument`].
+//!
+//! ```text
+//! ContentInfo ::= SEQUENCE { contentType id-signedData, content [0] EXPLICIT SignedData }
+//! SignedData ::= SEQUENCE {                                         -- RFC 5652 section 5.1
+//!   version CMSVersion, digestAlgorithms SET OF DigestAlgorithmIdentifier,
+//!   encapContentInfo EncapsulatedContentInfo,                       -- id-data, attached
+//!   certificates [0] IMPLICIT CertificateSet OPTIONAL,              -- IMDS: the leaf only
+//!   crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+//!   signerInfos SET OF SignerInfo }                                 -- exactly one here
+//! SignerInfo ::= SEQUENCE {                                         -- RFC 5652 section 5.3
+//!   version CMSVersion, sid SignerIdentifier, digestAlgorithm DigestAlgorithmIdentifier,
+//!   signedAttrs [0] IMPLICIT SignedAttributes OPTIONAL,             -- IMDS: absent
+//!   signatureAlgorithm SignatureAlgorithmIdentifier, signature SignatureValue,
+//!   unsignedAttrs [1] IMPLICIT UnsignedAttributes OPTIONAL }
+//! ```
+
+use cms::cert::CertificateChoices;
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
+use const_oid::ObjectIdentifier;
+use der::asn1::OctetString;
+use der::{Decode, Encode, Tag, Tagged};
+use x509_cert::Certificate;
+
+use crate::error::Error;
+use crate::input;
+use crate::signature::{DigestAlgorithm, SignatureAlgorithm};
+use crate::signer::SignerCertificate;
+
+/// The most certificates a document may embed. IMDS embeds one.
+pub const MAX_EMBEDDED_CERTIFICATES: usize = 16;
+
+/// A parsed, **unverified** attested document.
+///
+/// Making one proves only that the bytes have the shape of an attested document: a strict-DER
+/// SignedData with one signer whose certificate is embedded and attached content. Nothing in it
+/// is trusted until [`Verifier::verify`](crate::Verifier::verify) turns it into a
+/// [`VerifiedDocument`](crate::VerifiedDocument).
+#[derive(Debug, Clone)]
+pub struct AttestedDocument {
+    pub(crate) content: Vec<u8>,
+    pub(crate) signer: SignerCertificate,
+    pub(crate) other_certificates: Vec<Vec<u8>>,
+    pub(crate) digest: DigestAlgorithm,
+    pub(crate) signature_algorithm: SignatureAlgorithm,
+    pub(crate) signature: Vec<u8>,
+    pub(crate) signed_attributes: Option<SignedAttributes>,
+}
+
+/// Signed attributes (RFC 5652 section 5.4): what the signature covers instead of the content.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedAttributes {
+    /// The DER `SET OF Attribute` the signature covers.
+    pub(crate) der: Vec<u8>,
+    /// The message-digest attribute's value.
+    pub(crate) message_digest: Vec<u8>,
+}
+
+impl AttestedDocument {
+    /// Parses a document given in any accepted form: the IMDS JSON response
+    /// (`{"encoding":"pkcs7","signature":"..."}`), bare base64 (line breaks allowed), PEM
+    /// (`-----BEGIN PKCS7-----`) or DER.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), imds_attest::Error> {
+    /// let json = std::fs::read("../../testdata/real/taskcluster_2025_rsatls07.json").unwrap();
+    /// let doc = imds_attest::AttestedDocument::parse(&json)?;
+    /// assert_eq!(doc.signer_subject(), "CN=metadata.azure.com,O=Microsoft Corporation,L=Redmond,ST=WA,C=US");
+    /// # Ok(()) }
+    /// ```
+    pub fn parse(input: &[u8]) -> Result<AttestedDocument, Error> {
+        AttestedDocument::from_der(&input::decode(input)?)
+    }
+
+    /// Parses the DER of a ContentInfo holding SignedData.
+    pub fn from_der(der: &[u8]) -> Result<AttestedDocument, Error> {
+        let info = ContentInfo::from_der(der).map_err(|e| Error::der("ContentInfo", e))?;
+        if info.content_type != ID_SIGNED_DATA {
+            return Err(Error::NotSignedData {
+                content_type: oid_name(&info.content_type),
+            });
+        }
+        let signed: SignedData = info
+            .content
+            .decode_as()
+            .map_err(|e| Error::der("SignedData", e))?;
+        Self::from_signed_data(signed)
+    }
+
+    fn from_signed_data(signed: SignedData) -> Result<AttestedDocument, Error> {
+        if !matches!(signed.version, CmsVersion::V1 | CmsVersion::V3) {
+            return Err(structure(format!(
+                "SignedData version {:?}, expected 1 or 3",
+                signed.version
+            )));
+        }
+        let content = attached_content(&signed)?;
+        let signer_info = only_signer(&signed)?;
+        let digest = DigestAlgorithm::from_identifier(&signer_info.digest_alg)?;
+        let signature_algorithm =
+            SignatureAlgorithm::from_identifier(&signer_info.signature_algorithm, digest)?;
+        let signed_attributes = signer_info
+            .signed_attrs
+            .as_ref()
+            .map(signed_attributes)
+            .transpose()?;
+
+        let certificates = embedded_certificates(&signed)?;
+        let signer_index = find_signer(&certificates, &signer_info.sid)?;
+        let mut signer = None;
+        let mut other_certificates = Vec::with_capacity(certificates.len());
+        for (i, cert) in certificates.into_iter().enumerate() {
+            let der = cert.to_der().map_err(|e| Error::der("Certificate", e))?;
+            if i == signer_index {
+                signer = Some(SignerCertificate::new(cert, der)?);
+            } else {
+                other_certificates.push(der);
+            }
+        }
+        let signer = signer.ok_or_else(|| Error::SignerCertificateNotFound {
+            sid: describe_sid(&signer_info.sid),
+        })?;
+        Ok(AttestedDocument {
+            content,
+            signer,
+            other_certificates,
+            digest,
+            signature_algorithm,
+            signature: signer_info.signature.as_bytes().to_vec(),
+            signed_attributes,
+        })
+    }
+
+    /// The signed content bytes (the claims JSON), **not yet verified**.
+    pub fn content(&self) -> &[u8] {
+        &self.content
+    }
+
+    /// The subject of the certificate the SignerInfo names, **not yet verified**.
+    pub fn signer_subject(&self) -> &str {
+        &self.signer.subject
+    }
+}
+
+fn structure(detail: String) -> Error {
+    Error::Structure { detail }
+}
+
+fn attached_content(signed: &SignedData) -> Result<Vec<u8>, Error> {
+    let encap = &signed.encap_content_info;
+    if encap.econtent_type != ID_DATA {
+        return Err(structure(format!(
+            "encapsulated content type is {}, expected id-data",
+            oid_name(&encap.econtent_type)
+        )));
+    }
+    let any = encap.econtent.as_ref().ok_or(Error::DetachedContent)?;
+    if any.tag() != Tag::OctetString {
+        return Err(structure(format!(
+            "eContent is a {}, expected an OCTET STRING",
+            any.tag()
+        )));
+    }
+    Ok(any.value().to_vec())
+}
+
+fn only_signer(signed: &SignedData) -> Result<&SignerInfo, Error> {
+    match signed.signer_infos.0.as_slice() {
+        [one] => {
+            let version_ok = match one.sid {
+                SignerIdentifier::IssuerAndSerialNumber(_) => one.version == CmsVersion::V1,
+                SignerIdentifier::SubjectKeyIdentifier(_) => one.version == CmsVersion::V3,
+            };
+            if version_ok {
+                Ok(one)
+            } else {
+                Err(structure(format!(
+                    "SignerInfo version {:?} does not fit its signer identifier (RFC 5652 5.3)",
+                    one.version
+                )))
+            }
+        }
+        many => Err(Error::SignerCount { count: many.len() }),
+    }
+}
+
+fn embedded_certificates(signed: &SignedData) -> Result<Vec<Certificate>, Error> {
+    let Some(set) = &signed.certificates else {
+        return Ok(Vec::new());
+    };
+    if set.0.len() > MAX_EMBEDDED_CERTIFICATES {
+        return Err(structure(format!(
+            "{} embedded certificates, more than the {MAX_EMBEDDED_CERTIFICATES} accepted",
+            set.0.len()
+        )));
+    }
+    set.0
+        .iter()
+        .map(|choice| match choice {
+            CertificateChoices::Certificate(cert) => Ok(cert.clone()),
+            CertificateChoices::Other(_) => Err(structure(
+                "an embedded certificate is not an X.509 certificate".into(),
+            )),
+        })
+        .collect()
+}
+
+/// The index of the one embedded certificate the signer identifier names (never simply the
+/// first certificate).
+fn find_signer(certificates: &[Certificate], sid: &SignerIdentifier) -> Result<usize, Error> {
+    let matches: Vec<usize> = certificates
+        .iter()
+        .enumerate()
+        .filter(|(_, cert)| sid_matches(sid, cert))
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::SignerCertificateNotFound {
+            sid: describe_sid(sid),
+        }),
+        _ => Err(structure(format!(
+            "{} embedded certificates match the signer identifier ({})",
+            matches.len(),
+            describe_sid(sid)
+        ))),
+    }
+}
+
+fn sid_matches(sid: &SignerIdentifier, cert: &Certificate) -> bool {
+    let tbs = &cert.tbs_certificate;
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            ias.issuer == tbs.issuer && ias.serial_number == tbs.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            crate::signer::subject_key_identifier(cert).as_deref() == Some(ski.0.as_bytes())
+        }
+    }
+}
+
+fn describe_sid(sid: &SignerIdentifier) -> String {
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => format!(
+            "issuer \"{}\", serial {}",
+            ias.issuer,
+            hex(ias.serial_number.as_bytes())
+        ),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            format!("subject key identifier {}", hex(ski.0.as_bytes()))
+        }
+    }
+}
+
+fn signed_attributes(attrs: &cms::signed_data::SignedAttributes) -> Result<SignedAttributes, Error> {
+    let fail = |detail: &str| Error::SignedAttributes {
+        detail: detail.to_owned(),
+    };
+    let mut content_type = None;
+    let mut message_digest = None;
+    for attr in attrs.iter() {
+        let slot = if attr.oid == ID_CONTENT_TYPE {
+            &mut content_type
+        } else if attr.oid == ID_MESSAGE_DIGEST {
+            &mut message_digest
+        } else {
+            continue;
+        };
+        let [value] = attr.values.as_slice() else {
+            return Err(fail("an attribute must hold exactly one value"));
+        };
+        // The SET OF decoder already refused two attributes of one type only if they were
+        // byte-identical; two different values of one type are refused here.
+        if slot.replace(value).is_some() {
+            return Err(fail("an attribute type appears twice"));
+        }
+    }
+    let content_type = content_type.ok_or_else(|| fail("the content-type attribute is missing"))?;
+    let oid: ObjectIdentifier = content_type
+        .decode_as()
+        .map_err(|_| fail("the content-type attribute is not an OID"))?;
+    if oid != ID_DATA {
+        return Err(Error::SignedAttributes {
+            detail: format!("the content-type attribute is {}, not id-data", oid_name(&oid)),
+        });
+    }
+    let digest: OctetString = message_digest
+        .ok_or_else(|| fail("the message-digest attribute is missing"))?
+        .decode_as()
+        .map_err(|_| fail("the message-digest attribute is not an OCTET STRING"))?;
+    Ok(SignedAttributes {
+        der: attrs.to_der().map_err(|e| Error::der("SignedAttributes", e))?,
+        message_digest: digest.as_bytes().to_vec(),
+    })
+}
+
+/// `name (dotted.oid)` when the OID is known, else the dotted OID.
+pub(crate) fn oid_name(oid: &ObjectIdentifier) -> String {
+    match const_oid::db::DB.by_oid(oid) {
+        Some(name) => format!("{name} ({oid})"),
+        None => oid.to_string(),
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}

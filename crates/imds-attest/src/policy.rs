@@ -1,0 +1,85 @@
+//! What a verification requires beyond a valid signature and chain: clouds, nonce and time.
+
+use time::Duration;
+
+use crate::cloud::Cloud;
+
+/// The default clock skew tolerated between IMDS and the verifier: 300 s.
+pub const DEFAULT_SKEW: Duration = Duration::seconds(300);
+
+/// The rules a [`Verifier`](crate::Verifier) applies to every document, built once.
+///
+/// ```
+/// use imds_attest::{Cloud, Policy};
+/// use time::Duration;
+/// let policy = Policy::default()
+///     .with_clouds(&[Cloud::Public])
+///     .with_skew(Duration::seconds(60))
+///     .with_max_age(Duration::minutes(10));
+/// assert_eq!(policy.clouds(), &[Cloud::Public]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    clouds: Vec<Cloud>,
+    skew: Duration,
+    max_age: Option<Duration>,
+}
+
+impl Default for Policy {
+    /// Every cloud, 300 s of skew, no maximum age.
+    fn default() -> Self {
+        Policy {
+            clouds: Cloud::ALL.to_vec(),
+            skew: DEFAULT_SKEW,
+            max_age: None,
+        }
+    }
+}
+
+impl Policy {
+    /// Accept only signers of these clouds. An empty list accepts none.
+    pub fn with_clouds(mut self, clouds: &[Cloud]) -> Self {
+        let mut clouds = clouds.to_vec();
+        clouds.sort();
+        clouds.dedup();
+        self.clouds = clouds;
+        self
+    }
+
+    /// Tolerate this much clock difference on createdOn and expiresOn (negative counts as 0).
+    pub fn with_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew.max(Duration::ZERO);
+        self
+    }
+
+    /// Reject documents created longer than this before the verification time.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age.max(Duration::ZERO));
+        self
+    }
+
+    /// The clouds accepted.
+    pub fn clouds(&self) -> &[Cloud] {
+        &self.clouds
+    }
+
+    /// The skew tolerated.
+    pub fn skew(&self) -> Duration {
+        self.skew
+    }
+
+    /// The maximum age, if any.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age
+    }
+}
+
+/// How the document's nonce is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceCheck<'a> {
+    /// The nonce must equal this, byte for byte.
+    Exact(&'a str),
+    /// Do not check the nonce. A document verified so can be replayed by anyone who saw it,
+    /// until it expires.
+    DangerousAnyNonce,
+}

@@ -1,0 +1,177 @@
+//! Chain building with OpenSSL: from the signer, through untrusted intermediates, to a root of
+//! the signer's cloud, at the verification time.
+
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
+use openssl::x509::{X509PurposeId, X509Ref, X509StoreContext, X509};
+use time::OffsetDateTime;
+use x509_cert::der::Decode;
+
+use super::TrustStore;
+use crate::cloud::Cloud;
+use crate::error::Error;
+
+/// The most intermediates a chain may have. Azure's longest (2026, G2) has two.
+pub const MAX_INTERMEDIATES: i32 = 4;
+
+/// OpenSSL security level 2: RSA and DH keys of 2048 bits or more, no MD5 or SHA-1 signatures
+/// (a trust anchor's own self-signature is not checked).
+const AUTH_LEVEL: i32 = 2;
+
+// X509_V_ERR_* codes (stable in OpenSSL's ABI).
+const UNABLE_TO_GET_ISSUER_CERT: i32 = 2;
+const CERT_NOT_YET_VALID: i32 = 9;
+const CERT_HAS_EXPIRED: i32 = 10;
+const DEPTH_ZERO_SELF_SIGNED_CERT: i32 = 18;
+const SELF_SIGNED_CERT_IN_CHAIN: i32 = 19;
+const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i32 = 20;
+const UNABLE_TO_VERIFY_LEAF_SIGNATURE: i32 = 21;
+
+/// Verifies that `signer` chains to a root serving `cloud`, valid at `at`. Returns the chain's
+/// subjects, signer first, root last.
+pub(crate) fn verify(
+    trust: &TrustStore,
+    cloud: Cloud,
+    signer: &[u8],
+    carried: &[Vec<u8>],
+    at: OffsetDateTime,
+) -> Result<Vec<String>, Error> {
+    let mut roots = trust.roots_for(cloud).peekable();
+    if roots.peek().is_none() {
+        return Err(Error::NoTrustAnchors { cloud });
+    }
+    let mut store = X509StoreBuilder::new().map_err(|e| Error::crypto("creating a store", e))?;
+    for root in roots {
+        store
+            .add_cert(root.clone())
+            .map_err(|e| Error::crypto("adding a root", e))?;
+    }
+    let mut param = X509VerifyParam::new().map_err(|e| Error::crypto("creating params", e))?;
+    param.set_time(at.unix_timestamp());
+    param.set_depth(MAX_INTERMEDIATES);
+    param.set_auth_level(AUTH_LEVEL);
+    param
+        .set_purpose(X509PurposeId::ANY)
+        .map_err(|e| Error::crypto("setting the purpose", e))?;
+    // Never PARTIAL_CHAIN: an intermediate must not become an anchor.
+    param
+        .set_flags(X509VerifyFlags::empty())
+        .map_err(|e| Error::crypto("setting flags", e))?;
+    store
+        .set_param(&param)
+        .map_err(|e| Error::crypto("setting params", e))?;
+    let store = store.build();
+
+    let mut untrusted = Stack::new().map_err(|e| Error::crypto("creating a stack", e))?;
+    for cert in trust.intermediates_for(cloud) {
+        untrusted
+            .push(cert.clone())
+            .map_err(|e| Error::crypto("stacking an intermediate", e))?;
+    }
+    for der in carried {
+        let cert = X509::from_der(der).map_err(|e| Error::crypto("reading a carried cert", e))?;
+        untrusted
+            .push(cert)
+            .map_err(|e| Error::crypto("stacking a carried cert", e))?;
+    }
+    let leaf = X509::from_der(signer).map_err(|e| Error::crypto("reading the signer", e))?;
+
+    let mut ctx = X509StoreContext::new().map_err(|e| Error::crypto("creating a context", e))?;
+    let outcome = ctx
+        .init(&store, &leaf, &untrusted, |ctx| {
+            if ctx.verify_cert()? {
+                let chain = ctx
+                    .chain()
+                    .map(|c| c.iter().map(describe).map(|d| d.subject).collect())
+                    .unwrap_or_default();
+                Ok(Ok(chain))
+            } else {
+                let cert = ctx.current_cert().map(describe).unwrap_or_default();
+                Ok(Err((ctx.error().as_raw(), ctx.error().error_string(), ctx.error_depth(), cert)))
+            }
+        })
+        .map_err(|e| Error::crypto("verifying the chain", e))?;
+    outcome.map_err(|(code, reason, depth, cert)| classify(code, reason, depth, cert, cloud, at))
+}
+
+fn classify(
+    code: i32,
+    reason: &str,
+    depth: u32,
+    cert: Described,
+    cloud: Cloud,
+    at: OffsetDateTime,
+) -> Error {
+    match code {
+        UNABLE_TO_GET_ISSUER_CERT
+        | UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        | UNABLE_TO_VERIFY_LEAF_SIGNATURE
+        | DEPTH_ZERO_SELF_SIGNED_CERT
+        | SELF_SIGNED_CERT_IN_CHAIN => Error::UntrustedIssuer {
+            subject: cert.subject,
+            issuer: cert.issuer,
+            cloud,
+        },
+        CERT_HAS_EXPIRED => match cert.not_after {
+            Some(not_after) => Error::CertificateExpired {
+                subject: cert.subject,
+                not_after,
+                at,
+            },
+            None => chain_error(code, reason, depth, cert),
+        },
+        CERT_NOT_YET_VALID => match cert.not_before {
+            Some(not_before) => Error::CertificateNotYetValid {
+                subject: cert.subject,
+                not_before,
+                at,
+            },
+            None => chain_error(code, reason, depth, cert),
+        },
+        _ => chain_error(code, reason, depth, cert),
+    }
+}
+
+fn chain_error(code: i32, reason: &str, depth: u32, cert: Described) -> Error {
+    Error::Chain {
+        subject: cert.subject,
+        depth,
+        code,
+        reason: reason.to_owned(),
+    }
+}
+
+#[derive(Default)]
+struct Described {
+    subject: String,
+    issuer: String,
+    not_before: Option<OffsetDateTime>,
+    not_after: Option<OffsetDateTime>,
+}
+
+/// Names and validity of a certificate OpenSSL pointed at, formatted like every other name.
+fn describe(cert: &X509Ref) -> Described {
+    let parsed = cert
+        .to_der()
+        .ok()
+        .and_then(|der| x509_cert::Certificate::from_der(&der).ok());
+    let Some(parsed) = parsed else {
+        return Described {
+            subject: "(unreadable certificate)".into(),
+            ..Described::default()
+        };
+    };
+    let tbs = parsed.tbs_certificate;
+    let instant = |t: x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs())
+            .ok()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+    };
+    Described {
+        subject: tbs.subject.to_string(),
+        issuer: tbs.issuer.to_string(),
+        not_before: instant(tbs.validity.not_before),
+        not_after: instant(tbs.validity.not_after),
+    }
+}

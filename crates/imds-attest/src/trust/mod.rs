@@ -1,0 +1,192 @@
+//! The trust store: pinned roots and intermediates per cloud, and what callers add.
+
+mod builtin;
+pub(crate) mod chain;
+
+use openssl::x509::X509;
+use x509_cert::der::Decode;
+
+use crate::cloud::Cloud;
+use crate::error::Error;
+
+/// Roots (trust anchors) and intermediates (chain-building help, never trusted by themselves),
+/// each serving some clouds.
+///
+/// ```
+/// use imds_attest::{Cloud, TrustStore};
+/// let trust = TrustStore::builtin();
+/// assert!(trust.roots_for(Cloud::Public).count() >= 5);
+/// // Replacing the roots: keep the pinned intermediates, trust only your own anchor.
+/// let mut mine = TrustStore::builtin().without_roots();
+/// assert_eq!(mine.roots_for(Cloud::Public).count(), 0);
+/// ```
+#[derive(Clone)]
+pub struct TrustStore {
+    certs: Vec<TrustCert>,
+}
+
+#[derive(Clone)]
+struct TrustCert {
+    x509: X509,
+    anchor: bool,
+    /// Empty: every cloud (certificates a caller supplies).
+    clouds: &'static [Cloud],
+}
+
+/// One pinned certificate, as the generated table lists it.
+pub(crate) struct BuiltinCert {
+    #[allow(dead_code)] // read by the test that checks the table against the files
+    pub(crate) file: &'static str,
+    pub(crate) pem: &'static [u8],
+    pub(crate) anchor: bool,
+    pub(crate) clouds: &'static [Cloud],
+    #[allow(dead_code)] // read by the test that checks the table against the files
+    pub(crate) sha256: &'static str,
+}
+
+impl std::fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let roots = self.certs.iter().filter(|c| c.anchor).count();
+        f.debug_struct("TrustStore")
+            .field("roots", &roots)
+            .field("intermediates", &(self.certs.len() - roots))
+            .finish()
+    }
+}
+
+impl TrustStore {
+    /// The pinned certificates of `certs/`, embedded at compile time.
+    pub fn builtin() -> TrustStore {
+        // The table is generated from files checked by a test; a file OpenSSL could not read
+        // would fail that test, so skipping it here cannot go unnoticed.
+        let certs = builtin::BUILTIN
+            .iter()
+            .filter_map(|b| {
+                X509::from_pem(b.pem).ok().map(|x509| TrustCert {
+                    x509,
+                    anchor: b.anchor,
+                    clouds: b.clouds,
+                })
+            })
+            .collect();
+        TrustStore { certs }
+    }
+
+    /// A store with nothing in it. Verifying against it always fails with
+    /// [`Error::NoTrustAnchors`]: an empty store never means "skip the chain check".
+    pub fn empty() -> TrustStore {
+        TrustStore { certs: Vec::new() }
+    }
+
+    /// This store without its roots (keeping its intermediates), to be given other roots.
+    pub fn without_roots(mut self) -> TrustStore {
+        self.certs.retain(|c| !c.anchor);
+        self
+    }
+
+    /// Adds every certificate in `pem` as a trust anchor serving every cloud. `source` names
+    /// the file in errors. Returns how many were added; a PEM with none is an error.
+    pub fn add_roots_pem(&mut self, pem: &[u8], source: &str) -> Result<usize, Error> {
+        self.add_pem(pem, source, true)
+    }
+
+    /// Adds every certificate in `pem` as an intermediate serving every cloud (untrusted: it
+    /// only helps build a chain). Returns how many were added; a PEM with none is an error.
+    pub fn add_intermediates_pem(&mut self, pem: &[u8], source: &str) -> Result<usize, Error> {
+        self.add_pem(pem, source, false)
+    }
+
+    fn add_pem(&mut self, pem: &[u8], source: &str, anchor: bool) -> Result<usize, Error> {
+        let fail = |detail: String| Error::TrustFile {
+            source: source.to_owned(),
+            detail,
+        };
+        let certs = X509::stack_from_pem(pem).map_err(|e| fail(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(fail("it holds no PEM certificate".into()));
+        }
+        for cert in &certs {
+            // The same strict parser as for documents: what OpenSSL tolerates is not enough.
+            let der = cert.to_der().map_err(|e| fail(e.to_string()))?;
+            x509_cert::Certificate::from_der(&der)
+                .map_err(|e| fail(format!("a certificate is not strict DER: {e}")))?;
+        }
+        let added = certs.len();
+        self.certs.extend(certs.into_iter().map(|x509| TrustCert {
+            x509,
+            anchor,
+            clouds: &[],
+        }));
+        Ok(added)
+    }
+
+    /// The roots that anchor chains for `cloud`.
+    pub fn roots_for(&self, cloud: Cloud) -> impl Iterator<Item = &X509> + '_ {
+        self.serving(cloud, true)
+    }
+
+    /// The intermediates offered for chains of `cloud`.
+    pub fn intermediates_for(&self, cloud: Cloud) -> impl Iterator<Item = &X509> + '_ {
+        self.serving(cloud, false)
+    }
+
+    fn serving(&self, cloud: Cloud, anchor: bool) -> impl Iterator<Item = &X509> + '_ {
+        self.certs
+            .iter()
+            .filter(move |c| c.anchor == anchor && (c.clouds.is_empty() || c.clouds.contains(&cloud)))
+            .map(|c| &c.x509)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::hash::MessageDigest;
+
+    #[test]
+    fn builtin_table_matches_the_pinned_files() {
+        for b in builtin::BUILTIN {
+            let x509 = X509::from_pem(b.pem);
+            let Ok(x509) = x509 else {
+                panic!("{}: {x509:?}", b.file)
+            };
+            let digest = x509.digest(MessageDigest::sha256());
+            let Ok(digest) = digest else {
+                panic!("{}: {digest:?}", b.file)
+            };
+            assert_eq!(crate::cms::hex(&digest), b.sha256, "{}", b.file);
+        }
+        assert_eq!(TrustStore::builtin().certs.len(), builtin::BUILTIN.len());
+    }
+
+    #[test]
+    fn builtin_anchors_are_grouped_per_cloud() {
+        let t = TrustStore::builtin();
+        assert_eq!(t.roots_for(Cloud::Public).count(), 6);
+        assert_eq!(t.roots_for(Cloud::UsGov).count(), 6);
+        assert_eq!(t.roots_for(Cloud::China).count(), 1);
+        assert_eq!(t.roots_for(Cloud::Germany).count(), 0);
+        assert_eq!(t.intermediates_for(Cloud::China).count(), 0);
+        assert!(t.intermediates_for(Cloud::Public).count() >= 30);
+    }
+
+    #[test]
+    fn rejects_trust_file_without_certificate() {
+        let mut t = TrustStore::empty();
+        let r = t.add_roots_pem(b"not a pem\n", "x.pem");
+        assert!(
+            matches!(r, Err(Error::TrustFile { ref source, ref detail }) if source == "x.pem" && detail.contains("no PEM certificate")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn caller_roots_serve_every_cloud_and_replace_builtin_ones() {
+        let pem = builtin::BUILTIN.first().map(|b| b.pem).unwrap_or_default();
+        let mut t = TrustStore::builtin().without_roots();
+        assert_eq!(t.add_roots_pem(pem, "root.pem"), Ok(1));
+        for cloud in Cloud::ALL {
+            assert_eq!(t.roots_for(cloud).count(), 1, "{cloud}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Genuine documents captured on Azure VMs (`testdata/real/`): each verifies at its
+//! `verify_at_utc` with the built-in trust store and is rejected at the present time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+
+use imds_attest::{AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, Verifier};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
+}
+
+struct Real {
+    name: String,
+    file: PathBuf,
+    nonce: String,
+    vm_id: String,
+    at: OffsetDateTime,
+    leaf_sha256: String,
+    leaf_not_after: OffsetDateTime,
+}
+
+fn real_documents() -> Vec<Real> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(testdata().join("index.json")).unwrap()).unwrap();
+    let docs: Vec<Real> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| Real {
+            name: d["name"].as_str().unwrap().into(),
+            file: testdata().join(d["file"].as_str().unwrap()),
+            nonce: d["nonce"].as_str().unwrap().into(),
+            vm_id: d["vmId"].as_str().unwrap().into(),
+            at: OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap(),
+            leaf_sha256: d["leaf_sha256"].as_str().unwrap().into(),
+            leaf_not_after: OffsetDateTime::parse(d["leaf_not_after"].as_str().unwrap(), &Rfc3339)
+                .unwrap(),
+        })
+        .collect();
+    assert_eq!(docs.len(), 5, "every genuine document is listed");
+    docs
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(TrustStore::builtin(), Policy::default())
+}
+
+#[test]
+fn every_real_document_verifies_at_its_time_with_builtin_trust() {
+    for real in real_documents() {
+        let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
+        let verified = verifier()
+            .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
+            .unwrap_or_else(|e| panic!("{}: {e}", real.name));
+        assert_eq!(verified.claims().vm_id, real.vm_id, "{}", real.name);
+        assert_eq!(verified.claims().nonce, real.nonce, "{}", real.name);
+        assert_eq!(verified.cloud(), Cloud::Public, "{}", real.name);
+        assert_eq!(verified.signer().sha256, real.leaf_sha256, "{}", real.name);
+        assert!(verified.nonce_checked());
+        assert!(
+            (3..=4).contains(&verified.chain().len()),
+            "{}: {:?}",
+            real.name,
+            verified.chain()
+        );
+    }
+}
+
+#[test]
+fn every_real_document_is_rejected_today_because_its_chain_expired() {
+    let today = OffsetDateTime::parse("2026-11-21T00:00:00Z", &Rfc3339).unwrap();
+    for real in real_documents() {
+        let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
+        match verifier().verify(&doc, NonceCheck::Exact(&real.nonce), today) {
+            // OpenSSL reports the expired certificate nearest the root: the signer, or for
+            // the 2021 documents the Baltimore root, which expired in 2025.
+            Err(Error::CertificateExpired { subject, not_after, at }) => {
+                assert_eq!(at, today);
+                assert!(not_after < today, "{}", real.name);
+                assert!(
+                    not_after == real.leaf_not_after || subject.contains("Baltimore"),
+                    "{}: {subject} {not_after}",
+                    real.name
+                );
+            }
+            other => panic!("{}: {other:?}", real.name),
+        }
+    }
+}
+
+#[test]
+fn every_real_document_parses_from_der_base64_and_json_alike() {
+    for real in real_documents() {
+        let raw = testdata().join("raw");
+        let der = std::fs::read(raw.join(format!("{}.der", real.name))).unwrap();
+        let b64 = std::fs::read(raw.join(format!("{}.b64", real.name))).unwrap();
+        let content = std::fs::read(raw.join(format!("{}.content.json", real.name))).unwrap();
+        for input in [der, b64, std::fs::read(&real.file).unwrap()] {
+            let doc = AttestedDocument::parse(&input).unwrap();
+            assert_eq!(doc.content(), content.as_slice(), "{}", real.name);
+        }
+    }
+}
+
+#[test]
+fn real_document_is_rejected_under_another_cloud() {
+    let real = &real_documents()[4];
+    let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
+    let v = Verifier::new(TrustStore::builtin(), Policy::default().with_clouds(&[Cloud::UsGov]));
+    match v.verify(&doc, NonceCheck::Exact(&real.nonce), real.at) {
+        Err(Error::SignerName { found, allowed }) => {
+            assert_eq!(found, ["eastus.metadata.azure.com", "metadata.azure.com"]);
+            assert_eq!(allowed, [Cloud::UsGov]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn real_document_is_rejected_with_empty_trust_store() {
+    let real = &real_documents()[4];
+    let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
+    let v = Verifier::new(TrustStore::empty(), Policy::default());
+    let r = v.verify(&doc, NonceCheck::Exact(&real.nonce), real.at);
+    assert_eq!(r.unwrap_err(), Error::NoTrustAnchors { cloud: Cloud::Public });
+}
+
+#[test]
+fn documentation_sample_with_self_signed_signer_is_rejected() {
+    let path = testdata().join("not_genuine/docs_sample_testsubdomain_selfsigned.der");
+    let doc = AttestedDocument::parse(&std::fs::read(path).unwrap()).unwrap();
+    let at = OffsetDateTime::parse("2018-10-05T00:00:00Z", &Rfc3339).unwrap();
+    match verifier().verify(&doc, NonceCheck::DangerousAnyNonce, at) {
+        Err(Error::WeakKey { key, subject }) => {
+            assert_eq!(key, "RSA-1024");
+            assert!(subject.contains("testsubdomain.metadata.azure.com"), "{subject}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
