@@ -87,7 +87,9 @@ impl Claims {
         let created_on = parse_timestamp("createdOn", &required_string(&mut stamp, "createdOn")?)?;
         let expires_on = parse_timestamp("expiresOn", &required_string(&mut stamp, "expiresOn")?)?;
         if expires_on < created_on {
-            return Err(claims_error("timeStamp.expiresOn is earlier than createdOn"));
+            return Err(claims_error(
+                "timeStamp.expiresOn is earlier than createdOn",
+            ));
         }
         Ok(Claims {
             vm_id,
@@ -159,7 +161,8 @@ pub fn parse_timestamp(field: &'static str, text: &str) -> Result<OffsetDateTime
     let year = 2000 + i32::from(num(6));
     let date = Date::from_calendar_date(year, month, num(3))
         .map_err(|_| fail("no such day in that month"))?;
-    let clock = Time::from_hms(num(9), num(12), num(15)).map_err(|_| fail("no such time of day"))?;
+    let clock =
+        Time::from_hms(num(9), num(12), num(15)).map_err(|_| fail("no such time of day"))?;
     let sign: i8 = if b.get(18) == Some(&b'-') { -1 } else { 1 };
     let (off_h, off_m) = (num(19), num(21));
     if off_h > 23 || off_m > 59 {
@@ -181,14 +184,33 @@ mod tests {
     #[test]
     fn parses_timestamps_with_any_numeric_offset() {
         let cases = [
-            ("11/19/25 12:53:30 -0000", datetime!(2025-11-19 12:53:30 UTC)),
-            ("01/04/21 19:55:34 +0000", datetime!(2021-01-04 19:55:34 UTC)),
-            ("02/29/24 23:59:59 +0130", datetime!(2024-02-29 22:29:59 UTC)),
-            ("12/31/99 23:00:00 -0100", datetime!(2100-01-01 00:00:00 UTC)),
-            ("01/01/00 00:00:00 +0000", datetime!(2000-01-01 00:00:00 UTC)),
+            (
+                "11/19/25 12:53:30 -0000",
+                datetime!(2025-11-19 12:53:30 UTC),
+            ),
+            (
+                "01/04/21 19:55:34 +0000",
+                datetime!(2021-01-04 19:55:34 UTC),
+            ),
+            (
+                "02/29/24 23:59:59 +0130",
+                datetime!(2024-02-29 22:29:59 UTC),
+            ),
+            (
+                "12/31/99 23:00:00 -0100",
+                datetime!(2100-01-01 00:00:00 UTC),
+            ),
+            (
+                "01/01/00 00:00:00 +0000",
+                datetime!(2000-01-01 00:00:00 UTC),
+            ),
         ];
         for (text, want) in cases {
-            assert_eq!(parse_timestamp("createdOn", text).ok(), Some(want), "{text}");
+            assert_eq!(
+                parse_timestamp("createdOn", text).ok(),
+                Some(want),
+                "{text}"
+            );
         }
     }
 
@@ -239,13 +261,28 @@ mod tests {
     fn rejects_malformed_claims_with_their_reason() {
         let cases: &[(&str, &str)] = &[
             (r#"{"nonce":"a","nonce":"b","vmId":"v"}"#, "duplicate_key"),
-            (r#"{"vmId":"v","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#, "claims"),
+            (
+                r#"{"vmId":"v","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#,
+                "claims",
+            ),
             (r#"{"vmId":"v","nonce":"n"}"#, "claims"),
-            (r#"{"nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#, "claims"),
+            (
+                r#"{"nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#,
+                "claims",
+            ),
             (r#"{"vmId":1,"nonce":"n"}"#, "claims"),
-            (r#"{"vmId":"v","nonce":"n","plan":"x","timeStamp":{}}"#, "claims"),
-            (r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#, "claims"),
-            (r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"02/30/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#, "timestamp"),
+            (
+                r#"{"vmId":"v","nonce":"n","plan":"x","timeStamp":{}}"#,
+                "claims",
+            ),
+            (
+                r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#,
+                "claims",
+            ),
+            (
+                r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"02/30/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#,
+                "timestamp",
+            ),
             (r#"[]"#, "claims"),
         ];
         for (json, kind) in cases {
@@ -259,6 +296,9 @@ mod tests {
     #[test]
     fn rejects_invalid_utf8_content() {
         let r = Claims::parse(b"{\"vmId\":\"v\xff\"}");
-        assert!(matches!(r, Err(Error::Claims { ref detail }) if detail.contains("invalid unicode")), "{r:?}");
+        assert!(
+            matches!(r, Err(Error::Claims { ref detail }) if detail.contains("invalid unicode")),
+            "{r:?}"
+        );
     }
 }

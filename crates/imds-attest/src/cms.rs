@@ -255,7 +255,9 @@ fn describe_sid(sid: &SignerIdentifier) -> String {
     }
 }
 
-fn signed_attributes(attrs: &cms::signed_data::SignedAttributes) -> Result<SignedAttributes, Error> {
+fn signed_attributes(
+    attrs: &cms::signed_data::SignedAttributes,
+) -> Result<SignedAttributes, Error> {
     let fail = |detail: &str| Error::SignedAttributes {
         detail: detail.to_owned(),
     };
@@ -284,7 +286,10 @@ fn signed_attributes(attrs: &cms::signed_data::SignedAttributes) -> Result<Signe
         .map_err(|_| fail("the content-type attribute is not an OID"))?;
     if oid != ID_DATA {
         return Err(Error::SignedAttributes {
-            detail: format!("the content-type attribute is {}, not id-data", oid_name(&oid)),
+            detail: format!(
+                "the content-type attribute is {}, not id-data",
+                oid_name(&oid)
+            ),
         });
     }
     let digest: OctetString = message_digest
@@ -292,7 +297,9 @@ fn signed_attributes(attrs: &cms::signed_data::SignedAttributes) -> Result<Signe
         .decode_as()
         .map_err(|_| fail("the message-digest attribute is not an OCTET STRING"))?;
     Ok(SignedAttributes {
-        der: attrs.to_der().map_err(|e| Error::der("SignedAttributes", e))?,
+        der: attrs
+            .to_der()
+            .map_err(|e| Error::der("SignedAttributes", e))?,
         message_digest: digest.as_bytes().to_vec(),
     })
 }

@@ -278,10 +278,9 @@ impl fmt::Display for Error {
             Error::Der { what, detail } => {
                 write!(f, "malformed PKCS#7: {what} is not strict DER: {detail}")
             }
-            Error::NotSignedData { content_type } => write!(
-                f,
-                "PKCS#7 content type is {content_type}, not signedData"
-            ),
+            Error::NotSignedData { content_type } => {
+                write!(f, "PKCS#7 content type is {content_type}, not signedData")
+            }
             Error::Structure { detail } => write!(f, "not an attested document: {detail}"),
             Error::DetachedContent => write!(
                 f,

@@ -120,10 +120,7 @@ fn decode_pem(text: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn decode_base64(text: &str) -> Result<Vec<u8>, Error> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .map_err(|e| Error::Base64 {
@@ -175,16 +172,44 @@ mod tests {
             ("blank", b" \n ", "unrecognised_input"),
             ("binary not der", &[0x04, 0x81, 0x80], "unrecognised_input"),
             ("junk base64", b"MIIA*AQU=", "base64"),
-            ("wrong encoding", br#"{"encoding":"jws","signature":"MIIAAQU="}"#, "unsupported_encoding"),
+            (
+                "wrong encoding",
+                br#"{"encoding":"jws","signature":"MIIAAQU="}"#,
+                "unsupported_encoding",
+            ),
             ("no encoding", br#"{"signature":"MIIAAQU="}"#, "envelope"),
             ("no signature", br#"{"encoding":"pkcs7"}"#, "envelope"),
-            ("number signature", br#"{"encoding":"pkcs7","signature":5}"#, "envelope"),
-            ("extra key", br#"{"encoding":"pkcs7","signature":"MIIAAQU=","x":1}"#, "envelope"),
-            ("duplicate key", br#"{"encoding":"pkcs7","encoding":"pkcs7","signature":"MIIAAQU="}"#, "envelope"),
+            (
+                "number signature",
+                br#"{"encoding":"pkcs7","signature":5}"#,
+                "envelope",
+            ),
+            (
+                "extra key",
+                br#"{"encoding":"pkcs7","signature":"MIIAAQU=","x":1}"#,
+                "envelope",
+            ),
+            (
+                "duplicate key",
+                br#"{"encoding":"pkcs7","encoding":"pkcs7","signature":"MIIAAQU="}"#,
+                "envelope",
+            ),
             ("array", b"[1]", "base64"),
-            ("pem label", b"-----BEGIN CERTIFICATE-----\nMIIAAQU=\n-----END CERTIFICATE-----", "unrecognised_input"),
-            ("pem no footer", b"-----BEGIN PKCS7-----\nMIIAAQU=\n", "unrecognised_input"),
-            ("empty signature", br#"{"encoding":"pkcs7","signature":""}"#, "base64"),
+            (
+                "pem label",
+                b"-----BEGIN CERTIFICATE-----\nMIIAAQU=\n-----END CERTIFICATE-----",
+                "unrecognised_input",
+            ),
+            (
+                "pem no footer",
+                b"-----BEGIN PKCS7-----\nMIIAAQU=\n",
+                "unrecognised_input",
+            ),
+            (
+                "empty signature",
+                br#"{"encoding":"pkcs7","signature":""}"#,
+                "base64",
+            ),
         ];
         for (name, input, kind) in cases {
             match decode(input) {

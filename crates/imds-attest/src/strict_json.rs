@@ -41,7 +41,9 @@ struct UniqueKeys(Value);
 
 impl<'de> Deserialize<'de> for UniqueKeys {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
     }
 }
 
@@ -124,7 +126,10 @@ mod tests {
     #[test]
     fn keeps_distinct_keys_and_values() {
         let v = parse(br#"{"a":1,"b":[true,null,"s",1.5],"c":{"d":-2}}"#);
-        assert!(matches!(v, Ok(Value::Object(ref m)) if m.len() == 3), "{v:?}");
+        assert!(
+            matches!(v, Ok(Value::Object(ref m)) if m.len() == 3),
+            "{v:?}"
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use crate::cloud::Cloud;
 use crate::cms::AttestedDocument;
 use crate::error::Error;
 use crate::policy::{NonceCheck, Policy};
+use crate::signature;
 use crate::signer::SignerFacts;
 use crate::trust::{chain, TrustStore};
-use crate::signature;
 
 /// Verifies attested documents against a trust store and a policy, both fixed at construction.
 /// It never reads the clock or the network: the verification time is an argument.
@@ -112,7 +112,11 @@ impl Verifier {
             // A certificate naming two clouds would pick its own anchors: refuse it.
             _ => Err(Error::SignerName {
                 found: doc.signer.dns_names.clone(),
-                allowed: if clouds.is_empty() { allowed.to_vec() } else { clouds },
+                allowed: if clouds.is_empty() {
+                    allowed.to_vec()
+                } else {
+                    clouds
+                },
             }),
         }
     }

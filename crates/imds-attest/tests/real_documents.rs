@@ -1,6 +1,11 @@
 //! Genuine documents captured on Azure VMs (`testdata/real/`): each verifies at its
 //! `verify_at_utc` with the built-in trust store and is rejected at the present time.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 
@@ -77,7 +82,11 @@ fn every_real_document_is_rejected_today_because_its_chain_expired() {
         match verifier().verify(&doc, NonceCheck::Exact(&real.nonce), today) {
             // OpenSSL reports the expired certificate nearest the root: the signer, or for
             // the 2021 documents the Baltimore root, which expired in 2025.
-            Err(Error::CertificateExpired { subject, not_after, at }) => {
+            Err(Error::CertificateExpired {
+                subject,
+                not_after,
+                at,
+            }) => {
                 assert_eq!(at, today);
                 assert!(not_after < today, "{}", real.name);
                 assert!(
@@ -109,7 +118,10 @@ fn every_real_document_parses_from_der_base64_and_json_alike() {
 fn real_document_is_rejected_under_another_cloud() {
     let real = &real_documents()[4];
     let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
-    let v = Verifier::new(TrustStore::builtin(), Policy::default().with_clouds(&[Cloud::UsGov]));
+    let v = Verifier::new(
+        TrustStore::builtin(),
+        Policy::default().with_clouds(&[Cloud::UsGov]),
+    );
     match v.verify(&doc, NonceCheck::Exact(&real.nonce), real.at) {
         Err(Error::SignerName { found, allowed }) => {
             assert_eq!(found, ["eastus.metadata.azure.com", "metadata.azure.com"]);
@@ -125,7 +137,12 @@ fn real_document_is_rejected_with_empty_trust_store() {
     let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
     let v = Verifier::new(TrustStore::empty(), Policy::default());
     let r = v.verify(&doc, NonceCheck::Exact(&real.nonce), real.at);
-    assert_eq!(r.unwrap_err(), Error::NoTrustAnchors { cloud: Cloud::Public });
+    assert_eq!(
+        r.unwrap_err(),
+        Error::NoTrustAnchors {
+            cloud: Cloud::Public
+        }
+    );
 }
 
 #[test]
@@ -136,7 +153,10 @@ fn documentation_sample_with_self_signed_signer_is_rejected() {
     match verifier().verify(&doc, NonceCheck::DangerousAnyNonce, at) {
         Err(Error::WeakKey { key, subject }) => {
             assert_eq!(key, "RSA-1024");
-            assert!(subject.contains("testsubdomain.metadata.azure.com"), "{subject}");
+            assert!(
+                subject.contains("testsubdomain.metadata.azure.com"),
+                "{subject}"
+            );
         }
         other => panic!("{other:?}"),
     }

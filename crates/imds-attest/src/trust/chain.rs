@@ -19,14 +19,16 @@ pub const MAX_INTERMEDIATES: i32 = 4;
 /// (a trust anchor's own self-signature is not checked).
 const AUTH_LEVEL: i32 = 2;
 
-// X509_V_ERR_* codes (stable in OpenSSL's ABI).
-const UNABLE_TO_GET_ISSUER_CERT: i32 = 2;
-const CERT_NOT_YET_VALID: i32 = 9;
-const CERT_HAS_EXPIRED: i32 = 10;
-const DEPTH_ZERO_SELF_SIGNED_CERT: i32 = 18;
-const SELF_SIGNED_CERT_IN_CHAIN: i32 = 19;
-const UNABLE_TO_GET_ISSUER_CERT_LOCALLY: i32 = 20;
-const UNABLE_TO_VERIFY_LEAF_SIGNATURE: i32 = 21;
+// Some X509_V_ERR_* codes differ between OpenSSL versions: openssl-sys has the right ones.
+use openssl_sys::{
+    X509_V_ERR_CERT_HAS_EXPIRED as CERT_HAS_EXPIRED,
+    X509_V_ERR_CERT_NOT_YET_VALID as CERT_NOT_YET_VALID,
+    X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT as DEPTH_ZERO_SELF_SIGNED_CERT,
+    X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN as SELF_SIGNED_CERT_IN_CHAIN,
+    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT as UNABLE_TO_GET_ISSUER_CERT,
+    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY as UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+    X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE as UNABLE_TO_VERIFY_LEAF_SIGNATURE,
+};
 
 /// Verifies that `signer` chains to a root serving `cloud`, valid at `at`. Returns the chain's
 /// subjects, signer first, root last.
@@ -88,7 +90,12 @@ pub(crate) fn verify(
                 Ok(Ok(chain))
             } else {
                 let cert = ctx.current_cert().map(describe).unwrap_or_default();
-                Ok(Err((ctx.error().as_raw(), ctx.error().error_string(), ctx.error_depth(), cert)))
+                Ok(Err((
+                    ctx.error().as_raw(),
+                    ctx.error().error_string(),
+                    ctx.error_depth(),
+                    cert,
+                )))
             }
         })
         .map_err(|e| Error::crypto("verifying the chain", e))?;

@@ -133,7 +133,9 @@ impl TrustStore {
     fn serving(&self, cloud: Cloud, anchor: bool) -> impl Iterator<Item = &X509> + '_ {
         self.certs
             .iter()
-            .filter(move |c| c.anchor == anchor && (c.clouds.is_empty() || c.clouds.contains(&cloud)))
+            .filter(move |c| {
+                c.anchor == anchor && (c.clouds.is_empty() || c.clouds.contains(&cloud))
+            })
             .map(|c| &c.x509)
     }
 }

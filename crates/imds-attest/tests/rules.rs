@@ -1,0 +1,747 @@
+//! One test per verification rule, each on a document from the test PKI and each asserting the
+//! specific error. Named for the rule it proves.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use imds_attest::{
+    AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
+};
+use imds_attest_testpki::{
+    claims_json, key, CertSpec, DocSpec, Issued, KeyKind, SignedAttrs, TestPki, OID_ECDSA_SHA256,
+    OID_MD5, OID_RSA_PSS, OID_SHA1, OID_SHA1_WITH_RSA, OID_SHA256, REFERENCE_TIME,
+};
+use openssl::hash::MessageDigest;
+use openssl_sys::{
+    X509_V_ERR_CA_KEY_TOO_SMALL, X509_V_ERR_CA_MD_TOO_WEAK, X509_V_ERR_INVALID_CA,
+    X509_V_ERR_PATH_LENGTH_EXCEEDED,
+};
+use time::{Duration, OffsetDateTime};
+
+const NONCE: &str = "nonce-1";
+const ROOT: &str = "Test Global Root G2";
+const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
+
+fn trust_for(pki: &TestPki) -> TrustStore {
+    let mut trust = TrustStore::empty();
+    trust
+        .add_roots_pem(pki.root_pem().as_bytes(), "root.pem")
+        .unwrap();
+    if !pki.intermediates.is_empty() {
+        trust
+            .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter.pem")
+            .unwrap();
+    }
+    trust
+}
+
+fn verify_with(
+    trust: TrustStore,
+    policy: Policy,
+    der: &[u8],
+    at: OffsetDateTime,
+) -> Result<VerifiedDocument, Error> {
+    let doc = AttestedDocument::parse(der)?;
+    Verifier::new(trust, policy).verify(&doc, NonceCheck::Exact(NONCE), at)
+}
+
+fn verify(pki: &TestPki, der: &[u8]) -> Result<VerifiedDocument, Error> {
+    verify_with(trust_for(pki), Policy::default(), der, REFERENCE_TIME)
+}
+
+fn content() -> Vec<u8> {
+    claims_json(NONCE, REFERENCE_TIME)
+}
+
+fn signed(pki: &TestPki, edit: impl FnOnce(&mut DocSpec)) -> Vec<u8> {
+    let mut spec = DocSpec::imds(&content());
+    edit(&mut spec);
+    spec.sign(&pki.leaf)
+}
+
+fn pki_with_leaf(leaf: CertSpec) -> TestPki {
+    TestPki::with_leaf(&[ISSUING], &leaf, 0)
+}
+
+fn chain_code(r: Result<VerifiedDocument, Error>) -> (i32, u32) {
+    match r {
+        Err(Error::Chain { code, depth, .. }) => (code, depth),
+        other => panic!("expected a chain error, got {other:?}"),
+    }
+}
+
+#[test]
+fn accepts_azure_shaped_document_with_two_level_chain() {
+    let pki = TestPki::azure();
+    let v = verify(&pki, &pki.sign(&content())).unwrap();
+    assert_eq!(v.cloud(), Cloud::Public);
+    assert_eq!(v.claims().nonce, NONCE);
+    assert_eq!(v.claims().created_on, REFERENCE_TIME);
+    assert_eq!(
+        v.chain(),
+        [
+            "CN=metadata.azure.com,O=Microsoft Corporation",
+            &format!("CN={ISSUING},O=Microsoft Corporation"),
+            &format!("CN={ROOT},O=Microsoft Corporation"),
+        ]
+    );
+}
+
+#[test]
+fn accepts_g2_shaped_document_with_three_certificates_above_the_signer() {
+    let pki = TestPki::azure_g2();
+    let v = verify(&pki, &pki.sign(&content())).unwrap();
+    assert_eq!(v.chain().len(), 4, "{:?}", v.chain());
+}
+
+#[test]
+fn accepts_every_sha2_digest_oid_and_rejects_weaker_ones_by_name() {
+    let pki = TestPki::azure();
+    for oid in [imds_attest_testpki::OID_SHA256_WITH_RSA, OID_SHA256] {
+        verify(&pki, &signed(&pki, |s| s.digest_oid = oid)).unwrap();
+    }
+    for (oid, name) in [
+        (OID_SHA1, "1.3.14.3.2.26"),
+        (OID_MD5, "1.2.840.113549.2.5"),
+        (OID_SHA1_WITH_RSA, "1.2.840.113549.1.1.5"),
+    ] {
+        match verify(&pki, &signed(&pki, |s| s.digest_oid = oid)) {
+            Err(Error::UnsupportedDigestAlgorithm { algorithm }) => {
+                assert!(algorithm.contains(name), "{algorithm}")
+            }
+            other => panic!("{oid}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_tampered_content() {
+    let pki = TestPki::azure();
+    let mut der = pki.sign(&content());
+    let at = der
+        .windows(NONCE.len())
+        .position(|w| w == NONCE.as_bytes())
+        .unwrap();
+    der[at + NONCE.len() - 1] = b'2';
+    assert_eq!(
+        verify(&pki, &der).unwrap_err().kind(),
+        "bad_signature",
+        "a changed byte of content must break the signature"
+    );
+}
+
+#[test]
+fn rejects_signature_by_another_key() {
+    let pki = TestPki::azure();
+    let der = signed(&pki, |s| s.signing_key = Some(key(KeyKind::Rsa(2048), 5)));
+    match verify(&pki, &der) {
+        Err(Error::BadSignature { signer }) => {
+            assert_eq!(signer, "CN=metadata.azure.com,O=Microsoft Corporation")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn verifies_with_the_certificate_the_sid_names_not_the_first_one() {
+    let pki = TestPki::azure();
+    // A decoy certificate with its own key: the document is signed by the decoy's key while
+    // the sid names the real leaf. Checking against the wrong certificate would accept it.
+    let decoy = Issued::new(
+        &CertSpec {
+            slot: 5,
+            ..CertSpec::imds_leaf()
+        },
+        Some(&pki.intermediates[0]),
+    );
+    let der = signed(&pki, |s| {
+        s.signing_key = Some(decoy.key.clone());
+        s.embed = Some(vec![decoy.cert.clone(), pki.leaf.cert.clone()]);
+    });
+    assert_eq!(verify(&pki, &der).unwrap_err().kind(), "bad_signature");
+    // The same embedding, honestly signed, verifies.
+    let der = signed(&pki, |s| {
+        s.embed = Some(vec![decoy.cert.clone(), pki.leaf.cert.clone()])
+    });
+    assert_eq!(
+        verify(&pki, &der).unwrap().signer().subject,
+        "CN=metadata.azure.com,O=Microsoft Corporation"
+    );
+}
+
+#[test]
+fn finds_the_signer_by_subject_key_identifier() {
+    let pki = TestPki::azure();
+    verify(&pki, &signed(&pki, |s| s.sid_by_ski = true)).unwrap();
+}
+
+#[test]
+fn rejects_sid_naming_no_embedded_certificate() {
+    let pki = TestPki::azure();
+    let der = signed(&pki, |s| {
+        s.embed = Some(vec![pki.intermediates[0].cert.clone()])
+    });
+    match verify(&pki, &der) {
+        Err(Error::SignerCertificateNotFound { sid }) => assert!(sid.contains(ISSUING), "{sid}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rejects_rogue_ca_bearing_the_trusted_ca_names() {
+    let real = TestPki::azure();
+    // Same names all the way up, other keys.
+    let rogue = TestPki::with_leaf(&[ISSUING], &CertSpec::imds_leaf(), 6);
+    let mut der_spec = DocSpec::imds(&content());
+    der_spec.embed = Some(vec![
+        rogue.leaf.cert.clone(),
+        rogue.intermediates[0].cert.clone(),
+    ]);
+    let der = der_spec.sign(&rogue.leaf);
+    match verify(&real, &der) {
+        Err(Error::UntrustedIssuer {
+            subject, issuer, ..
+        }) => {
+            assert_eq!(subject, format!("CN={ISSUING},O=Microsoft Corporation"));
+            assert_eq!(issuer, format!("CN={ROOT},O=Microsoft Corporation"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rejects_signer_names_without_label_boundary_or_with_suffix() {
+    for san in [
+        "evilmetadata.azure.com",
+        "metadata.azure.com.evil.example",
+        "metadata.azure.co",
+        "metadata-azure.com",
+    ] {
+        let pki = pki_with_leaf(CertSpec {
+            san: Some(vec![san.into()]),
+            ..CertSpec::imds_leaf()
+        });
+        match verify(&pki, &pki.sign(&content())) {
+            Err(Error::SignerName { found, allowed }) => {
+                assert_eq!(found, [san]);
+                assert_eq!(allowed, Cloud::ALL);
+            }
+            other => panic!("{san}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_wrong_san_even_when_the_cn_is_right() {
+    let pki = pki_with_leaf(CertSpec {
+        san: Some(vec!["www.example.com".into()]),
+        ..CertSpec::imds_leaf()
+    });
+    match verify(&pki, &pki.sign(&content())) {
+        Err(Error::SignerName { found, .. }) => assert_eq!(found, ["www.example.com"]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn uses_the_cn_only_when_there_is_no_san_extension() {
+    let pki = pki_with_leaf(CertSpec {
+        san: None,
+        ..CertSpec::imds_leaf()
+    });
+    assert_eq!(
+        verify(&pki, &pki.sign(&content()))
+            .unwrap()
+            .signer()
+            .dns_names,
+        ["metadata.azure.com"]
+    );
+    let pki = pki_with_leaf(CertSpec {
+        san: None,
+        cn: "metadata.azure.com.evil.example".into(),
+        ..CertSpec::imds_leaf()
+    });
+    assert_eq!(
+        verify(&pki, &pki.sign(&content())).unwrap_err().kind(),
+        "signer_name"
+    );
+}
+
+#[test]
+fn reports_the_cloud_the_signer_name_belongs_to_and_honours_the_allowed_list() {
+    for (san, cloud) in [
+        ("usgovvirginia.metadata.azure.us", Cloud::UsGov),
+        ("chinaeast2.metadata.azure.cn", Cloud::China),
+        ("germanycentral.metadata.microsoftazure.de", Cloud::Germany),
+        ("EastUS.Metadata.Azure.Com", Cloud::Public),
+    ] {
+        let pki = pki_with_leaf(CertSpec {
+            san: Some(vec![san.into()]),
+            ..CertSpec::imds_leaf()
+        });
+        let der = pki.sign(&content());
+        assert_eq!(verify(&pki, &der).unwrap().cloud(), cloud, "{san}");
+        let others: Vec<Cloud> = Cloud::ALL.into_iter().filter(|c| *c != cloud).collect();
+        let r = verify_with(
+            trust_for(&pki),
+            Policy::default().with_clouds(&others),
+            &der,
+            REFERENCE_TIME,
+        );
+        assert_eq!(r.unwrap_err().kind(), "signer_name", "{san}");
+    }
+}
+
+#[test]
+fn rejects_signer_naming_two_clouds() {
+    let pki = pki_with_leaf(CertSpec {
+        san: Some(vec![
+            "metadata.azure.com".into(),
+            "metadata.azure.cn".into(),
+        ]),
+        ..CertSpec::imds_leaf()
+    });
+    match verify(&pki, &pki.sign(&content())) {
+        Err(Error::SignerName { allowed, .. }) => {
+            assert_eq!(allowed, [Cloud::Public, Cloud::China])
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn chains_only_to_builtin_anchors_of_the_signer_cloud() {
+    // With the built-in store, a China-named signer may only reach DigiCert Global Root CA and
+    // a Germany-named one has no anchor at all; neither falls back to another cloud's roots.
+    for (san, expected) in [
+        ("chinaeast.metadata.azure.cn", "untrusted_issuer"),
+        ("metadata.microsoftazure.de", "no_trust_anchors"),
+    ] {
+        let pki = pki_with_leaf(CertSpec {
+            san: Some(vec![san.into()]),
+            ..CertSpec::imds_leaf()
+        });
+        let r = verify_with(
+            TrustStore::builtin(),
+            Policy::default(),
+            &pki.sign(&content()),
+            REFERENCE_TIME,
+        );
+        assert_eq!(r.as_ref().unwrap_err().kind(), expected, "{san}: {r:?}");
+    }
+}
+
+#[test]
+fn rejects_empty_trust_store_instead_of_skipping_the_chain() {
+    let pki = TestPki::azure();
+    let r = verify_with(
+        TrustStore::empty(),
+        Policy::default(),
+        &pki.sign(&content()),
+        REFERENCE_TIME,
+    );
+    assert_eq!(
+        r.unwrap_err(),
+        Error::NoTrustAnchors {
+            cloud: Cloud::Public
+        }
+    );
+    // Intermediates alone are not anchors either.
+    let mut only_intermediates = TrustStore::empty();
+    only_intermediates
+        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "i.pem")
+        .unwrap();
+    let r = verify_with(
+        only_intermediates,
+        Policy::default(),
+        &pki.sign(&content()),
+        REFERENCE_TIME,
+    );
+    assert_eq!(
+        r.unwrap_err(),
+        Error::NoTrustAnchors {
+            cloud: Cloud::Public
+        }
+    );
+}
+
+#[test]
+fn rejects_missing_intermediate_and_accepts_one_carried_in_the_document() {
+    let pki = TestPki::azure();
+    let mut roots_only = TrustStore::empty();
+    roots_only
+        .add_roots_pem(pki.root_pem().as_bytes(), "root.pem")
+        .unwrap();
+    let r = verify_with(
+        roots_only.clone(),
+        Policy::default(),
+        &pki.sign(&content()),
+        REFERENCE_TIME,
+    );
+    match r {
+        Err(Error::UntrustedIssuer {
+            subject,
+            issuer,
+            cloud,
+        }) => {
+            assert_eq!(subject, "CN=metadata.azure.com,O=Microsoft Corporation");
+            assert_eq!(issuer, format!("CN={ISSUING},O=Microsoft Corporation"));
+            assert_eq!(cloud, Cloud::Public);
+        }
+        other => panic!("{other:?}"),
+    }
+    let carried = signed(&pki, |s| {
+        s.embed = Some(vec![
+            pki.leaf.cert.clone(),
+            pki.intermediates[0].cert.clone(),
+        ])
+    });
+    verify_with(roots_only, Policy::default(), &carried, REFERENCE_TIME).unwrap();
+}
+
+#[test]
+fn rejects_documents_outside_their_validity_window_beyond_the_skew() {
+    let pki = TestPki::azure();
+    let der = pki.sign(&content());
+    let skew = Duration::seconds(300);
+    let created = REFERENCE_TIME;
+    let expires = REFERENCE_TIME + Duration::hours(6);
+    let cases = [
+        (created - skew, None),
+        (
+            created - skew - Duration::seconds(1),
+            Some("document_not_yet_valid"),
+        ),
+        (expires + skew, None),
+        (
+            expires + skew + Duration::seconds(1),
+            Some("document_expired"),
+        ),
+        (expires + Duration::days(2), Some("document_expired")),
+    ];
+    for (at, want) in cases {
+        let r = verify_with(trust_for(&pki), Policy::default(), &der, at);
+        assert_eq!(r.as_ref().err().map(Error::kind), want, "at {at}: {r:?}");
+    }
+    let strict = Policy::default().with_skew(Duration::ZERO);
+    let r = verify_with(
+        trust_for(&pki),
+        strict,
+        &der,
+        expires + Duration::seconds(1),
+    );
+    assert_eq!(
+        r.unwrap_err(),
+        Error::DocumentExpired {
+            expires_on: expires,
+            at: expires + Duration::seconds(1)
+        }
+    );
+}
+
+#[test]
+fn rejects_documents_older_than_the_maximum_age() {
+    let pki = TestPki::azure();
+    let der = pki.sign(&content());
+    let policy = Policy::default().with_max_age(Duration::minutes(10));
+    verify_with(
+        trust_for(&pki),
+        policy.clone(),
+        &der,
+        REFERENCE_TIME + Duration::minutes(10),
+    )
+    .unwrap();
+    let r = verify_with(
+        trust_for(&pki),
+        policy,
+        &der,
+        REFERENCE_TIME + Duration::minutes(11),
+    );
+    assert_eq!(
+        r.unwrap_err(),
+        Error::DocumentTooOld {
+            created_on: REFERENCE_TIME,
+            age_seconds: 660,
+            max_age_seconds: 600
+        }
+    );
+}
+
+#[test]
+fn rejects_expired_and_not_yet_valid_signer_certificates() {
+    let expired = pki_with_leaf(CertSpec {
+        not_before: REFERENCE_TIME - Duration::days(60),
+        not_after: REFERENCE_TIME - Duration::days(1),
+        ..CertSpec::imds_leaf()
+    });
+    match verify(&expired, &expired.sign(&content())) {
+        Err(Error::CertificateExpired {
+            subject,
+            not_after,
+            at,
+        }) => {
+            assert_eq!(subject, "CN=metadata.azure.com,O=Microsoft Corporation");
+            assert_eq!(
+                (not_after, at),
+                (REFERENCE_TIME - Duration::days(1), REFERENCE_TIME)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let future = pki_with_leaf(CertSpec {
+        not_before: REFERENCE_TIME + Duration::days(1),
+        ..CertSpec::imds_leaf()
+    });
+    match verify(&future, &future.sign(&content())) {
+        Err(Error::CertificateNotYetValid { not_before, .. }) => {
+            assert_eq!(not_before, REFERENCE_TIME + Duration::days(1))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rejects_nonce_off_by_one_character_and_skips_it_only_when_told() {
+    let pki = TestPki::azure();
+    let doc = AttestedDocument::parse(&pki.sign(&content())).unwrap();
+    let v = Verifier::new(trust_for(&pki), Policy::default());
+    for expected in ["nonce-2", "nonce-", "nonce-11", "Nonce-1", "nonce-1 ", ""] {
+        match v.verify(&doc, NonceCheck::Exact(expected), REFERENCE_TIME) {
+            Err(Error::NonceMismatch { expected: e, found }) => {
+                assert_eq!((e.as_str(), found.as_str()), (expected, NONCE))
+            }
+            other => panic!("{expected:?}: {other:?}"),
+        }
+    }
+    let any = v
+        .verify(&doc, NonceCheck::DangerousAnyNonce, REFERENCE_TIME)
+        .unwrap();
+    assert!(!any.nonce_checked());
+}
+
+#[test]
+fn rejects_a_chain_through_a_non_ca_issuer() {
+    let root = Issued::new(&CertSpec::ca(ROOT, 0), None);
+    let not_ca = Issued::new(
+        &CertSpec {
+            ca: false,
+            ..CertSpec::ca(ISSUING, 1)
+        },
+        Some(&root),
+    );
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&not_ca));
+    let pki = TestPki {
+        root,
+        intermediates: vec![not_ca],
+        leaf,
+    };
+    assert_eq!(
+        chain_code(verify(&pki, &pki.sign(&content()))),
+        (X509_V_ERR_INVALID_CA, 1)
+    );
+}
+
+#[test]
+fn enforces_path_length_constraints() {
+    let root = Issued::new(&CertSpec::ca(ROOT, 0), None);
+    let top = Issued::new(
+        &CertSpec {
+            path_len: Some(0),
+            ..CertSpec::ca("Test TLS RSA Root G2", 1)
+        },
+        Some(&root),
+    );
+    let issuing = Issued::new(&CertSpec::ca("Test TLS G2 RSA CA OCSP 02", 2), Some(&top));
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&issuing));
+    let pki = TestPki {
+        root,
+        intermediates: vec![top, issuing],
+        leaf,
+    };
+    assert_eq!(
+        chain_code(verify(&pki, &pki.sign(&content()))).0,
+        X509_V_ERR_PATH_LENGTH_EXCEEDED
+    );
+}
+
+#[test]
+fn rejects_two_signers() {
+    let pki = TestPki::azure();
+    let r = verify(&pki, &signed(&pki, |s| s.second_signer = true));
+    assert_eq!(r.unwrap_err(), Error::SignerCount { count: 2 });
+}
+
+#[test]
+fn checks_signed_attributes_when_present() {
+    let pki = TestPki::azure();
+    verify(&pki, &signed(&pki, |s| s.signed_attrs = SignedAttrs::Valid)).unwrap();
+    for (attrs, needle) in [
+        (SignedAttrs::WrongContentType, "not id-data"),
+        (SignedAttrs::WrongDigest, "not the digest of the content"),
+        (
+            SignedAttrs::MissingDigest,
+            "message-digest attribute is missing",
+        ),
+    ] {
+        match verify(&pki, &signed(&pki, |s| s.signed_attrs = attrs)) {
+            Err(Error::SignedAttributes { detail }) => {
+                assert!(detail.contains(needle), "{attrs:?}: {detail}")
+            }
+            other => panic!("{attrs:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_detached_content() {
+    let pki = TestPki::azure();
+    assert_eq!(
+        verify(&pki, &signed(&pki, |s| s.detached = true)).unwrap_err(),
+        Error::DetachedContent
+    );
+}
+
+#[test]
+fn rejects_trailing_bytes_after_the_der() {
+    let pki = TestPki::azure();
+    for trailing in [vec![0u8], vec![0x30, 0x00], b"garbage".to_vec()] {
+        match verify(&pki, &signed(&pki, |s| s.trailing = trailing.clone())) {
+            Err(Error::Der { what, detail }) => {
+                assert_eq!(what, "ContentInfo");
+                assert!(detail.contains("trailing"), "{detail}");
+            }
+            other => panic!("{trailing:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_weak_signer_keys() {
+    for (kind, name) in [
+        (KeyKind::Rsa(1024), "RSA-1024"),
+        (KeyKind::Secp256k1, "EC secp256k1"),
+    ] {
+        let pki = pki_with_leaf(CertSpec {
+            key: kind,
+            ..CertSpec::imds_leaf()
+        });
+        let sig = if kind == KeyKind::Secp256k1 {
+            OID_ECDSA_SHA256
+        } else {
+            imds_attest_testpki::OID_RSA_ENCRYPTION
+        };
+        match verify(&pki, &signed(&pki, |s| s.signature_oid = sig)) {
+            Err(Error::WeakKey { key, .. }) => assert_eq!(key, name),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_weak_intermediate_key() {
+    let root = Issued::new(&CertSpec::ca(ROOT, 0), None);
+    let weak = Issued::new(
+        &CertSpec {
+            key: KeyKind::Rsa(1024),
+            ..CertSpec::ca(ISSUING, 1)
+        },
+        Some(&root),
+    );
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&weak));
+    let pki = TestPki {
+        root,
+        intermediates: vec![weak],
+        leaf,
+    };
+    assert_eq!(
+        chain_code(verify(&pki, &pki.sign(&content()))).0,
+        X509_V_ERR_CA_KEY_TOO_SMALL
+    );
+}
+
+#[test]
+fn rejects_md5_and_sha1_certificate_signatures_except_on_the_anchor_itself() {
+    for hash in [
+        MessageDigest::sha1 as fn() -> MessageDigest,
+        MessageDigest::md5,
+    ] {
+        let pki = pki_with_leaf(CertSpec {
+            hash,
+            ..CertSpec::imds_leaf()
+        });
+        // Reported on the signer's certificate, whose signature is the weak one.
+        assert_eq!(
+            chain_code(verify(&pki, &pki.sign(&content()))),
+            (X509_V_ERR_CA_MD_TOO_WEAK, 0)
+        );
+    }
+    // Baltimore CyberTrust Root signs itself with SHA-1 and must still anchor.
+    let root = Issued::new(
+        &CertSpec {
+            hash: MessageDigest::sha1,
+            ..CertSpec::ca(ROOT, 0)
+        },
+        None,
+    );
+    let issuing = Issued::new(&CertSpec::ca(ISSUING, 1), Some(&root));
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&issuing));
+    let pki = TestPki {
+        root,
+        intermediates: vec![issuing],
+        leaf,
+    };
+    verify(&pki, &pki.sign(&content())).unwrap();
+}
+
+#[test]
+fn accepts_ecdsa_signers_on_p256_and_p384() {
+    for kind in [KeyKind::P256, KeyKind::P384] {
+        let pki = pki_with_leaf(CertSpec {
+            key: kind,
+            ..CertSpec::imds_leaf()
+        });
+        let der = signed(&pki, |s| {
+            s.signature_oid = OID_ECDSA_SHA256;
+            s.digest_oid = OID_SHA256;
+        });
+        verify(&pki, &der).unwrap();
+    }
+}
+
+#[test]
+fn rejects_unsupported_signature_algorithms_and_mismatched_keys() {
+    let pki = TestPki::azure();
+    for (oid, needle) in [
+        (OID_RSA_PSS, "1.2.840.113549.1.1.10"),
+        (OID_ECDSA_SHA256, "key of type"),
+    ] {
+        match verify(&pki, &signed(&pki, |s| s.signature_oid = oid)) {
+            Err(Error::UnsupportedSignatureAlgorithm { algorithm }) => {
+                assert!(algorithm.contains(needle), "{algorithm}")
+            }
+            other => panic!("{oid}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_a_duplicated_json_key_in_the_signed_content() {
+    let pki = TestPki::azure();
+    let text = String::from_utf8(content()).unwrap();
+    let doubled = text.replacen(
+        "\"nonce\":\"nonce-1\"",
+        "\"nonce\":\"nonce-1\",\"nonce\":\"other\"",
+        1,
+    );
+    assert_ne!(doubled, text);
+    let r = verify(&pki, &pki.sign(doubled.as_bytes()));
+    assert_eq!(
+        r.unwrap_err(),
+        Error::DuplicateKey {
+            key: "nonce".into()
+        }
+    );
+}
