@@ -15,36 +15,65 @@ use crate::error::Error;
 use crate::strict_json::{self, JsonError};
 
 /// The claims IMDS signed: which VM, subscription and plan, the nonce, and the validity window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialises under the document's own names, with `timeStamp` times in RFC 3339 (UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     /// The VM's unique id (`vmId`).
     pub vm_id: String,
     /// The Azure subscription (`subscriptionId`; newer api-versions only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<String>,
     /// The image SKU (`sku`; newer api-versions only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
     /// The licence type, e.g. `Windows_Server` (`licenseType`; newer api-versions only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
     /// The Marketplace plan (`plan`), empty strings for a non-Marketplace image.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     /// The nonce the VM asked for, or IMDS's timestamp default (`nonce`).
     pub nonce: String,
     /// When IMDS created the document (`timeStamp.createdOn`).
-    #[serde(with = "time::serde::rfc3339")]
     pub created_on: OffsetDateTime,
     /// When the document expires (`timeStamp.expiresOn`).
-    #[serde(with = "time::serde::rfc3339")]
     pub expires_on: OffsetDateTime,
     /// Fields this version does not know, kept as they were.
-    #[serde(flatten)]
     pub other: Map<String, Value>,
 }
 
+impl Serialize for Claims {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap};
+        let time = |t: OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .map_err(S::Error::custom)
+        };
+        let mut map = serializer.serialize_map(None)?;
+        // Unknown fields first, so that a known name can never be shadowed by one.
+        for (k, v) in &self.other {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("vmId", &self.vm_id)?;
+        let optional = [
+            ("subscriptionId", &self.subscription_id),
+            ("sku", &self.sku),
+            ("licenseType", &self.license_type),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        if let Some(plan) = &self.plan {
+            map.serialize_entry("plan", plan)?;
+        }
+        map.serialize_entry("nonce", &self.nonce)?;
+        let stamp = serde_json::json!({
+            "createdOn": time(self.created_on)?,
+            "expiresOn": time(self.expires_on)?,
+        });
+        map.serialize_entry("timeStamp", &stamp)?;
+        map.end()
+    }
+}
 /// The Marketplace plan of the VM's image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -255,6 +284,14 @@ mod tests {
         assert_eq!(c.plan.as_ref().map(|p| p.product.as_str()), Some("o"));
         assert_eq!(c.expires_on - c.created_on, time::Duration::hours(6));
         assert_eq!(c.other.get("future"), Some(&serde_json::json!({"a":1})));
+        let json = serde_json::to_value(&c).ok();
+        let want = serde_json::json!({
+            "future": {"a": 1}, "vmId": "vm", "subscriptionId": "sub", "sku": "s",
+            "licenseType": "", "plan": {"name": "p", "product": "o", "publisher": "x"},
+            "nonce": "n1",
+            "timeStamp": {"createdOn": "2025-11-19T12:53:30Z", "expiresOn": "2025-11-19T18:53:30Z"},
+        });
+        assert_eq!(json, Some(want));
     }
 
     #[test]

@@ -30,6 +30,10 @@ use crate::input;
 use crate::signature::{DigestAlgorithm, SignatureAlgorithm};
 use crate::signer::SignerCertificate;
 
+/// The largest input [`AttestedDocument::parse`] accepts, in bytes. Genuine documents are about
+/// 3 KB in any form.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+
 /// The most certificates a document may embed. IMDS embeds one.
 pub const MAX_EMBEDDED_CERTIFICATES: usize = 16;
 
@@ -72,11 +76,13 @@ impl AttestedDocument {
     /// # Ok(()) }
     /// ```
     pub fn parse(input: &[u8]) -> Result<AttestedDocument, Error> {
+        check_size(input)?;
         AttestedDocument::from_der(&input::decode(input)?)
     }
 
     /// Parses the DER of a ContentInfo holding SignedData.
     pub fn from_der(der: &[u8]) -> Result<AttestedDocument, Error> {
+        check_size(der)?;
         let info = ContentInfo::from_der(der).map_err(|e| Error::der("ContentInfo", e))?;
         if info.content_type != ID_SIGNED_DATA {
             return Err(Error::NotSignedData {
@@ -143,6 +149,16 @@ impl AttestedDocument {
     pub fn signer_subject(&self) -> &str {
         &self.signer.subject
     }
+}
+
+fn check_size(input: &[u8]) -> Result<(), Error> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(Error::InputTooLarge {
+            size: input.len(),
+            max: MAX_INPUT_BYTES,
+        });
+    }
+    Ok(())
 }
 
 fn structure(detail: String) -> Error {

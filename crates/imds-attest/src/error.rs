@@ -13,6 +13,13 @@ use crate::cloud::Cloud;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
+    /// The input is larger than any attested document, checked before decoding.
+    InputTooLarge {
+        /// Its size in bytes (or a lower bound when reading stopped early).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The input is none of the accepted forms (IMDS JSON, base64, PEM, DER).
     UnrecognisedInput {
         /// What the input looked like.
@@ -209,6 +216,7 @@ impl Error {
     /// A stable, machine-readable name for the variant (`"bad_signature"`, `"nonce_mismatch"`…).
     pub fn kind(&self) -> &'static str {
         match self {
+            Error::InputTooLarge { .. } => "input_too_large",
             Error::UnrecognisedInput { .. } => "unrecognised_input",
             Error::Envelope { .. } => "envelope",
             Error::UnsupportedEncoding { .. } => "unsupported_encoding",
@@ -260,6 +268,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::InputTooLarge { size, max } => write!(
+                f,
+                "input of {size} bytes is larger than the {max} bytes an attested document can \
+                 take; is this the right file?"
+            ),
             Error::UnrecognisedInput { detail } => write!(
                 f,
                 "input is not an attested document ({detail}); give the IMDS JSON response, \

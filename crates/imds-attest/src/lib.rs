@@ -37,7 +37,7 @@ mod verify;
 
 pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
-pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES};
+pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES, MAX_INPUT_BYTES};
 pub use error::Error;
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
 pub use signature::MIN_RSA_BITS;

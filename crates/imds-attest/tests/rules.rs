@@ -745,3 +745,16 @@ fn rejects_a_duplicated_json_key_in_the_signed_content() {
         }
     );
 }
+
+#[test]
+fn rejects_input_larger_than_the_limit_before_decoding() {
+    let big = vec![b'A'; imds_attest::MAX_INPUT_BYTES + 1];
+    let r = AttestedDocument::parse(&big);
+    assert_eq!(
+        r.unwrap_err(),
+        Error::InputTooLarge {
+            size: big.len(),
+            max: imds_attest::MAX_INPUT_BYTES
+        }
+    );
+}

@@ -1,0 +1,251 @@
+//! The `imds-attest verify` command, run as a process: one row per behaviour, each giving the
+//! arguments, standard input, exit status and what standard output and error must hold.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use imds_attest_testpki::{claims_json, imds_response, TestPki, REFERENCE_TIME};
+
+const REAL: &str = "taskcluster_2025_rsatls07";
+const REAL_NONCE: &str = "20251119-185330";
+const REAL_AT: &str = "2025-11-19T12:53:30Z";
+const TEST_AT: &str = "2026-06-01T12:00:00Z";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn real(ext: &str) -> String {
+    let path = match ext {
+        "json" => repo().join(format!("testdata/real/{REAL}.json")),
+        other => repo().join(format!("testdata/real/raw/{REAL}.{other}")),
+    };
+    path.to_str().unwrap().to_owned()
+}
+
+/// Files made from the test PKI once per run: its root, its intermediate and a document.
+struct Fixtures {
+    root: String,
+    intermediate: String,
+    doc: String,
+    empty_pem: String,
+}
+
+fn fixtures() -> &'static Fixtures {
+    static F: OnceLock<Fixtures> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-fixtures");
+        std::fs::create_dir_all(&dir).unwrap();
+        let pki = TestPki::azure();
+        let write = |name: &str, data: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, data).unwrap();
+            path.to_str().unwrap().to_owned()
+        };
+        let test_at =
+            time::OffsetDateTime::parse(TEST_AT, &time::format_description::well_known::Rfc3339);
+        assert_eq!(
+            test_at.unwrap(),
+            REFERENCE_TIME,
+            "TEST_AT is the PKI's reference time"
+        );
+        let der = pki.sign(&claims_json("cli-nonce", REFERENCE_TIME));
+        Fixtures {
+            root: write("root.pem", pki.root_pem().as_bytes()),
+            intermediate: write("intermediate.pem", pki.intermediates_pem().as_bytes()),
+            doc: write("doc.json", imds_response(&der).as_bytes()),
+            empty_pem: write("empty.pem", b"# no certificate here\n"),
+        }
+    })
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The command may exit before reading everything (a usage error): ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+enum Expect {
+    /// Exit 0; stdout starts with the text verdict; stderr empty.
+    Verified(&'static str),
+    /// Exit 1; stderr is one line `imds-attest: rejected: ...` containing the text; stdout empty.
+    Rejected(&'static str),
+    /// Exit 2; stderr contains the text.
+    Usage(&'static str),
+}
+
+#[test]
+fn verify_exit_statuses_and_messages() {
+    let f = fixtures();
+    let json = real("json");
+    let der = std::fs::read(real("der")).unwrap();
+    let b64 = std::fs::read(real("b64")).unwrap();
+    let huge = vec![b'A'; 70_000];
+    let cases: Vec<(&str, Vec<&str>, Vec<u8>, Expect)> = vec![
+        ("real document at its time", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", REAL_AT], vec![], Expect::Verified("vmId            ddc87bd2-3ebb-43dc-92a9-90b104cd9527")),
+        ("DER on stdin by default", vec!["verify", "--nonce", REAL_NONCE, "--at", REAL_AT], der.clone(), Expect::Verified("nonce           20251119-185330 (checked)")),
+        ("base64 on stdin as '-'", vec!["verify", "-", "--any-nonce", "--at", REAL_AT], b64, Expect::Verified("(NOT checked: --any-nonce)")),
+        ("real document today", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "2026-11-21T00:00:00Z"], vec![], Expect::Rejected("certificate \"CN=metadata.azure.com,O=Microsoft Corporation,L=Redmond,ST=WA,C=US\" expired at 2026-04-23T13:58:46Z")),
+        ("nonce off by one", vec!["verify", &json, "--nonce", "20251119-185331", "--at", REAL_AT], vec![], Expect::Rejected("nonce \"20251119-185330\" in the document is not the expected \"20251119-185331\"")),
+        ("cloud not allowed", vec!["verify", &json, "--any-nonce", "--at", REAL_AT, "--cloud", "usgov", "--cloud", "china"], vec![], Expect::Rejected("not under any allowed cloud domain: metadata.azure.us (usgov), metadata.azure.cn (china)")),
+        ("older than max age", vec!["verify", &json, "--any-nonce", "--at", "2025-11-19T13:05:00Z", "--max-age", "600"], vec![], Expect::Rejected("is 690 s old, more than the maximum age of 600 s")),
+        ("expired document", vec!["verify", &f.doc, "--any-nonce", "--at", "2026-06-01T18:06:00Z", "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Rejected("document expired at 2026-06-01T18:00:00Z (6m 0s before")),
+        ("test PKI with its root and intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Verified("cloud           public")),
+        ("test PKI without its intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root], vec![], Expect::Rejected("is issued by \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", which does not chain to a public root in the trust store; pass --intermediate")),
+        ("test PKI against built-in roots", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--intermediate", &f.intermediate], vec![], Expect::Rejected("\"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" is issued by \"CN=Test Global Root G2,O=Microsoft Corporation\", which does not chain")),
+        ("garbage", vec!["verify", "--any-nonce"], b"hello world".to_vec(), Expect::Rejected("invalid base64")),
+        ("empty stdin", vec!["verify", "--any-nonce"], vec![], Expect::Rejected("input is not an attested document (it is empty)")),
+        ("oversized input", vec!["verify", "--any-nonce"], huge, Expect::Rejected("input of 65537 bytes is larger than the 65536 bytes")),
+        ("unreadable file", vec!["verify", "/nonexistent/doc.json", "--any-nonce"], vec![], Expect::Usage("cannot read /nonexistent/doc.json")),
+        ("no nonce option", vec!["verify", &json], vec![], Expect::Usage("<--nonce <NONCE>|--any-nonce>")),
+        ("both nonce options", vec!["verify", &json, "--nonce", "a", "--any-nonce"], vec![], Expect::Usage("cannot be used with")),
+        ("bad --at", vec!["verify", &json, "--any-nonce", "--at", "yesterday"], vec![], Expect::Usage("expected RFC 3339")),
+        ("bad --cloud", vec!["verify", &json, "--any-nonce", "--cloud", "azure"], vec![], Expect::Usage("unknown cloud \"azure\"")),
+        ("negative --skew", vec!["verify", &json, "--any-nonce", "--skew=-5"], vec![], Expect::Usage("invalid value '-5' for '--skew <SECONDS>'")),
+        ("root file without certificate", vec!["verify", &json, "--any-nonce", "--root", &f.empty_pem], vec![], Expect::Usage("it holds no PEM certificate")),
+        ("unreadable root file", vec!["verify", &json, "--any-nonce", "--root", "/nonexistent/root.pem"], vec![], Expect::Usage("cannot read /nonexistent/root.pem")),
+        ("no subcommand", vec![], vec![], Expect::Usage("Usage: imds-attest")),
+    ];
+    for (name, args, stdin, expect) in cases {
+        let r = run(&args, &stdin);
+        let context = format!(
+            "{name}: exit {}\nstdout: {}\nstderr: {}",
+            r.code, r.stdout, r.stderr
+        );
+        match expect {
+            Expect::Verified(line) => {
+                assert_eq!(r.code, 0, "{context}");
+                assert!(
+                    r.stdout
+                        .starts_with("VERIFIED Azure IMDS attested document\n"),
+                    "{context}"
+                );
+                assert!(
+                    r.stdout.lines().any(|l| l == line || l.ends_with(line)),
+                    "{context}"
+                );
+                assert_eq!(r.stderr, "", "{context}");
+            }
+            Expect::Rejected(text) => {
+                assert_eq!(r.code, 1, "{context}");
+                assert_eq!(r.stdout, "", "{context}");
+                assert_eq!(r.stderr.lines().count(), 1, "{context}");
+                assert!(r.stderr.starts_with("imds-attest: rejected: "), "{context}");
+                assert!(r.stderr.contains(text), "{context}");
+            }
+            Expect::Usage(text) => {
+                assert_eq!(r.code, 2, "{context}");
+                assert!(r.stderr.contains(text), "{context}");
+                assert_eq!(r.stdout, "", "{context}");
+            }
+        }
+    }
+}
+
+#[test]
+fn json_output_on_success_names_claims_as_the_document_does() {
+    let r = run(
+        &[
+            "verify",
+            &real("json"),
+            "--nonce",
+            REAL_NONCE,
+            "--at",
+            REAL_AT,
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["cloud"], "public");
+    assert_eq!(v["nonceChecked"], true);
+    assert_eq!(v["claims"]["vmId"], "ddc87bd2-3ebb-43dc-92a9-90b104cd9527");
+    assert_eq!(
+        v["claims"]["subscriptionId"],
+        "8a205152-b25a-417f-a676-80465535a6c9"
+    );
+    assert_eq!(v["claims"]["nonce"], REAL_NONCE);
+    assert_eq!(
+        v["claims"]["plan"],
+        serde_json::json!({"name": "", "product": "", "publisher": ""})
+    );
+    assert_eq!(
+        v["claims"]["timeStamp"]["createdOn"],
+        "2025-11-19T12:53:30Z"
+    );
+    assert_eq!(
+        v["claims"]["timeStamp"]["expiresOn"],
+        "2025-11-19T18:53:30Z"
+    );
+    assert_eq!(
+        v["signer"]["sha256"],
+        "4B646E0E765D43A465768A125E5725BA84E2D29EB621C2302CC8556422760813"
+    );
+    assert_eq!(v["signer"]["notAfter"], "2026-04-23T13:58:46Z");
+    assert_eq!(v["chain"].as_array().unwrap().len(), 3);
+    assert_eq!(r.stdout.lines().count(), 1, "one JSON object on one line");
+}
+
+#[test]
+fn json_output_on_rejection_gives_kind_and_message() {
+    let r = run(
+        &[
+            "verify",
+            &real("json"),
+            "--nonce",
+            "wrong",
+            "--at",
+            REAL_AT,
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["error"]["kind"], "nonce_mismatch");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message
+            .starts_with("nonce \"20251119-185330\" in the document is not the expected \"wrong\""),
+        "{message}"
+    );
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!("imds-attest: rejected: {message}")
+    );
+
+    let r = run(&["verify", "--any-nonce", "--json"], b"\x00\x01binary");
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "unrecognised_input");
+}
