@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use imds_attest::{
     AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
-    MAX_INPUT_BYTES,
+    DEFAULT_MAX_INPUT_BYTES,
 };
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
@@ -66,6 +66,9 @@ struct VerifyArgs {
     /// Extra intermediate PEM file; repeatable. Added to the pinned intermediates.
     #[arg(long = "intermediate", value_name = "PEM")]
     intermediates: Vec<PathBuf>,
+    /// Refuse documents larger than this many bytes; no more than this is read.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_INPUT_BYTES)]
+    max_input: usize,
     /// Machine-readable output: one JSON object on standard output.
     #[arg(long)]
     json: bool,
@@ -134,12 +137,13 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedDocument, Failure> {
         Some(n) => NonceCheck::Exact(n),
         None => NonceCheck::DangerousAnyNonce,
     };
-    let bytes = read_document(&args.file)?;
+    let bytes = read_document(&args.file, args.max_input)?;
     let at = args.at.unwrap_or_else(|| {
         let now = OffsetDateTime::now_utc();
         now - Duration::nanoseconds(now.nanosecond().into())
     });
-    let doc = AttestedDocument::parse(&bytes).map_err(Failure::Rejected)?;
+    let doc =
+        AttestedDocument::parse_with_max_size(&bytes, args.max_input).map_err(Failure::Rejected)?;
     Verifier::new(trust, policy)
         .verify(&doc, nonce, at)
         .map_err(Failure::Rejected)
@@ -171,10 +175,8 @@ fn trust_store(args: &VerifyArgs) -> Result<TrustStore, Failure> {
 
 /// Reads at most one byte more than any document may have, so a huge input is refused
 /// without being held in memory.
-fn read_document(file: &str) -> Result<Vec<u8>, Failure> {
-    let limit = u64::try_from(MAX_INPUT_BYTES)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
+fn read_document(file: &str, max: usize) -> Result<Vec<u8>, Failure> {
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
     let mut bytes = Vec::new();
     let read = if file == "-" {
         io::stdin().lock().take(limit).read_to_end(&mut bytes)
@@ -183,10 +185,10 @@ fn read_document(file: &str) -> Result<Vec<u8>, Failure> {
     };
     let name = if file == "-" { "standard input" } else { file };
     read.map_err(|e| Failure::Usage(format!("cannot read {name}: {e}")))?;
-    if bytes.len() > MAX_INPUT_BYTES {
+    if bytes.len() > max {
         return Err(Failure::Rejected(Error::InputTooLarge {
             size: bytes.len(),
-            max: MAX_INPUT_BYTES,
+            max,
         }));
     }
     Ok(bytes)

@@ -27,12 +27,9 @@ use x509_cert::Certificate;
 
 use crate::error::Error;
 use crate::input;
+use crate::limits::{check_der_shape, check_size, DEFAULT_MAX_INPUT_BYTES};
 use crate::signature::{DigestAlgorithm, SignatureAlgorithm};
 use crate::signer::SignerCertificate;
-
-/// The largest input [`AttestedDocument::parse`] accepts, in bytes. Genuine documents are about
-/// 3 KB in any form.
-pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 
 /// The most certificates a document may embed. IMDS embeds one.
 pub const MAX_EMBEDDED_CERTIFICATES: usize = 16;
@@ -75,14 +72,27 @@ impl AttestedDocument {
     /// assert_eq!(doc.signer_subject(), "CN=metadata.azure.com,O=Microsoft Corporation,L=Redmond,ST=WA,C=US");
     /// # Ok(()) }
     /// ```
+    ///
+    /// Inputs over [`DEFAULT_MAX_INPUT_BYTES`] are refused before any decoding.
     pub fn parse(input: &[u8]) -> Result<AttestedDocument, Error> {
-        check_size(input)?;
-        AttestedDocument::from_der(&input::decode(input)?)
+        AttestedDocument::parse_with_max_size(input, DEFAULT_MAX_INPUT_BYTES)
     }
 
-    /// Parses the DER of a ContentInfo holding SignedData.
+    /// [`parse`](Self::parse) with another size limit, in bytes.
+    pub fn parse_with_max_size(input: &[u8], max_bytes: usize) -> Result<AttestedDocument, Error> {
+        check_size(input, max_bytes)?;
+        AttestedDocument::decode_der(&input::decode(input)?)
+    }
+
+    /// Parses the DER of a ContentInfo holding SignedData (at most
+    /// [`DEFAULT_MAX_INPUT_BYTES`]).
     pub fn from_der(der: &[u8]) -> Result<AttestedDocument, Error> {
-        check_size(der)?;
+        check_size(der, DEFAULT_MAX_INPUT_BYTES)?;
+        AttestedDocument::decode_der(der)
+    }
+
+    fn decode_der(der: &[u8]) -> Result<AttestedDocument, Error> {
+        check_der_shape(der)?;
         let info = ContentInfo::from_der(der).map_err(|e| Error::der("ContentInfo", e))?;
         if info.content_type != ID_SIGNED_DATA {
             return Err(Error::NotSignedData {
@@ -149,16 +159,6 @@ impl AttestedDocument {
     pub fn signer_subject(&self) -> &str {
         &self.signer.subject
     }
-}
-
-fn check_size(input: &[u8]) -> Result<(), Error> {
-    if input.len() > MAX_INPUT_BYTES {
-        return Err(Error::InputTooLarge {
-            size: input.len(),
-            max: MAX_INPUT_BYTES,
-        });
-    }
-    Ok(())
 }
 
 fn structure(detail: String) -> Error {

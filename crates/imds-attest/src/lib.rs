@@ -28,6 +28,7 @@ mod cloud;
 mod cms;
 mod error;
 mod input;
+mod limits;
 mod policy;
 mod signature;
 mod signer;
@@ -37,8 +38,9 @@ mod verify;
 
 pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
-pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES, MAX_INPUT_BYTES};
+pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES};
 pub use error::Error;
+pub use limits::{DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS};
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
 pub use signature::MIN_RSA_BITS;
 pub use signer::SignerFacts;

@@ -610,8 +610,12 @@ fn rejects_trailing_bytes_after_the_der() {
     for trailing in [vec![0u8], vec![0x30, 0x00], b"garbage".to_vec()] {
         match verify(&pki, &signed(&pki, |s| s.trailing = trailing.clone())) {
             Err(Error::Der { what, detail }) => {
-                assert_eq!(what, "ContentInfo");
-                assert!(detail.contains("trailing"), "{detail}");
+                assert_eq!(what, "the TLV structure");
+                let n = trailing.len();
+                assert!(
+                    detail.starts_with(&format!("{n} trailing bytes follow")),
+                    "{detail}"
+                );
             }
             other => panic!("{trailing:?}: {other:?}"),
         }
@@ -748,13 +752,13 @@ fn rejects_a_duplicated_json_key_in_the_signed_content() {
 
 #[test]
 fn rejects_input_larger_than_the_limit_before_decoding() {
-    let big = vec![b'A'; imds_attest::MAX_INPUT_BYTES + 1];
+    let big = vec![b'A'; imds_attest::DEFAULT_MAX_INPUT_BYTES + 1];
     let r = AttestedDocument::parse(&big);
     assert_eq!(
         r.unwrap_err(),
         Error::InputTooLarge {
             size: big.len(),
-            max: imds_attest::MAX_INPUT_BYTES
+            max: imds_attest::DEFAULT_MAX_INPUT_BYTES
         }
     );
 }
