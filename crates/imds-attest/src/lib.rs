@@ -27,6 +27,9 @@ mod claims;
 mod cloud;
 mod cms;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod input;
 mod limits;
 mod policy;
