@@ -14,7 +14,7 @@ use crate::{input, limits, signature};
 /// Input detection and decoding to DER.
 pub fn decode_input(data: &[u8]) -> Result<Vec<u8>, Error> {
     limits::check_size(data, limits::DEFAULT_MAX_INPUT_BYTES)?;
-    input::decode(data)
+    input::decode(data).map(std::borrow::Cow::into_owned)
 }
 
 /// The claims JSON and its timestamps.

@@ -1,5 +1,7 @@
 //! Input decoding: the IMDS JSON response, bare base64, PEM or DER, detected automatically.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -8,8 +10,8 @@ use crate::strict_json::{self, JsonError};
 
 const PEM_LABELS: [&str; 2] = ["PKCS7", "CMS"];
 
-/// Turns any accepted form of a document into its DER bytes.
-pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>, Error> {
+/// Turns any accepted form of a document into its DER bytes (borrowed when it is DER).
+pub(crate) fn decode(input: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
     if input.is_empty() {
         return Err(Error::UnrecognisedInput {
             detail: "it is empty".into(),
@@ -19,7 +21,7 @@ pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>, Error> {
     // and every text form is printable ASCII: this tells them apart without guessing.
     if !input.iter().all(|&b| is_text_byte(b)) {
         return match input.first() {
-            Some(0x30) => Ok(input.to_vec()),
+            Some(0x30) => Ok(Cow::Borrowed(input)),
             _ => Err(Error::UnrecognisedInput {
                 detail: "it is binary but does not start with a DER SEQUENCE".into(),
             }),
@@ -30,7 +32,7 @@ pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>, Error> {
         detail: e.to_string(),
     })?;
     let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
-    if text.starts_with('{') {
+    let der = if text.starts_with('{') {
         decode_envelope(text.as_bytes())
     } else if text.starts_with("-----BEGIN ") {
         decode_pem(text)
@@ -40,7 +42,8 @@ pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>, Error> {
         })
     } else {
         decode_base64(text)
-    }
+    };
+    der.map(Cow::Owned)
 }
 
 fn is_text_byte(b: u8) -> bool {
@@ -120,7 +123,11 @@ fn decode_pem(text: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn decode_base64(text: &str) -> Result<Vec<u8>, Error> {
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let compact: Cow<'_, [u8]> = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        Cow::Owned(text.bytes().filter(|b| !b.is_ascii_whitespace()).collect())
+    } else {
+        Cow::Borrowed(text.as_bytes())
+    };
     let der = base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .map_err(|e| Error::Base64 {
@@ -161,7 +168,7 @@ mod tests {
             ),
         ];
         for (name, input) in cases {
-            assert_eq!(decode(&input).ok(), Some(DER.to_vec()), "{name}");
+            assert_eq!(decode(&input).ok().as_deref(), Some(DER), "{name}");
         }
     }
 

@@ -1,0 +1,412 @@
+//! The malformed corpus (`testdata/malformed/`, each input with a `.about` beside it) and the
+//! hostile shapes too large to check in, generated here: each is rejected with its specific
+//! error, never a panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+
+use imds_attest::{AttestedDocument, Error, NonceCheck, Policy, TrustStore, Verifier};
+use imds_attest_testpki::{CertSpec, DocSpec, Issued, TestPki, REFERENCE_TIME};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/malformed")
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn real_der() -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/real/raw/taskcluster_2025_rsatls07.der"),
+    )
+    .unwrap()
+}
+
+fn expect(name: &str, result: Result<impl std::fmt::Debug, Error>, kind: &str, needle: &str) {
+    match result {
+        Err(e) => {
+            assert_eq!(e.kind(), kind, "{name}: {e}");
+            assert!(e.to_string().contains(needle), "{name}: {e}");
+        }
+        Ok(v) => panic!("{name}: accepted: {v:?}"),
+    }
+}
+
+#[test]
+fn every_corpus_file_has_a_readable_source_and_a_test() {
+    let mut inputs: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".about") && n != "make.py" && n != "README.md")
+        .collect();
+    inputs.sort();
+    for name in &inputs {
+        let stem = name.rsplit_once('.').unwrap().0;
+        let about = dir().join(format!("{stem}.about"));
+        assert!(about.exists(), "{name} has no {stem}.about");
+        let known = STRUCTURE_CASES
+            .iter()
+            .map(|c| c.0)
+            .chain(CONTENT_CASES.iter().map(|c| c.0));
+        assert!(
+            known.clone().any(|k| k == name),
+            "{name} is asserted by no test"
+        );
+    }
+    assert_eq!(inputs.len(), STRUCTURE_CASES.len() + CONTENT_CASES.len());
+}
+
+/// File, error kind, and a part of the message.
+const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
+    ("empty.bin", "unrecognised_input", "it is empty"),
+    (
+        "truncated-half.bin",
+        "der",
+        "claims more than the 1478 that remain (offset 0)",
+    ),
+    (
+        "truncated-in-signature.bin",
+        "der",
+        "claims more than the 2960 that remain (offset 0)",
+    ),
+    (
+        "length-overclaims.bin",
+        "der",
+        "a length of 2147483647 bytes claims more than",
+    ),
+    (
+        "indefinite-length.bin",
+        "der",
+        "indefinite length (BER, not DER) (offset 0)",
+    ),
+    (
+        "nonminimal-length.bin",
+        "der",
+        "more octets than needed (not DER) (offset 4)",
+    ),
+    (
+        "nested-10000.bin",
+        "structure",
+        "values nest deeper than 32 levels",
+    ),
+    ("signerinfos-zero.bin", "signer_count", "has 0 SignerInfos"),
+    ("oid-absurd-arc.bin", "der", "ContentInfo is not strict DER"),
+    (
+        "not-signed-data.bin",
+        "not_signed_data",
+        "content type is id-data (1.2.840.113549.1.7.1)",
+    ),
+    (
+        "trailing-garbage.bin",
+        "der",
+        "7 trailing bytes follow the DER value",
+    ),
+    ("base64-junk.txt", "base64", "Invalid symbol 42, offset 400"),
+    (
+        "json-wrong-encoding.json",
+        "unsupported_encoding",
+        "encoding \"jws\"",
+    ),
+    (
+        "pem-certificate-label.pem",
+        "unrecognised_input",
+        "PEM block is \"CERTIFICATE\"",
+    ),
+];
+
+#[test]
+fn rejects_each_malformed_structure_with_its_specific_error() {
+    for (name, kind, needle) in STRUCTURE_CASES {
+        expect(name, AttestedDocument::parse(&read(name)), kind, needle);
+    }
+}
+
+/// File, error kind, and a part of the message, for content signed here and verified at the
+/// test PKI's reference time.
+const CONTENT_CASES: &[(&str, &str, &str)] = &[
+    (
+        "content-nested-10000.json",
+        "claims",
+        "recursion limit exceeded",
+    ),
+    (
+        "content-invalid-utf8.json",
+        "claims",
+        "invalid unicode code point",
+    ),
+    (
+        "content-nul-byte.json",
+        "claims",
+        "control character (\\u0000-\\u001F) found",
+    ),
+    (
+        "content-february-30.json",
+        "timestamp",
+        "\"02/30/25 12:00:00 -0000\" is invalid: no such day in that month",
+    ),
+    (
+        "content-month-13.json",
+        "timestamp",
+        "\"13/01/25 12:00:00 -0000\" is invalid: month out of range",
+    ),
+    (
+        "content-hour-24.json",
+        "timestamp",
+        "\"06/01/26 24:00:00 -0000\" is invalid: no such time of day",
+    ),
+    (
+        "content-year-99.json",
+        "claims",
+        "timeStamp.expiresOn is earlier than createdOn",
+    ),
+    (
+        "content-year-00.json",
+        "document_expired",
+        "document expired at 2000-01-01T06:00:00Z",
+    ),
+    (
+        "content-duplicate-nonce.json",
+        "duplicate_key",
+        "gives the key \"nonce\" twice",
+    ),
+    (
+        "content-no-timestamp.json",
+        "claims",
+        "\"timeStamp\" is missing",
+    ),
+];
+
+#[test]
+fn rejects_each_malformed_signed_content_with_its_specific_error() {
+    let pki = TestPki::azure();
+    let mut trust = TrustStore::empty();
+    trust
+        .add_roots_pem(pki.root_pem().as_bytes(), "root")
+        .unwrap();
+    trust
+        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter")
+        .unwrap();
+    let verifier = Verifier::new(trust, Policy::default());
+    for (name, kind, needle) in CONTENT_CASES {
+        let doc = AttestedDocument::parse(&pki.sign(&read(name))).unwrap();
+        let r = verifier.verify(&doc, NonceCheck::Exact("nonce-1"), REFERENCE_TIME);
+        expect(name, r, kind, needle);
+    }
+}
+
+/// Offsets of every TLV start, content start and end in `der`.
+fn boundaries(der: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![(0usize, der.len())];
+    while let Some((mut pos, end)) = stack.pop() {
+        while pos < end {
+            let tag = der[pos];
+            let first = der[pos + 1];
+            let (header, len) = if first < 0x80 {
+                (2, usize::from(first))
+            } else {
+                let n = usize::from(first & 0x7f);
+                (
+                    2 + n,
+                    der[pos + 2..pos + 2 + n]
+                        .iter()
+                        .fold(0, |a, b| (a << 8) | usize::from(*b)),
+                )
+            };
+            out.extend([pos, pos + 1, pos + header, pos + header + len]);
+            if tag & 0x20 != 0 {
+                stack.push((pos + header, pos + header + len));
+            }
+            pos += header + len;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[test]
+fn rejects_truncation_at_every_structural_boundary() {
+    let der = real_der();
+    let cuts: Vec<usize> = boundaries(&der)
+        .into_iter()
+        .filter(|b| *b > 0 && *b < der.len())
+        .collect();
+    assert!(cuts.len() > 300, "{} boundaries", cuts.len());
+    for cut in cuts {
+        // A one-byte prefix is the ASCII digit '0' to the form detection: parse() calls it
+        // base64; the DER entry point must still say why.
+        assert!(
+            AttestedDocument::parse(&der[..cut]).is_err(),
+            "cut at {cut}"
+        );
+        match AttestedDocument::from_der(&der[..cut]) {
+            Err(Error::Der { what, detail }) => {
+                assert_eq!(what, "the TLV structure", "cut at {cut}");
+                assert!(
+                    detail.contains("claims more than") || detail.contains("ends inside"),
+                    "cut at {cut}: {detail}"
+                );
+            }
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+}
+
+fn enc(tag: u8, content: &[u8]) -> Vec<u8> {
+    let n = content.len();
+    let mut out = vec![tag];
+    if n < 0x80 {
+        out.push(u8::try_from(n).unwrap());
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | u8::try_from(bytes.len()).unwrap());
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// (header length, content length) of the TLV starting `der`.
+fn header(der: &[u8]) -> (usize, usize) {
+    let first = der[1];
+    if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let k = usize::from(first & 0x7f);
+        (
+            2 + k,
+            der[2..2 + k]
+                .iter()
+                .fold(0, |a, b| (a << 8) | usize::from(*b)),
+        )
+    }
+}
+
+fn content(elem: &[u8]) -> &[u8] {
+    let (h, n) = header(elem);
+    &elem[h..h + n]
+}
+
+fn children(der: &[u8]) -> Vec<&[u8]> {
+    let (mut pos, mut out) = (0, Vec::new());
+    while pos < der.len() {
+        let (h, n) = header(&der[pos..]);
+        out.push(&der[pos..pos + h + n]);
+        pos += h + n;
+    }
+    out
+}
+
+/// The genuine document re-encoded with SignedData field `index` (3: certificates,
+/// 4: signerInfos) replaced by `replacement`.
+fn with_signed_data_field(index: usize, replacement: impl FnOnce(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let real = real_der();
+    let top = children(content(&real));
+    let signed = content(top[1]);
+    let mut fields: Vec<Vec<u8>> = children(content(signed))
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    fields[index] = replacement(&fields[index]);
+    let rebuilt = enc(0x30, &fields.concat());
+    enc(0x30, &[top[0], &enc(0xa0, &rebuilt)].concat())
+}
+
+#[test]
+fn rebuilding_the_genuine_document_is_exact() {
+    assert_eq!(with_signed_data_field(4, <[u8]>::to_vec), real_der());
+}
+
+#[test]
+fn rejects_a_thousand_signer_infos_without_decoding_them() {
+    let der = with_signed_data_field(4, |set| enc(0x31, &content(set).repeat(1000)));
+    assert!(der.len() > 250_000);
+    expect(
+        "1000 SignerInfos",
+        AttestedDocument::parse(&der),
+        "input_too_large",
+        "larger than the 65536 bytes",
+    );
+    expect(
+        "1000 SignerInfos, raised limit",
+        AttestedDocument::parse_with_max_size(&der, 1 << 20),
+        "structure",
+        "holds more than 64 elements",
+    );
+}
+
+#[test]
+fn rejects_ten_thousand_embedded_certificates_without_decoding_them() {
+    let leaf = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/real/raw/taskcluster_2025_rsatls07.leaf.pem"),
+    )
+    .unwrap();
+    let leaf = openssl::x509::X509::from_pem(&leaf)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let der = with_signed_data_field(3, |_| enc(0xa0, &leaf.repeat(10_000)));
+    assert!(der.len() > 10_000_000);
+    expect(
+        "10000 certificates",
+        AttestedDocument::parse_with_max_size(&der, 64 << 20),
+        "structure",
+        "holds more than 64 elements",
+    );
+}
+
+#[test]
+fn rejects_certificates_that_issue_each_other_in_a_cycle() {
+    // A issues B, B issues (another) A with A's name and key, A issues the signer.
+    let a0 = Issued::new(&CertSpec::ca("Cycle CA A", 4), None);
+    let b = Issued::new(&CertSpec::ca("Cycle CA B", 5), Some(&a0));
+    let a = Issued::new(&CertSpec::ca("Cycle CA A", 4), Some(&b));
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&a));
+    let spec = DocSpec {
+        embed: Some(vec![leaf.cert.clone(), a.cert.clone(), b.cert.clone()]),
+        ..DocSpec::imds(&imds_attest_testpki::claims_json("nonce-1", REFERENCE_TIME))
+    };
+    let der = spec.sign(&leaf);
+    let pki = TestPki::azure();
+    let mut trust = TrustStore::empty();
+    trust
+        .add_roots_pem(pki.root_pem().as_bytes(), "root")
+        .unwrap();
+    let doc = AttestedDocument::parse(&der).unwrap();
+    let r = Verifier::new(trust, Policy::default()).verify(
+        &doc,
+        NonceCheck::Exact("nonce-1"),
+        REFERENCE_TIME,
+    );
+    expect(
+        "certificate cycle",
+        r,
+        "untrusted_issuer",
+        "which does not chain to a public root",
+    );
+}
+
+#[test]
+fn rejects_a_hundred_megabyte_input_before_reading_it() {
+    let big = vec![0x30u8; 100 << 20];
+    assert_eq!(
+        AttestedDocument::parse(&big).unwrap_err(),
+        Error::InputTooLarge {
+            size: 100 << 20,
+            max: imds_attest::DEFAULT_MAX_INPUT_BYTES
+        }
+    );
+}
