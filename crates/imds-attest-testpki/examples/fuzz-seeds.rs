@@ -1,6 +1,11 @@
 //! Writes test-PKI documents, certificates and claims into a folder, as fuzz seeds:
 //! `cargo run -p imds-attest-testpki --example fuzz-seeds -- DIR` (see fuzz/seed-corpus.sh).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use imds_attest_testpki::{
     claims_json, imds_response, CertSpec, DocSpec, KeyKind, SignedAttrs, TestPki, OID_ECDSA_SHA256,

@@ -14,7 +14,12 @@
 //! assert_eq!(der.first(), Some(&0x30));
 //! ```
 // Test tooling: a failure here is a broken test setup, and panicking says so best.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

@@ -18,7 +18,9 @@
 
 use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
@@ -113,8 +115,8 @@ impl AttestedDocument {
                 signed.version
             )));
         }
-        let content = attached_content(&signed)?;
-        let signer_info = only_signer(&signed)?;
+        let content = attached_content(&signed.encap_content_info)?;
+        let signer_info = only_signer(&signed.signer_infos)?;
         let digest = DigestAlgorithm::from_identifier(&signer_info.digest_alg)?;
         let signature_algorithm =
             SignatureAlgorithm::from_identifier(&signer_info.signature_algorithm, digest)?;
@@ -124,7 +126,7 @@ impl AttestedDocument {
             .map(signed_attributes)
             .transpose()?;
 
-        let certificates = embedded_certificates(&signed)?;
+        let certificates = embedded_certificates(signed.certificates)?;
         let signer_index = find_signer(&certificates, &signer_info.sid)?;
         let mut signer = None;
         let mut other_certificates = Vec::with_capacity(certificates.len());
@@ -156,8 +158,8 @@ impl AttestedDocument {
     }
 
     /// The subject of the certificate the SignerInfo names, **not yet verified**.
-    pub fn signer_subject(&self) -> &str {
-        &self.signer.subject
+    pub fn signer_subject(&self) -> String {
+        self.signer.subject()
     }
 }
 
@@ -165,8 +167,7 @@ fn structure(detail: String) -> Error {
     Error::Structure { detail }
 }
 
-fn attached_content(signed: &SignedData) -> Result<Vec<u8>, Error> {
-    let encap = &signed.encap_content_info;
+fn attached_content(encap: &EncapsulatedContentInfo) -> Result<Vec<u8>, Error> {
     if encap.econtent_type != ID_DATA {
         return Err(structure(format!(
             "encapsulated content type is {}, expected id-data",
@@ -183,8 +184,8 @@ fn attached_content(signed: &SignedData) -> Result<Vec<u8>, Error> {
     Ok(any.value().to_vec())
 }
 
-fn only_signer(signed: &SignedData) -> Result<&SignerInfo, Error> {
-    match signed.signer_infos.0.as_slice() {
+fn only_signer(infos: &SignerInfos) -> Result<&SignerInfo, Error> {
+    match infos.0.as_slice() {
         [one] => {
             let version_ok = match one.sid {
                 SignerIdentifier::IssuerAndSerialNumber(_) => one.version == CmsVersion::V1,
@@ -203,8 +204,8 @@ fn only_signer(signed: &SignedData) -> Result<&SignerInfo, Error> {
     }
 }
 
-fn embedded_certificates(signed: &SignedData) -> Result<Vec<Certificate>, Error> {
-    let Some(set) = &signed.certificates else {
+fn embedded_certificates(set: Option<CertificateSet>) -> Result<Vec<Certificate>, Error> {
+    let Some(set) = set else {
         return Ok(Vec::new());
     };
     if set.0.len() > MAX_EMBEDDED_CERTIFICATES {
@@ -214,9 +215,10 @@ fn embedded_certificates(signed: &SignedData) -> Result<Vec<Certificate>, Error>
         )));
     }
     set.0
-        .iter()
+        .into_vec()
+        .into_iter()
         .map(|choice| match choice {
-            CertificateChoices::Certificate(cert) => Ok(cert.clone()),
+            CertificateChoices::Certificate(cert) => Ok(cert),
             CertificateChoices::Other(_) => Err(structure(
                 "an embedded certificate is not an X.509 certificate".into(),
             )),
@@ -262,7 +264,7 @@ fn describe_sid(sid: &SignerIdentifier) -> String {
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => format!(
             "issuer \"{}\", serial {}",
-            ias.issuer,
+            crate::signer::format_name(&ias.issuer),
             hex(ias.serial_number.as_bytes())
         ),
         SignerIdentifier::SubjectKeyIdentifier(ski) => {

@@ -36,7 +36,7 @@ pub fn verify_signature_and_chain(
     trust: &TrustStore,
     at: OffsetDateTime,
 ) -> Result<(), Error> {
-    let key = signature::signer_key(doc)?;
+    let key = signature::SignerKey::new(doc)?;
     signature::verify(doc, &key)?;
     let cloud = doc
         .signer

@@ -23,6 +23,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod cache;
 mod claims;
 mod cloud;
 mod cms;
@@ -39,6 +40,7 @@ mod strict_json;
 mod trust;
 mod verify;
 
+pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
 pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES};

@@ -2,9 +2,12 @@
 
 use const_oid::ObjectIdentifier;
 use der::{Tag, Tagged};
-use openssl::hash::MessageDigest;
+use openssl::ec::EcKey;
+use openssl::ecdsa::EcdsaSig;
 use openssl::nid::Nid;
-use openssl::pkey::{Id, PKey, Public};
+use openssl::pkey::Public;
+use openssl::rsa::{Padding, Rsa};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::cms::{oid_name, AttestedDocument};
@@ -23,6 +26,7 @@ pub(crate) enum DigestAlgorithm {
 
 /// The kind of signature, with the hash it names when its OID names one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum SignatureAlgorithm {
     RsaPkcs1,
     Ecdsa,
@@ -60,14 +64,6 @@ impl DigestAlgorithm {
             });
         }
         Ok(digest)
-    }
-
-    pub(crate) fn message_digest(self) -> MessageDigest {
-        match self {
-            DigestAlgorithm::Sha256 => MessageDigest::sha256(),
-            DigestAlgorithm::Sha384 => MessageDigest::sha384(),
-            DigestAlgorithm::Sha512 => MessageDigest::sha512(),
-        }
     }
 }
 
@@ -124,58 +120,91 @@ fn params_absent_or_null(alg: &AlgorithmIdentifierOwned) -> bool {
     }
 }
 
-/// The signer's public key, decoded and checked for strength.
-pub(crate) fn signer_key(doc: &AttestedDocument) -> Result<PKey<Public>, Error> {
-    let key = PKey::public_key_from_der(&doc.signer.spki_der).map_err(|_| Error::WeakKey {
-        subject: doc.signer.subject.clone(),
-        key: "undecodable".into(),
-    })?;
-    check_key(&key, doc)?;
-    Ok(key)
+/// A signer's public key, decoded once and checked for strength.
+///
+/// Decoded with OpenSSL's RSA and EC key readers and used through the RSA and ECDSA primitives
+/// directly: OpenSSL 3's generic key decoders and `EVP_DigestVerify` cost ten times the
+/// signature check itself and take global locks on every call.
+#[derive(Debug, Clone)]
+pub(crate) enum SignerKey {
+    Rsa(Rsa<Public>),
+    Ec(EcKey<Public>),
 }
 
-fn check_key(key: &PKey<Public>, doc: &AttestedDocument) -> Result<(), Error> {
-    let weak = |desc: String| Error::WeakKey {
-        subject: doc.signer.subject.clone(),
-        key: desc,
-    };
-    match (key.id(), doc.signature_algorithm) {
-        (Id::RSA, SignatureAlgorithm::RsaPkcs1) => {
-            if key.bits() < MIN_RSA_BITS {
-                return Err(weak(format!("RSA-{}", key.bits())));
+impl SignerKey {
+    /// Decodes the signer certificate's key and checks it fits the signature algorithm.
+    pub(crate) fn new(doc: &AttestedDocument) -> Result<SignerKey, Error> {
+        let weak = |desc: String| Error::WeakKey {
+            subject: doc.signer.subject(),
+            key: desc,
+        };
+        match doc.signature_algorithm {
+            SignatureAlgorithm::RsaPkcs1 => {
+                let rsa = Rsa::public_key_from_der(&doc.signer.spki_der).map_err(|_| {
+                    Error::UnsupportedSignatureAlgorithm {
+                        algorithm: "an RSA signature by a certificate without an RSA key".into(),
+                    }
+                })?;
+                let bits = rsa.n().num_bits();
+                if bits < MIN_RSA_BITS as i32 {
+                    return Err(weak(format!("RSA-{bits}")));
+                }
+                Ok(SignerKey::Rsa(rsa))
             }
-        }
-        (Id::EC, SignatureAlgorithm::Ecdsa) => {
-            let ec = key
-                .ec_key()
-                .map_err(|e| Error::crypto("reading an EC key", e))?;
-            let curve = ec.group().curve_name();
-            if !matches!(curve, Some(Nid::X9_62_PRIME256V1) | Some(Nid::SECP384R1)) {
-                let name = curve
-                    .and_then(|n| n.short_name().ok())
-                    .unwrap_or("an unnamed curve");
-                return Err(weak(format!("EC {name}")));
+            SignatureAlgorithm::Ecdsa => {
+                let ec = EcKey::public_key_from_der(&doc.signer.spki_der).map_err(|_| {
+                    Error::UnsupportedSignatureAlgorithm {
+                        algorithm: "an ECDSA signature by a certificate without an EC key".into(),
+                    }
+                })?;
+                let curve = ec.group().curve_name();
+                if !matches!(curve, Some(Nid::X9_62_PRIME256V1) | Some(Nid::SECP384R1)) {
+                    let name = curve
+                        .and_then(|n| n.short_name().ok())
+                        .unwrap_or("an unnamed curve");
+                    return Err(weak(format!("EC {name}")));
+                }
+                Ok(SignerKey::Ec(ec))
             }
-        }
-        (id, alg) => {
-            return Err(Error::UnsupportedSignatureAlgorithm {
-                algorithm: format!("{alg:?} signature with a key of type {id:?}"),
-            })
         }
     }
-    Ok(())
+}
+
+impl DigestAlgorithm {
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            DigestAlgorithm::Sha256 => Sha256::digest(data).to_vec(),
+            DigestAlgorithm::Sha384 => Sha384::digest(data).to_vec(),
+            DigestAlgorithm::Sha512 => Sha512::digest(data).to_vec(),
+        }
+    }
+
+    /// The DER DigestInfo prefix (RFC 8017 section 9.2, note 1) before the hash.
+    fn digest_info_prefix(self) -> &'static [u8] {
+        match self {
+            DigestAlgorithm::Sha256 => &[
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ],
+            DigestAlgorithm::Sha384 => &[
+                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x02, 0x05, 0x00, 0x04, 0x30,
+            ],
+            DigestAlgorithm::Sha512 => &[
+                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x03, 0x05, 0x00, 0x04, 0x40,
+            ],
+        }
+    }
 }
 
 /// Verifies the CMS signature: over the content itself, or over the signed attributes after
 /// checking that their message digest is the content's.
-pub(crate) fn verify(doc: &AttestedDocument, key: &PKey<Public>) -> Result<(), Error> {
-    let md = doc.digest.message_digest();
+pub(crate) fn verify(doc: &AttestedDocument, key: &SignerKey) -> Result<(), Error> {
     let signed_bytes: &[u8] = match &doc.signed_attributes {
         None => &doc.content,
         Some(attrs) => {
-            let digest = openssl::hash::hash(md, &doc.content)
-                .map_err(|e| Error::crypto("hashing the content", e))?;
-            if *digest != *attrs.message_digest {
+            if doc.digest.digest(&doc.content) != attrs.message_digest {
                 return Err(Error::SignedAttributes {
                     detail: "the message-digest attribute is not the digest of the content".into(),
                 });
@@ -183,17 +212,38 @@ pub(crate) fn verify(doc: &AttestedDocument, key: &PKey<Public>) -> Result<(), E
             &attrs.der
         }
     };
-    let mut verifier = openssl::sign::Verifier::new(md, key)
-        .map_err(|e| Error::crypto("preparing signature verification", e))?;
-    verifier
-        .update(signed_bytes)
-        .map_err(|e| Error::crypto("hashing the signed bytes", e))?;
-    // OpenSSL reports a malformed signature as an error and a wrong one as `false`: both mean
-    // the document is not signed by this key.
-    match verifier.verify(&doc.signature) {
-        Ok(true) => Ok(()),
-        Ok(false) | Err(_) => Err(Error::BadSignature {
-            signer: doc.signer.subject.clone(),
-        }),
+    let digest = doc.digest.digest(signed_bytes);
+    let valid = match key {
+        SignerKey::Rsa(rsa) => rsa_pkcs1_verify(rsa, doc.digest, &digest, &doc.signature),
+        SignerKey::Ec(ec) => EcdsaSig::from_der(&doc.signature)
+            .and_then(|sig| sig.verify(&digest, ec))
+            .unwrap_or(false),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::BadSignature {
+            signer: doc.signer.subject(),
+        })
     }
+}
+
+/// RSASSA-PKCS1-v1_5 verification (RFC 8017 section 8.2.2): the RSA public operation with
+/// OpenSSL, which checks the 00 01 FF..FF 00 padding, then the recovered DigestInfo compared
+/// whole with the one expected, so nothing but the exact encoding passes.
+fn rsa_pkcs1_verify(rsa: &Rsa<Public>, alg: DigestAlgorithm, digest: &[u8], sig: &[u8]) -> bool {
+    let size = rsa.size() as usize;
+    if sig.len() != size {
+        return false;
+    }
+    let mut recovered = vec![0u8; size];
+    let Ok(len) = rsa.public_decrypt(sig, &mut recovered, Padding::PKCS1) else {
+        return false;
+    };
+    let prefix = alg.digest_info_prefix();
+    recovered.get(..len).is_some_and(|info| {
+        info.len() == prefix.len() + digest.len()
+            && info.starts_with(prefix)
+            && info.ends_with(digest)
+    })
 }

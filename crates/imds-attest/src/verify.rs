@@ -1,14 +1,17 @@
 //! The verifier: every check, in order, from an [`AttestedDocument`] to a [`VerifiedDocument`].
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::cache::{signer_id, ProvenSigner, SignerCache, DEFAULT_CACHE_CAPACITY};
 use crate::claims::Claims;
 use crate::cloud::Cloud;
 use crate::cms::AttestedDocument;
 use crate::error::Error;
 use crate::policy::{NonceCheck, Policy};
-use crate::signature;
+use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
 use crate::trust::{chain, TrustStore};
 
@@ -36,28 +39,46 @@ use crate::trust::{chain, TrustStore};
 /// assert_eq!(late.unwrap_err().kind(), "certificate_expired");
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// A verifier remembers what it proved about each signer (its key, cloud and chain, within the
+/// chain's validity window), so a licence server that keeps one verifier pays one signature
+/// check per document from a signer it has seen. It is `Send + Sync`: share it across threads.
+#[derive(Debug)]
 pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
+    cache: SignerCache,
 }
 
 /// A document whose signature, chain, signer name, nonce and time were all checked. Only
 /// [`Verifier::verify`] makes one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct VerifiedDocument {
-    cloud: Cloud,
     nonce_checked: bool,
     claims: Claims,
-    signer: SignerFacts,
-    chain: Vec<String>,
+    signer: Arc<ProvenSigner>,
 }
 
 impl Verifier {
-    /// A verifier that trusts `trust` and applies `policy`.
+    /// A verifier that trusts `trust` and applies `policy`, remembering up to
+    /// [`DEFAULT_CACHE_CAPACITY`] signers.
     pub fn new(trust: TrustStore, policy: Policy) -> Verifier {
-        Verifier { trust, policy }
+        Verifier::with_cache_capacity(trust, policy, DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// A verifier remembering up to about `signers` signers (0: none, every document is
+    /// checked from scratch).
+    pub fn with_cache_capacity(trust: TrustStore, policy: Policy, signers: usize) -> Verifier {
+        Verifier {
+            trust,
+            policy,
+            cache: SignerCache::new(signers),
+        }
+    }
+
+    /// How many signers this verifier can remember.
+    pub fn cache_capacity(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// The policy applied.
@@ -75,7 +96,30 @@ impl Verifier {
         nonce: NonceCheck<'_>,
         at: OffsetDateTime,
     ) -> Result<VerifiedDocument, Error> {
-        let key = signature::signer_key(doc)?;
+        let signer = self.proven_signer(doc, at)?;
+        let claims = Claims::parse(&doc.content)?;
+        let nonce_checked = check_nonce(&claims, nonce)?;
+        self.check_time(&claims, at)?;
+        Ok(VerifiedDocument {
+            nonce_checked,
+            claims,
+            signer,
+        })
+    }
+
+    /// The signature checked with the signer's key, and the signer proven: from the cache
+    /// when this signer was proven before with a chain valid at `at`, else from scratch.
+    fn proven_signer(
+        &self,
+        doc: &AttestedDocument,
+        at: OffsetDateTime,
+    ) -> Result<Arc<ProvenSigner>, Error> {
+        let id = signer_id(doc);
+        if let Some(known) = self.cache.get(&id, at) {
+            signature::verify(doc, &known.key)?;
+            return Ok(known);
+        }
+        let key = SignerKey::new(doc)?;
         signature::verify(doc, &key)?;
         let cloud = self.cloud_of(doc)?;
         let chain = chain::verify(
@@ -85,16 +129,16 @@ impl Verifier {
             &doc.other_certificates,
             at,
         )?;
-        let claims = Claims::parse(&doc.content)?;
-        let nonce_checked = check_nonce(&claims, nonce)?;
-        self.check_time(&claims, at)?;
-        Ok(VerifiedDocument {
+        let proven = Arc::new(ProvenSigner {
+            key,
             cloud,
-            nonce_checked,
-            claims,
-            signer: doc.signer.facts.clone(),
-            chain,
-        })
+            facts: doc.signer.facts()?,
+            chain: chain.subjects,
+            valid_from: chain.valid_from,
+            valid_until: chain.valid_until,
+        });
+        self.cache.insert(id, Arc::clone(&proven));
+        Ok(proven)
     }
 
     fn cloud_of(&self, doc: &AttestedDocument) -> Result<Cloud, Error> {
@@ -168,7 +212,7 @@ impl VerifiedDocument {
 
     /// The cloud whose name the signer bears and whose root the chain reached.
     pub fn cloud(&self) -> Cloud {
-        self.cloud
+        self.signer.cloud
     }
 
     /// Whether the nonce was checked (false only under [`NonceCheck::DangerousAnyNonce`]).
@@ -178,11 +222,36 @@ impl VerifiedDocument {
 
     /// The certificate that signed.
     pub fn signer(&self) -> &SignerFacts {
-        &self.signer
+        &self.signer.facts
     }
 
     /// The chain's subjects, signer first, trust anchor last.
     pub fn chain(&self) -> &[String] {
-        &self.chain
+        &self.signer.chain
+    }
+}
+
+impl PartialEq for VerifiedDocument {
+    fn eq(&self, other: &Self) -> bool {
+        self.nonce_checked == other.nonce_checked
+            && self.claims == other.claims
+            && self.cloud() == other.cloud()
+            && self.signer() == other.signer()
+            && self.chain() == other.chain()
+    }
+}
+
+impl Eq for VerifiedDocument {}
+
+impl Serialize for VerifiedDocument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("VerifiedDocument", 5)?;
+        s.serialize_field("cloud", &self.cloud())?;
+        s.serialize_field("nonceChecked", &self.nonce_checked)?;
+        s.serialize_field("claims", &self.claims)?;
+        s.serialize_field("signer", self.signer())?;
+        s.serialize_field("chain", self.chain())?;
+        s.end()
     }
 }

@@ -720,7 +720,7 @@ fn rejects_unsupported_signature_algorithms_and_mismatched_keys() {
     let pki = TestPki::azure();
     for (oid, needle) in [
         (OID_RSA_PSS, "1.2.840.113549.1.1.10"),
-        (OID_ECDSA_SHA256, "key of type"),
+        (OID_ECDSA_SHA256, "without an EC key"),
     ] {
         match verify(&pki, &signed(&pki, |s| s.signature_oid = oid)) {
             Err(Error::UnsupportedSignatureAlgorithm { algorithm }) => {

@@ -11,6 +11,7 @@ use x509_cert::der::Decode;
 use super::TrustStore;
 use crate::cloud::Cloud;
 use crate::error::Error;
+use crate::signer::format_name;
 
 /// The most intermediates a chain may have. Azure's longest (2026, G2) has two.
 pub const MAX_INTERMEDIATES: i32 = 4;
@@ -30,15 +31,24 @@ use openssl_sys::{
     X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE as UNABLE_TO_VERIFY_LEAF_SIGNATURE,
 };
 
-/// Verifies that `signer` chains to a root serving `cloud`, valid at `at`. Returns the chain's
-/// subjects, signer first, root last.
+/// A chain OpenSSL built and verified.
+pub(crate) struct ChainProof {
+    /// Subjects, signer first, trust anchor last.
+    pub(crate) subjects: Vec<String>,
+    /// The instants at which every certificate of the chain is valid (an empty window when a
+    /// validity could not be read, so that nothing is remembered).
+    pub(crate) valid_from: OffsetDateTime,
+    pub(crate) valid_until: OffsetDateTime,
+}
+
+/// Verifies that `signer` chains to a root serving `cloud`, valid at `at`.
 pub(crate) fn verify(
     trust: &TrustStore,
     cloud: Cloud,
     signer: &[u8],
     carried: &[Vec<u8>],
     at: OffsetDateTime,
-) -> Result<Vec<String>, Error> {
+) -> Result<ChainProof, Error> {
     let mut roots = trust.roots_for(cloud).peekable();
     if roots.peek().is_none() {
         return Err(Error::NoTrustAnchors { cloud });
@@ -83,11 +93,11 @@ pub(crate) fn verify(
     let outcome = ctx
         .init(&store, &leaf, &untrusted, |ctx| {
             if ctx.verify_cert()? {
-                let chain = ctx
+                let chain: Vec<Described> = ctx
                     .chain()
-                    .map(|c| c.iter().map(describe).map(|d| d.subject).collect())
+                    .map(|c| c.iter().map(describe).collect())
                     .unwrap_or_default();
-                Ok(Ok(chain))
+                Ok(Ok(proof(chain)))
             } else {
                 let cert = ctx.current_cert().map(describe).unwrap_or_default();
                 Ok(Err((
@@ -100,6 +110,35 @@ pub(crate) fn verify(
         })
         .map_err(|e| Error::crypto("verifying the chain", e))?;
     outcome.map_err(|(code, reason, depth, cert)| classify(code, reason, depth, cert, cloud, at))
+}
+
+fn proof(chain: Vec<Described>) -> ChainProof {
+    let bounds = chain
+        .iter()
+        .map(|d| d.not_before.zip(d.not_after))
+        .collect::<Option<Vec<_>>>();
+    let (valid_from, valid_until) = match bounds {
+        Some(b) if !b.is_empty() => (
+            b.iter()
+                .map(|(from, _)| *from)
+                .max()
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            b.iter()
+                .map(|(_, until)| *until)
+                .min()
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        ),
+        // Unknown validity: an empty window, so the proof is used once and not remembered.
+        _ => (
+            OffsetDateTime::UNIX_EPOCH + time::Duration::SECOND,
+            OffsetDateTime::UNIX_EPOCH,
+        ),
+    };
+    ChainProof {
+        subjects: chain.into_iter().map(|d| d.subject).collect(),
+        valid_from,
+        valid_until,
+    }
 }
 
 fn classify(
@@ -176,8 +215,8 @@ fn describe(cert: &X509Ref) -> Described {
             .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
     };
     Described {
-        subject: tbs.subject.to_string(),
-        issuer: tbs.issuer.to_string(),
+        subject: format_name(&tbs.subject),
+        issuer: format_name(&tbs.issuer),
         not_before: instant(tbs.validity.not_before),
         not_after: instant(tbs.validity.not_after),
     }

@@ -1,0 +1,495 @@
+//! The signer cache must never change a verdict: every accept and reject case goes through a
+//! verifier that remembers nothing and through one that has already proven the signer, and
+//! both must return the same result, error for error.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+
+use imds_attest::{
+    AttestedDocument, Error, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
+};
+use imds_attest_testpki::{
+    claims_json, key, CertSpec, DocSpec, Issued, KeyKind, SignedAttrs, TestPki, OID_RSA_PSS,
+    OID_SHA1, REFERENCE_TIME,
+};
+use openssl::hash::MessageDigest;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+const NONCE: &str = "nonce-1";
+
+struct Case {
+    name: String,
+    trust: TrustStore,
+    policy: Policy,
+    /// Documents verified first, to put their signer in the cache.
+    warmup: Vec<(Vec<u8>, OffsetDateTime)>,
+    der: Vec<u8>,
+    nonce: String,
+    at: OffsetDateTime,
+}
+
+fn trust_for(pki: &TestPki) -> TrustStore {
+    let mut trust = TrustStore::empty();
+    trust
+        .add_roots_pem(pki.root_pem().as_bytes(), "root")
+        .unwrap();
+    trust
+        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter")
+        .unwrap();
+    trust
+}
+
+fn pki_cases(name: &str, pki: &TestPki, out: &mut Vec<Case>) {
+    let content = claims_json(NONCE, REFERENCE_TIME);
+    let good = pki.sign(&content);
+    let mut case = |label: &str, der: Vec<u8>, nonce: &str, at: OffsetDateTime, policy: Policy| {
+        out.push(Case {
+            name: format!("{name}: {label}"),
+            trust: trust_for(pki),
+            policy,
+            warmup: vec![(good.clone(), REFERENCE_TIME)],
+            der,
+            nonce: nonce.into(),
+            at,
+        });
+    };
+    let p = Policy::default;
+    let spec = || DocSpec::imds(&content);
+    case("valid", good.clone(), NONCE, REFERENCE_TIME, p());
+    case(
+        "nonce off by one",
+        good.clone(),
+        "nonce-2",
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "document expired",
+        good.clone(),
+        NONCE,
+        REFERENCE_TIME + Duration::hours(7),
+        p(),
+    );
+    case(
+        "document from the future",
+        good.clone(),
+        NONCE,
+        REFERENCE_TIME - Duration::hours(1),
+        p(),
+    );
+    case(
+        "too old",
+        good.clone(),
+        NONCE,
+        REFERENCE_TIME + Duration::hours(1),
+        p().with_max_age(Duration::minutes(5)),
+    );
+    case(
+        "cloud not allowed",
+        good.clone(),
+        NONCE,
+        REFERENCE_TIME,
+        p().with_clouds(&[imds_attest::Cloud::China]),
+    );
+    // The signer's certificate expired between the warm-up and this verification.
+    case(
+        "signer expired since",
+        good.clone(),
+        NONCE,
+        REFERENCE_TIME + Duration::days(181),
+        p(),
+    );
+    case(
+        "signer not yet valid then",
+        good.clone(),
+        NONCE,
+        REFERENCE_TIME - Duration::days(31),
+        p(),
+    );
+    let mut tampered = good.clone();
+    let at = tampered
+        .windows(NONCE.len())
+        .position(|w| w == NONCE.as_bytes())
+        .unwrap();
+    tampered[at] ^= 1;
+    case("tampered content", tampered, NONCE, REFERENCE_TIME, p());
+    case(
+        "other key",
+        DocSpec {
+            signing_key: Some(key(KeyKind::Rsa(2048), 5)),
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "signed attributes",
+        DocSpec {
+            signed_attrs: SignedAttrs::Valid,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "wrong digest attribute",
+        DocSpec {
+            signed_attrs: SignedAttrs::WrongDigest,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "sid by SKI",
+        DocSpec {
+            sid_by_ski: true,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "PSS OID",
+        DocSpec {
+            signature_oid: OID_RSA_PSS,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "SHA-1 digest",
+        DocSpec {
+            digest_oid: OID_SHA1,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "ECDSA OID with an RSA key",
+        DocSpec {
+            signature_oid: imds_attest_testpki::OID_ECDSA_SHA256,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "two signers",
+        DocSpec {
+            second_signer: true,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "detached",
+        DocSpec {
+            detached: true,
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "trailing bytes",
+        DocSpec {
+            trailing: vec![0],
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    case(
+        "carried intermediate",
+        DocSpec {
+            embed: Some(vec![
+                pki.leaf.cert.clone(),
+                pki.intermediates[0].cert.clone(),
+            ]),
+            ..spec()
+        }
+        .sign(&pki.leaf),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    let dup = String::from_utf8(content.clone()).unwrap().replacen(
+        "\"nonce\":",
+        "\"nonce\":\"x\",\"nonce\":",
+        1,
+    );
+    case(
+        "duplicate key",
+        pki.sign(dup.as_bytes()),
+        NONCE,
+        REFERENCE_TIME,
+        p(),
+    );
+    // Same signer, but the chain needs the intermediate the warm-up did not carry.
+    let mut roots_only = TrustStore::empty();
+    roots_only
+        .add_roots_pem(pki.root_pem().as_bytes(), "root")
+        .unwrap();
+    let carried = DocSpec {
+        embed: Some(vec![
+            pki.leaf.cert.clone(),
+            pki.intermediates[0].cert.clone(),
+        ]),
+        ..spec()
+    }
+    .sign(&pki.leaf);
+    out.push(Case {
+        name: format!("{name}: carried intermediate proven, then a document without it"),
+        trust: roots_only,
+        policy: p(),
+        warmup: vec![(carried, REFERENCE_TIME)],
+        der: good,
+        nonce: NONCE.into(),
+        at: REFERENCE_TIME,
+    });
+}
+
+fn leaf_cases(out: &mut Vec<Case>) {
+    let content = claims_json(NONCE, REFERENCE_TIME);
+    let leaves: Vec<(&str, CertSpec)> = vec![
+        (
+            "label boundary",
+            CertSpec {
+                san: Some(vec!["evilmetadata.azure.com".into()]),
+                ..CertSpec::imds_leaf()
+            },
+        ),
+        (
+            "SAN wrong, CN right",
+            CertSpec {
+                san: Some(vec!["www.example.com".into()]),
+                ..CertSpec::imds_leaf()
+            },
+        ),
+        (
+            "CN only",
+            CertSpec {
+                san: None,
+                ..CertSpec::imds_leaf()
+            },
+        ),
+        (
+            "usgov",
+            CertSpec {
+                san: Some(vec!["x.metadata.azure.us".into()]),
+                ..CertSpec::imds_leaf()
+            },
+        ),
+        (
+            "RSA-1024",
+            CertSpec {
+                key: KeyKind::Rsa(1024),
+                ..CertSpec::imds_leaf()
+            },
+        ),
+        (
+            "SHA-1 certificate",
+            CertSpec {
+                hash: MessageDigest::sha1,
+                ..CertSpec::imds_leaf()
+            },
+        ),
+    ];
+    for (name, leaf) in leaves {
+        let pki = TestPki::with_leaf(&["Test CA"], &leaf, 0);
+        let der = pki.sign(&content);
+        out.push(Case {
+            name: name.into(),
+            trust: trust_for(&pki),
+            policy: Policy::default(),
+            warmup: vec![(der.clone(), REFERENCE_TIME)],
+            der,
+            nonce: NONCE.into(),
+            at: REFERENCE_TIME,
+        });
+    }
+    let root = Issued::new(&CertSpec::ca("Root", 0), None);
+    let not_ca = Issued::new(
+        &CertSpec {
+            ca: false,
+            ..CertSpec::ca("Not a CA", 1)
+        },
+        Some(&root),
+    );
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&not_ca));
+    let pki = TestPki {
+        root,
+        intermediates: vec![not_ca],
+        leaf,
+    };
+    out.push(Case {
+        name: "non-CA issuer".into(),
+        trust: trust_for(&pki),
+        policy: Policy::default(),
+        warmup: vec![],
+        der: pki.sign(&content),
+        nonce: NONCE.into(),
+        at: REFERENCE_TIME,
+    });
+}
+
+fn real_cases(out: &mut Vec<Case>) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    for d in index.as_array().unwrap() {
+        let der = std::fs::read(dir.join(d["file"].as_str().unwrap())).unwrap();
+        let at = OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap();
+        let nonce = d["nonce"].as_str().unwrap();
+        for (label, when) in [
+            ("at its time", at),
+            (
+                "today",
+                OffsetDateTime::parse("2026-11-21T00:00:00Z", &Rfc3339).unwrap(),
+            ),
+        ] {
+            out.push(Case {
+                name: format!("{} {label}", d["name"].as_str().unwrap()),
+                trust: TrustStore::builtin(),
+                policy: Policy::default(),
+                warmup: vec![(der.clone(), at)],
+                der: der.clone(),
+                nonce: nonce.into(),
+                at: when,
+            });
+        }
+    }
+}
+
+fn run(
+    v: &Verifier,
+    der: &[u8],
+    nonce: &str,
+    at: OffsetDateTime,
+) -> Result<VerifiedDocument, Error> {
+    let doc = AttestedDocument::parse(der)?;
+    v.verify(&doc, NonceCheck::Exact(nonce), at)
+}
+
+#[test]
+fn cached_and_uncached_verifiers_return_identical_results() {
+    let mut cases = Vec::new();
+    pki_cases("2-level", &TestPki::azure(), &mut cases);
+    pki_cases("G2", &TestPki::azure_g2(), &mut cases);
+    leaf_cases(&mut cases);
+    real_cases(&mut cases);
+    let (mut accepted, mut rejected) = (0, 0);
+    for case in cases {
+        let uncached = Verifier::with_cache_capacity(case.trust.clone(), case.policy.clone(), 0);
+        let cached = Verifier::new(case.trust, case.policy);
+        for (der, at) in &case.warmup {
+            let _ = run(&cached, der, NONCE, *at);
+        }
+        let expected = run(&uncached, &case.der, &case.nonce, case.at);
+        for attempt in 1..=2 {
+            let got = run(&cached, &case.der, &case.nonce, case.at);
+            assert_eq!(got, expected, "{} (attempt {attempt})", case.name);
+        }
+        if expected.is_ok() {
+            accepted += 1
+        } else {
+            rejected += 1
+        }
+    }
+    assert!(
+        accepted >= 10 && rejected >= 30,
+        "{accepted} accepted, {rejected} rejected"
+    );
+}
+
+#[test]
+fn an_expired_signer_is_rejected_after_being_remembered() {
+    let pki = TestPki::azure();
+    let der = pki.sign(&claims_json(NONCE, REFERENCE_TIME));
+    let v = Verifier::new(
+        trust_for(&pki),
+        Policy::default().with_skew(Duration::days(400)),
+    );
+    run(&v, &der, NONCE, REFERENCE_TIME).unwrap();
+    let later = REFERENCE_TIME + Duration::days(181);
+    match run(&v, &der, NONCE, later) {
+        Err(Error::CertificateExpired { subject, at, .. }) => {
+            assert_eq!(subject, "CN=metadata.azure.com,O=Microsoft Corporation");
+            assert_eq!(at, later);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_verifier_is_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Verifier>();
+    let pki = TestPki::azure();
+    let der = pki.sign(&claims_json(NONCE, REFERENCE_TIME));
+    let v = Verifier::new(trust_for(&pki), Policy::default());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    assert_eq!(
+                        run(&v, &der, NONCE, REFERENCE_TIME).unwrap().claims().nonce,
+                        NONCE
+                    );
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn the_cache_stays_within_its_capacity_and_keeps_verifying() {
+    let pki = TestPki::azure();
+    let content = claims_json(NONCE, REFERENCE_TIME);
+    let v = Verifier::with_cache_capacity(trust_for(&pki), Policy::default(), 4);
+    assert_eq!(v.cache_capacity(), 4);
+    // Twenty signers through a cache of four: evictions must not break anything.
+    let docs: Vec<Vec<u8>> = (0..20)
+        .map(|_| {
+            DocSpec::imds(&content).sign(&Issued::new(
+                &CertSpec::imds_leaf(),
+                Some(&pki.intermediates[0]),
+            ))
+        })
+        .collect();
+    for _ in 0..3 {
+        for der in &docs {
+            run(&v, der, NONCE, REFERENCE_TIME).unwrap();
+        }
+    }
+}
