@@ -254,6 +254,20 @@ impl Issued {
     pub fn pem(&self) -> String {
         String::from_utf8(self.cert.to_pem().unwrap()).unwrap()
     }
+
+    /// The private key as PKCS#8 PEM text.
+    pub fn key_pem(&self) -> String {
+        String::from_utf8(self.key.private_key_to_pem_pkcs8().unwrap()).unwrap()
+    }
+
+    /// A certificate and key read back from [`pem`](Self::pem) and [`key_pem`](Self::key_pem)
+    /// output; `None` when either does not parse.
+    pub fn from_pem(cert: &[u8], key: &[u8]) -> Option<Issued> {
+        Some(Issued {
+            cert: X509::from_pem(cert).ok()?,
+            key: PKey::private_key_from_pem(key).ok()?,
+        })
+    }
 }
 
 fn asn1_time(t: OffsetDateTime) -> Asn1Time {
@@ -511,18 +525,7 @@ impl DocSpec {
 /// Compact claims JSON as IMDS writes it (keys in alphabetical order), created at `created`
 /// and expiring six hours later.
 pub fn claims_json(nonce: &str, created: OffsetDateTime) -> Vec<u8> {
-    let stamp = |t: OffsetDateTime| {
-        let t = t.to_offset(time::UtcOffset::UTC);
-        format!(
-            "{:02}/{:02}/{:02} {:02}:{:02}:{:02} -0000",
-            u8::from(t.month()),
-            t.day(),
-            t.year() % 100,
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
-    };
+    let stamp = imds_timestamp;
     serde_json::json!({
         "licenseType": "",
         "nonce": nonce,
@@ -534,6 +537,20 @@ pub fn claims_json(nonce: &str, created: OffsetDateTime) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
+}
+
+/// IMDS's timestamp format, `MM/DD/YY HH:MM:SS -0000`, in UTC.
+pub fn imds_timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:02}/{:02}/{:02} {:02}:{:02}:{:02} -0000",
+        u8::from(t.month()),
+        t.day(),
+        t.year() % 100,
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// The IMDS JSON response around a DER document.

@@ -203,6 +203,32 @@ pub enum Error {
         /// What was wrong.
         detail: String,
     },
+    /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits.
+    InvalidNonce {
+        /// The nonce given.
+        nonce: String,
+    },
+    /// Fetching from IMDS failed: unreachable, too slow, or a malformed answer.
+    Fetch {
+        /// What happened.
+        detail: String,
+    },
+    /// IMDS answered with a status that is not retried (400, 404, 405...).
+    ImdsStatus {
+        /// The HTTP status.
+        status: u16,
+        /// The body, on one line.
+        body: String,
+    },
+    /// IMDS kept returning a document for another nonce (a cached one).
+    StaleDocument {
+        /// The nonce asked for.
+        asked: String,
+        /// The nonce in the last document returned.
+        found: String,
+        /// Requests made.
+        attempts: u32,
+    },
     /// OpenSSL failed for a reason that is not the document's fault.
     Crypto {
         /// What was being done.
@@ -246,6 +272,10 @@ impl Error {
             Error::DocumentNotYetValid { .. } => "document_not_yet_valid",
             Error::DocumentTooOld { .. } => "document_too_old",
             Error::TrustFile { .. } => "trust_file",
+            Error::InvalidNonce { .. } => "invalid_nonce",
+            Error::Fetch { .. } => "fetch",
+            Error::ImdsStatus { .. } => "imds_status",
+            Error::StaleDocument { .. } => "stale_document",
             Error::Crypto { .. } => "crypto",
         }
     }
@@ -431,6 +461,21 @@ impl fmt::Display for Error {
             Error::TrustFile { source, detail } => {
                 write!(f, "cannot use trust file {source}: {detail}")
             }
+            Error::InvalidNonce { nonce } => write!(
+                f,
+                "nonce {nonce:?} is not 1 to 32 ASCII letters and digits, which IMDS requires"
+            ),
+            Error::Fetch { detail } => write!(f, "cannot fetch from IMDS: {detail}"),
+            Error::ImdsStatus { status, body } => write!(f, "IMDS answered {status}: {body}"),
+            Error::StaleDocument {
+                asked,
+                found,
+                attempts,
+            } => write!(
+                f,
+                "IMDS kept serving a cached document (nonce {found:?}) instead of one for \
+                 {asked:?} after {attempts} requests; try again later"
+            ),
             Error::Crypto { context, detail } => write!(f, "OpenSSL failed {context}: {detail}"),
         }
     }

@@ -28,6 +28,8 @@ mod claims;
 mod cloud;
 mod cms;
 mod error;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

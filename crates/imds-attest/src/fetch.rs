@@ -1,0 +1,365 @@
+//! Getting an attested document from IMDS, on the VM (feature `fetch`; the verifier itself
+//! never touches the network).
+//!
+//! The request IMDS documents: `GET /metadata/attested/document?api-version=V&nonce=N` with
+//! `Metadata: true`, never through a proxy, never redirected. Connection errors, 410, 429
+//! (after its `Retry-After`), 500 and 503 are retried with exponential backoff and jitter until
+//! the deadline; other statuses are not. A document whose nonce is not the one asked for (IMDS
+//! served a cached one) is retried, then reported.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cms::AttestedDocument;
+use crate::error::Error;
+
+/// The IMDS address on every Azure VM.
+pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
+
+/// The newest api-version known here that serves the attested document.
+pub const DEFAULT_API_VERSION: &str = "2021-02-01";
+
+/// The overall deadline by default: the window IMDS documents for retrying 410.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(70);
+
+/// The largest response accepted, in bytes (genuine ones are about 4 KB).
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// How to ask IMDS for a document.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Base URL, `http://169.254.169.254` on a VM (an emulator's address in tests).
+    pub endpoint: String,
+    /// The api-version query parameter.
+    pub api_version: String,
+    /// The nonce to ask for; `None` generates 32 random alphanumerics from the OS RNG.
+    pub nonce: Option<String>,
+    /// Time allowed for one connection attempt.
+    pub connect_timeout: Duration,
+    /// Time allowed for the whole fetch, retries included.
+    pub deadline: Duration,
+    /// The first backoff delay; each retry doubles it (with jitter), up to 8 times it.
+    pub backoff: Duration,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            endpoint: DEFAULT_ENDPOINT.into(),
+            api_version: DEFAULT_API_VERSION.into(),
+            nonce: None,
+            connect_timeout: Duration::from_secs(5),
+            deadline: DEFAULT_DEADLINE,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A retry about to happen, for a caller that wants to say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// The attempt that failed (1 for the first).
+    pub attempt: u32,
+    /// Why it is retried.
+    pub reason: String,
+    /// How long until the next attempt.
+    pub delay: Duration,
+}
+
+/// The document as IMDS returned it, and the nonce asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The response body, byte for byte.
+    pub body: String,
+    /// The nonce sent.
+    pub nonce: String,
+    /// Whether that nonce was generated here.
+    pub nonce_generated: bool,
+    /// How many requests it took.
+    pub attempts: u32,
+}
+
+/// Fetches a document; `on_retry` hears of every retry before its delay.
+pub async fn fetch(
+    options: &FetchOptions,
+    mut on_retry: impl FnMut(&Retry),
+) -> Result<Fetched, Error> {
+    let (nonce, nonce_generated) = match &options.nonce {
+        Some(n) => (check_nonce(n)?.to_owned(), false),
+        None => (random_nonce()?, true),
+    };
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(options.connect_timeout)
+        .build()
+        .map_err(|e| fetch_error(format!("cannot build the HTTP client: {e}")))?;
+    let url = format!(
+        "{}/metadata/attested/document",
+        options.endpoint.trim_end_matches('/')
+    );
+    let started = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        let mut stale = None;
+        attempt += 1;
+        let remaining = options.deadline.saturating_sub(started.elapsed());
+        let outcome = tokio::time::timeout(remaining, request(&client, &url, options, &nonce))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Attempt::Fatal(fetch_error(format!(
+                    "no answer within the deadline of {} s",
+                    options.deadline.as_secs()
+                ))))
+            });
+        let (reason, hint) = match outcome {
+            Ok(body) => match unverified_nonce(&body) {
+                Some(found) if found == nonce => {
+                    return Ok(Fetched {
+                        body,
+                        nonce,
+                        nonce_generated,
+                        attempts: attempt,
+                    })
+                }
+                found => {
+                    let found = found.unwrap_or_default();
+                    let reason = format!(
+                        "IMDS returned a document for nonce {found:?}, not {nonce:?} (a cached one)"
+                    );
+                    stale = Some(found);
+                    (reason, None)
+                }
+            },
+            Err(Attempt::Retry {
+                reason,
+                retry_after,
+            }) => (reason, retry_after),
+            Err(Attempt::Fatal(e)) => return Err(e),
+        };
+        let delay = hint.unwrap_or_else(|| backoff(options.backoff, attempt));
+        if started.elapsed() + delay >= options.deadline {
+            return Err(match stale {
+                Some(found) => Error::StaleDocument {
+                    asked: nonce,
+                    found,
+                    attempts: attempt,
+                },
+                None => fetch_error(format!(
+                    "gave up after {attempt} attempts in {:.1} s: {reason}",
+                    started.elapsed().as_secs_f64()
+                )),
+            });
+        }
+        on_retry(&Retry {
+            attempt,
+            reason,
+            delay,
+        });
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// [`fetch`] for programs without an async runtime.
+pub fn fetch_blocking(
+    options: &FetchOptions,
+    on_retry: impl FnMut(&Retry),
+) -> Result<Fetched, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fetch_error(format!("cannot start a runtime: {e}")))?;
+    runtime.block_on(fetch(options, on_retry))
+}
+
+enum Attempt {
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Fatal(Error),
+}
+
+async fn request(
+    client: &reqwest::Client,
+    url: &str,
+    options: &FetchOptions,
+    nonce: &str,
+) -> Result<String, Attempt> {
+    let sent = client
+        .get(url)
+        .query(&[
+            ("api-version", options.api_version.as_str()),
+            ("nonce", nonce),
+        ])
+        .header("Metadata", "true")
+        .send()
+        .await;
+    let mut response = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(Attempt::Retry {
+                reason: format!("cannot reach {}: {}", options.endpoint, error_chain(&e)),
+                retry_after: None,
+            })
+        }
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(60)));
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(Attempt::Fatal(fetch_error(format!(
+                        "the response is larger than {MAX_RESPONSE_BYTES} bytes"
+                    ))));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Attempt::Retry {
+                    reason: format!("the response broke off: {}", error_chain(&e)),
+                    retry_after: None,
+                })
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    match status {
+        200 => {
+            check_shape(&text).map_err(Attempt::Fatal)?;
+            Ok(text)
+        }
+        410 | 429 | 500 | 503 => Err(Attempt::Retry {
+            reason: format!("IMDS answered {status}: {}", one_line(&text)),
+            retry_after: if status == 429 { retry_after } else { None },
+        }),
+        _ => Err(Attempt::Fatal(Error::ImdsStatus {
+            status,
+            body: one_line(&text),
+        })),
+    }
+}
+
+/// A 200 must be `{"encoding":"pkcs7","signature":"..."}` holding a parseable document.
+fn check_shape(body: &str) -> Result<(), Error> {
+    AttestedDocument::parse(body.as_bytes())
+        .map(|_| ())
+        .map_err(|e| fetch_error(format!("IMDS answered 200 with something else: {e}")))
+}
+
+/// The nonce in the document's content, read without verifying anything.
+fn unverified_nonce(body: &str) -> Option<String> {
+    let doc = AttestedDocument::parse(body.as_bytes()).ok()?;
+    let value: Value = serde_json::from_slice(doc.content()).ok()?;
+    value.get("nonce")?.as_str().map(str::to_owned)
+}
+
+/// A nonce IMDS accepts: 1 to 32 ASCII letters and digits.
+pub fn check_nonce(nonce: &str) -> Result<&str, Error> {
+    if (1..=32).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(nonce)
+    } else {
+        Err(Error::InvalidNonce {
+            nonce: nonce.to_owned(),
+        })
+    }
+}
+
+/// 32 alphanumerics from the OS RNG (rejection sampling, so every character is equally likely).
+pub fn random_nonce() -> Result<String, Error> {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(32);
+    while out.len() < 32 {
+        let mut bytes = [0u8; 64];
+        getrandom::fill(&mut bytes).map_err(|e| fetch_error(format!("no OS randomness: {e}")))?;
+        for b in bytes {
+            // 248 = 4 * 62: bytes above it would favour the first letters.
+            if b < 248 && out.len() < 32 {
+                if let Some(&c) = ALPHABET.get(usize::from(b % 62)) {
+                    out.push(char::from(c));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1 << attempt.saturating_sub(1).min(3));
+    let mut b = [0u8; 2];
+    let jitter = match getrandom::fill(&mut b) {
+        Ok(()) => f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX),
+        Err(_) => 0.5,
+    };
+    // Between half and all of the exponential delay.
+    exp.mul_f64(0.5 + jitter / 2.0)
+}
+
+fn fetch_error(detail: String) -> Error {
+    Error::Fetch { detail }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", line.get(..i).unwrap_or_default()),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_only_nonces_imds_accepts() {
+        for ok in ["a", "Z9", &"x".repeat(32)] {
+            assert!(check_nonce(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", &"x".repeat(33), "with space", "dash-ed", "ünï"] {
+            assert_eq!(
+                check_nonce(bad),
+                Err(Error::InvalidNonce { nonce: bad.into() })
+            );
+        }
+    }
+
+    #[test]
+    fn random_nonces_are_32_alphanumerics_and_differ() {
+        let a = random_nonce().unwrap();
+        let b = random_nonce().unwrap();
+        assert_eq!(a.len(), 32);
+        assert!(check_nonce(&a).is_ok());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..10 {
+            let d = backoff(base, attempt);
+            let full = base * (1 << (attempt - 1).min(3));
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+        }
+    }
+}

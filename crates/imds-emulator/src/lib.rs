@@ -1,0 +1,389 @@
+//! A local Azure Instance Metadata Service: attested documents signed exactly as IMDS signs
+//! them (the sha256WithRSAEncryption digest OID, no signed attributes, only the leaf embedded),
+//! instance metadata with route filtering, IMDS's request rules, and injectable faults.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), String> {
+//! let config = imds_emulator::Config::new("pki".into());
+//! let server = imds_emulator::Emulator::bind(config, "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("http://{}", server.addr());
+//! server.serve().await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod pki;
+mod vm;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+pub use imds_attest::Cloud;
+use imds_attest_testpki::{imds_response, DocSpec};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+pub use pki::Pki;
+pub use vm::VmIdentity;
+
+/// The api-versions this emulator knows, oldest first (IMDS's list as of 2023).
+pub const API_VERSIONS: &[&str] = &[
+    "2017-03-01",
+    "2017-04-02",
+    "2017-08-01",
+    "2017-10-01",
+    "2017-12-01",
+    "2018-02-01",
+    "2018-04-02",
+    "2018-10-01",
+    "2019-02-01",
+    "2019-03-11",
+    "2019-04-30",
+    "2019-06-01",
+    "2019-06-04",
+    "2019-08-01",
+    "2019-08-15",
+    "2019-11-01",
+    "2020-06-01",
+    "2020-07-15",
+    "2020-09-01",
+    "2020-10-01",
+    "2020-12-01",
+    "2021-01-01",
+    "2021-02-01",
+    "2021-03-01",
+    "2021-05-01",
+    "2021-08-01",
+    "2021-10-01",
+    "2021-11-01",
+    "2021-11-15",
+    "2021-12-13",
+    "2023-07-01",
+];
+
+/// The first api-version that serves the attested document.
+pub const FIRST_ATTESTED_VERSION: &str = "2018-10-01";
+
+/// The most requests per second IMDS serves before answering 429.
+pub const RATE_LIMIT_PER_SECOND: usize = 5;
+
+/// How the emulator runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the PKI is created or reused.
+    pub pki_dir: PathBuf,
+    /// Whose name the signer bears.
+    pub cloud: Cloud,
+    /// The region in the signer's SAN and the VM's location.
+    pub region: String,
+    /// The VM's identity.
+    pub vm: VmIdentity,
+    /// Faults to start with.
+    pub faults: Faults,
+}
+
+impl Config {
+    /// Public cloud, eastus, the default VM, no faults.
+    pub fn new(pki_dir: PathBuf) -> Config {
+        Config {
+            pki_dir,
+            cloud: Cloud::Public,
+            region: "eastus".into(),
+            vm: VmIdentity::default(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Injected misbehaviour: set at start or by `POST /admin/faults` with the same JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Faults {
+    /// Answer the next `fail_count` requests with this status (410, 429, 500 or 503).
+    #[serde(default)]
+    pub fail_status: Option<u16>,
+    /// How many requests fail.
+    #[serde(default)]
+    pub fail_count: u32,
+    /// The Retry-After seconds sent with 429.
+    #[serde(default)]
+    pub retry_after: Option<u32>,
+    /// Delay before every answer, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Serve the previous attested document (its old nonce) for the next this many requests.
+    #[serde(default)]
+    pub stale_count: u32,
+}
+
+struct Shared {
+    leaf: imds_attest_testpki::Issued,
+    cloud_region: String,
+    vm: VmIdentity,
+    state: Mutex<Mutable>,
+}
+
+struct Mutable {
+    faults: Faults,
+    recent: VecDeque<Instant>,
+    last_document: Option<String>,
+}
+
+/// A bound, not yet serving, emulator.
+pub struct Emulator {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    pki_dir: PathBuf,
+}
+
+impl Emulator {
+    /// Creates or reuses the PKI and binds `addr` (port 0 picks a free port).
+    pub async fn bind(config: Config, addr: SocketAddr) -> Result<Emulator, String> {
+        let pki = Pki::open(&config.pki_dir, config.cloud, &config.region)?;
+        let shared = Arc::new(Shared {
+            leaf: pki.leaf,
+            cloud_region: config.region,
+            vm: config.vm,
+            state: Mutex::new(Mutable {
+                faults: config.faults,
+                recent: VecDeque::new(),
+                last_document: None,
+            }),
+        });
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        Ok(Emulator {
+            listener,
+            router: Router::new().fallback(handle).with_state(shared),
+            pki_dir: pki.dir,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The PKI folder: `root.pem` and `intermediate.pem` are what to trust.
+    pub fn pki_dir(&self) -> &std::path::Path {
+        &self.pki_dir
+    }
+
+    /// Serves until the process ends.
+    pub async fn serve(self) -> Result<(), String> {
+        axum::serve(self.listener, self.router)
+            .await
+            .map_err(|e| format!("server failed: {e}"))
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, json_body(&json!({ "error": message }))).into_response()
+}
+
+fn json_body(value: &Value) -> ([(axum::http::HeaderName, HeaderValue); 1], String) {
+    json_body_text(value.to_string())
+}
+
+fn newest_versions() -> Vec<&'static str> {
+    API_VERSIONS.iter().rev().take(3).copied().collect()
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    if path == "/admin/faults" && method == Method::POST {
+        return set_faults(&shared, &body);
+    }
+    let (injected, latency) = {
+        let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        while state
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            state.recent.pop_front();
+        }
+        state.recent.push_back(now);
+        let limited = state.recent.len() > RATE_LIMIT_PER_SECOND;
+        let injected = if limited {
+            Some((StatusCode::TOO_MANY_REQUESTS, Some(1)))
+        } else if state.faults.fail_count > 0 {
+            state.faults.fail_count -= 1;
+            state
+                .faults
+                .fail_status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .map(|s| (s, state.faults.retry_after))
+        } else {
+            None
+        };
+        (injected, state.faults.latency_ms)
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if let Some((status, retry_after)) = injected {
+        let mut response = error(status, "Injected fault (imds-emulator)");
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.unwrap_or(1).to_string()) {
+                response.headers_mut().insert("retry-after", v);
+            }
+        }
+        return response;
+    }
+    if method != Method::GET {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+    }
+    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad request. Required metadata header not specified",
+        );
+    }
+    if headers.contains_key("x-forwarded-for") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad request. Request must not contain an X-Forwarded-For header",
+        );
+    }
+    let mut query: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if query.iter().any(|(seen, _)| *seen == k) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("Bad request. Query parameter {k} is duplicated"),
+            );
+        }
+        query.push((k.into_owned(), v.into_owned()));
+    }
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if path == "/metadata/versions" {
+        return (
+            StatusCode::OK,
+            json_body(&json!({ "apiVersions": API_VERSIONS })),
+        )
+            .into_response();
+    }
+    let known = path == "/metadata/attested/document" || vm::is_instance_path(&path);
+    if !known {
+        return error(StatusCode::NOT_FOUND, "Resource not found");
+    }
+    let Some(version) = param("api-version") else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json_body(&json!({
+                "error": "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
+                "newest-versions": newest_versions(),
+            })),
+        )
+            .into_response();
+    };
+    let serves = |first: &str| API_VERSIONS.contains(&version) && version >= first;
+    if path == "/metadata/attested/document" {
+        if !serves(FIRST_ATTESTED_VERSION) {
+            return invalid_version();
+        }
+        return attested(&shared, param("nonce"));
+    }
+    if !serves("2017-03-01") {
+        return invalid_version();
+    }
+    shared
+        .vm
+        .instance(&path, param("format"), &shared.cloud_region)
+}
+
+fn invalid_version() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        json_body(&json!({
+            "error": "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds",
+            "newest-versions": newest_versions(),
+        })),
+    )
+        .into_response()
+}
+
+fn set_faults(shared: &Shared, body: &[u8]) -> Response {
+    match serde_json::from_slice::<Faults>(body) {
+        Ok(faults) => {
+            shared
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .faults = faults;
+            (StatusCode::OK, json_body(&json!({"ok": true}))).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, &format!("bad faults JSON: {e}")),
+    }
+}
+
+fn attested(shared: &Shared, nonce: Option<&str>) -> Response {
+    if let Some(n) = nonce {
+        if n.is_empty() || n.len() > 32 || !n.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Bad request. Nonce must be 1-32 alphanumeric characters",
+            );
+        }
+    }
+    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if state.faults.stale_count > 0 {
+        if let Some(previous) = state.last_document.clone() {
+            state.faults.stale_count -= 1;
+            return (StatusCode::OK, json_body_text(previous)).into_response();
+        }
+    }
+    let created = OffsetDateTime::now_utc();
+    let expires = created + time::Duration::hours(6);
+    let default_nonce = format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        expires.year(),
+        u8::from(expires.month()),
+        expires.day(),
+        expires.hour(),
+        expires.minute(),
+        expires.second()
+    );
+    let content = shared
+        .vm
+        .attested_content(nonce.unwrap_or(&default_nonce), created, expires);
+    let der = DocSpec::imds(content.as_bytes()).sign(&shared.leaf);
+    let body = imds_response(&der);
+    state.last_document = Some(body.clone());
+    (StatusCode::OK, json_body_text(body)).into_response()
+}
+
+fn json_body_text(text: String) -> ([(axum::http::HeaderName, HeaderValue); 1], String) {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )],
+        text,
+    )
+}

@@ -1,0 +1,107 @@
+//! `imds-emulator`: a local Azure IMDS for tests and CI.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use imds_emulator::{Cloud, Config, Emulator, Faults, VmIdentity};
+
+#[derive(Parser)]
+#[command(
+    name = "imds-emulator",
+    version,
+    about = "A local Azure Instance Metadata Service for tests"
+)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Folder for the signing PKI: created on first start, reused after. Trust its root.pem
+    /// and intermediate.pem.
+    #[arg(long, value_name = "DIR")]
+    pki_dir: PathBuf,
+    /// The cloud whose name the signer bears (public, usgov, china, germany).
+    #[arg(long, default_value = "public")]
+    cloud: Cloud,
+    /// The region in the signer's name and the VM's location.
+    #[arg(long, default_value = "eastus")]
+    region: String,
+    /// The VM's identity, a JSON file (see the README); defaults for what it leaves out.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Answer the next N requests with --fail-status.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    fail_count: u32,
+    /// The status of injected failures: 410, 429, 500 or 503.
+    #[arg(long, value_name = "STATUS", value_parser = ["410", "429", "500", "503"])]
+    fail_status: Option<String>,
+    /// The Retry-After seconds sent with 429.
+    #[arg(long, value_name = "SECONDS")]
+    retry_after: Option<u32>,
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Serve the previous document (a stale nonce) for the next N document requests.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    stale_count: u32,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("imds-emulator: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let vm = match &args.config {
+        Some(path) => {
+            let text =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_slice::<VmIdentity>(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => VmIdentity::default(),
+    };
+    let config = Config {
+        pki_dir: args.pki_dir,
+        cloud: args.cloud,
+        region: args.region,
+        vm,
+        faults: Faults {
+            fail_status: args.fail_status.and_then(|s| s.parse().ok()),
+            fail_count: args.fail_count,
+            retry_after: args.retry_after,
+            latency_ms: args.latency_ms,
+            stale_count: args.stale_count,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    runtime.block_on(async {
+        let emulator = Emulator::bind(config, args.listen).await?;
+        let dir = emulator.pki_dir().display().to_string();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "imds-emulator listening on http://{}", emulator.addr());
+        let _ = writeln!(
+            out,
+            "trust: --root {dir}/root.pem --intermediate {dir}/intermediate.pem"
+        );
+        let _ = out.flush();
+        drop(out);
+        tokio::select! {
+            served = emulator.serve() => served,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}

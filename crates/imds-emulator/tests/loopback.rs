@@ -1,0 +1,498 @@
+//! The IMDS client and the emulator together, over real loopback HTTP on an ephemeral port.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use imds_attest::fetch::{fetch_blocking, FetchOptions, Retry};
+use imds_attest::{AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, Verifier};
+use imds_emulator::{Config, Emulator, Faults, VmIdentity};
+use serde_json::Value;
+
+struct Running {
+    url: String,
+    dir: PathBuf,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn start(edit: impl FnOnce(&mut Config)) -> Running {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "emulator-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut config = Config::new(dir);
+    edit(&mut config);
+    let dir = config.pki_dir.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emulator = runtime
+        .block_on(Emulator::bind(config, "127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    let url = format!("http://{}", emulator.addr());
+    runtime.spawn(emulator.serve());
+    Running { url, dir, runtime }
+}
+
+impl Running {
+    fn options(&self) -> FetchOptions {
+        FetchOptions {
+            endpoint: self.url.clone(),
+            backoff: Duration::from_millis(50),
+            deadline: Duration::from_secs(10),
+            ..FetchOptions::default()
+        }
+    }
+
+    fn trust(&self) -> TrustStore {
+        let mut t = TrustStore::empty();
+        t.add_roots_pem(
+            &std::fs::read(self.dir.join("root.pem")).unwrap(),
+            "root.pem",
+        )
+        .unwrap();
+        t.add_intermediates_pem(
+            &std::fs::read(self.dir.join("intermediate.pem")).unwrap(),
+            "intermediate.pem",
+        )
+        .unwrap();
+        t
+    }
+
+    fn set_faults(&self, faults: &str) {
+        let (status, _) = self.raw(reqwest::Method::POST, "/admin/faults", &[], Some(faults));
+        assert_eq!(status, 200);
+    }
+
+    /// One request with the given headers; (status, body).
+    fn raw(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let url = format!("{}{path_and_query}", self.url);
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = body.map(str::to_owned);
+        self.runtime.block_on(async move {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let mut req = client.request(method, url);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            if let Some(b) = body {
+                req = req.body(b);
+            }
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        })
+    }
+}
+
+fn fetch(options: &FetchOptions) -> (Result<imds_attest::fetch::Fetched, Error>, Vec<Retry>) {
+    let mut retries = Vec::new();
+    let result = fetch_blocking(options, |retry| retries.push(retry.clone()));
+    (result, retries)
+}
+
+#[test]
+fn fetch_then_verify_succeeds_with_the_emulator_trust() {
+    let r = start(|_| {});
+    let options = FetchOptions {
+        nonce: Some("abc123".into()),
+        ..r.options()
+    };
+    let (fetched, retries) = fetch(&options);
+    let fetched = fetched.unwrap();
+    assert!(retries.is_empty());
+    assert_eq!(
+        (
+            fetched.nonce.as_str(),
+            fetched.nonce_generated,
+            fetched.attempts
+        ),
+        ("abc123", false, 1)
+    );
+    let doc = AttestedDocument::parse(fetched.body.as_bytes()).unwrap();
+    let verified = Verifier::new(r.trust(), Policy::default())
+        .verify(
+            &doc,
+            NonceCheck::Exact("abc123"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    assert_eq!(verified.cloud(), Cloud::Public);
+    assert_eq!(verified.claims().vm_id, VmIdentity::default().vm_id);
+    assert_eq!(
+        verified.claims().expires_on - verified.claims().created_on,
+        time::Duration::hours(6)
+    );
+    assert_eq!(
+        verified.signer().dns_names,
+        ["eastus.metadata.azure.com", "metadata.azure.com"]
+    );
+    // Signed exactly as IMDS signs: only the leaf embedded, so the built-in trust cannot chain it.
+    let builtin = Verifier::new(TrustStore::builtin(), Policy::default());
+    let r2 = builtin.verify(
+        &doc,
+        NonceCheck::Exact("abc123"),
+        time::OffsetDateTime::now_utc(),
+    );
+    assert_eq!(r2.unwrap_err().kind(), "untrusted_issuer");
+}
+
+#[test]
+fn a_generated_nonce_is_32_alphanumerics_and_is_in_the_document() {
+    let r = start(|_| {});
+    let fetched = fetch(&r.options()).0.unwrap();
+    assert!(fetched.nonce_generated);
+    assert_eq!(fetched.nonce.len(), 32);
+    assert!(fetched.nonce.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let doc = AttestedDocument::parse(fetched.body.as_bytes()).unwrap();
+    let content: Value = serde_json::from_slice(doc.content()).unwrap();
+    assert_eq!(content["nonce"], fetched.nonce.as_str());
+}
+
+#[test]
+fn the_pki_is_reused_across_restarts_and_named_for_the_cloud() {
+    let r = start(|c| {
+        c.cloud = Cloud::UsGov;
+        c.region = "usgovvirginia".into();
+    });
+    let root = std::fs::read(r.dir.join("root.pem")).unwrap();
+    let fetched = fetch(&FetchOptions {
+        nonce: Some("n1".into()),
+        ..r.options()
+    })
+    .0
+    .unwrap();
+    let doc = AttestedDocument::parse(fetched.body.as_bytes()).unwrap();
+    let v = Verifier::new(r.trust(), Policy::default())
+        .verify(
+            &doc,
+            NonceCheck::Exact("n1"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    assert_eq!(v.cloud(), Cloud::UsGov);
+    let dir = r.dir.clone();
+    drop(r);
+    let again = start(|c| {
+        c.pki_dir = dir.clone();
+        c.cloud = Cloud::UsGov;
+        c.region = "usgovvirginia".into();
+    });
+    assert_eq!(std::fs::read(dir.join("root.pem")).unwrap(), root);
+    let fetched = fetch(&FetchOptions {
+        nonce: Some("n2".into()),
+        ..again.options()
+    })
+    .0
+    .unwrap();
+    let doc = AttestedDocument::parse(fetched.body.as_bytes()).unwrap();
+    Verifier::new(again.trust(), Policy::default())
+        .verify(
+            &doc,
+            NonceCheck::Exact("n2"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn retryable_statuses_are_retried_then_succeed() {
+    for (status, retry_after) in [(410, None), (429, Some(1)), (500, None), (503, None)] {
+        let r = start(|_| {});
+        let faults = match retry_after {
+            Some(s) => format!(r#"{{"failStatus":{status},"failCount":2,"retryAfter":{s}}}"#),
+            None => format!(r#"{{"failStatus":{status},"failCount":2}}"#),
+        };
+        r.set_faults(&faults);
+        let started = std::time::Instant::now();
+        let (fetched, retries) = fetch(&r.options());
+        let fetched = fetched.unwrap_or_else(|e| panic!("{status}: {e}"));
+        assert_eq!(fetched.attempts, 3, "{status}");
+        assert_eq!(retries.len(), 2, "{status}");
+        assert!(
+            retries[0]
+                .reason
+                .starts_with(&format!("IMDS answered {status}")),
+            "{status}: {:?}",
+            retries[0]
+        );
+        if retry_after.is_some() {
+            assert_eq!(
+                retries[0].delay,
+                Duration::from_secs(1),
+                "Retry-After honoured"
+            );
+            assert!(started.elapsed() >= Duration::from_secs(2));
+        } else {
+            assert!(
+                retries[0].delay <= Duration::from_millis(50),
+                "{:?}",
+                retries[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn other_client_errors_are_not_retried() {
+    let r = start(|_| {});
+    let options = FetchOptions {
+        api_version: "1999-01-01".into(),
+        ..r.options()
+    };
+    let (result, retries) = fetch(&options);
+    match result {
+        Err(Error::ImdsStatus { status, body }) => {
+            assert_eq!(status, 400);
+            assert!(body.contains("api-version is invalid"), "{body}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(retries.is_empty());
+}
+
+#[test]
+fn a_stale_document_is_retried_then_reported() {
+    let r = start(|_| {});
+    let first = fetch(&FetchOptions {
+        nonce: Some("first".into()),
+        ..r.options()
+    })
+    .0
+    .unwrap();
+    assert_eq!(first.nonce, "first");
+    r.set_faults(r#"{"staleCount":1}"#);
+    let (fetched, retries) = fetch(&FetchOptions {
+        nonce: Some("second".into()),
+        ..r.options()
+    });
+    assert_eq!(fetched.unwrap().attempts, 2);
+    assert!(
+        retries[0]
+            .reason
+            .contains("nonce \"first\", not \"second\""),
+        "{:?}",
+        retries[0]
+    );
+    r.set_faults(r#"{"staleCount":1000}"#);
+    let options = FetchOptions {
+        nonce: Some("third".into()),
+        deadline: Duration::from_secs(2),
+        ..r.options()
+    };
+    match fetch(&options).0 {
+        Err(Error::StaleDocument {
+            asked,
+            found,
+            attempts,
+        }) => {
+            assert_eq!((asked.as_str(), found.as_str()), ("third", "second"));
+            assert!(attempts >= 2, "{attempts}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_deadline_bounds_a_slow_imds() {
+    let r = start(|c| {
+        c.faults = Faults {
+            latency_ms: 3000,
+            ..Faults::default()
+        }
+    });
+    let options = FetchOptions {
+        deadline: Duration::from_secs(1),
+        ..r.options()
+    };
+    let started = std::time::Instant::now();
+    match fetch(&options).0 {
+        Err(Error::Fetch { detail }) => assert!(detail.contains("deadline of 1 s"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn an_unreachable_endpoint_is_retried_until_the_deadline() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let options = FetchOptions {
+        endpoint: url,
+        deadline: Duration::from_millis(800),
+        backoff: Duration::from_millis(50),
+        ..FetchOptions::default()
+    };
+    let mut retries = 0;
+    match fetch_blocking(&options, |_| retries += 1) {
+        Err(Error::Fetch { detail }) => assert!(detail.contains("cannot reach"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(retries >= 2, "{retries}");
+}
+
+#[test]
+fn a_bad_nonce_is_refused_before_anything_is_sent() {
+    let r = start(|c| {
+        c.faults = Faults {
+            fail_status: Some(500),
+            fail_count: 1000,
+            ..Faults::default()
+        }
+    });
+    for bad in ["", "has space", &"x".repeat(33)] {
+        let options = FetchOptions {
+            nonce: Some(bad.into()),
+            ..r.options()
+        };
+        assert_eq!(
+            fetch(&options).0.unwrap_err(),
+            Error::InvalidNonce { nonce: bad.into() }
+        );
+    }
+}
+
+const MD: (&str, &str) = ("Metadata", "true");
+
+#[test]
+fn the_emulator_enforces_imds_request_rules() {
+    let r = start(|_| {});
+    let get = reqwest::Method::GET;
+    type Case<'a> = (reqwest::Method, &'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            get.clone(),
+            "/metadata/attested/document?api-version=2021-02-01",
+            vec![],
+            400,
+            "Required metadata header not specified",
+        ),
+        (
+            get.clone(),
+            "/metadata/attested/document?api-version=2021-02-01",
+            vec![MD, ("X-Forwarded-For", "1.2.3.4")],
+            400,
+            "X-Forwarded-For",
+        ),
+        (
+            get.clone(),
+            "/metadata/attested/document",
+            vec![MD],
+            400,
+            "\"newest-versions\":[\"2023-07-01\",\"2021-12-13\",\"2021-11-15\"]",
+        ),
+        (
+            get.clone(),
+            "/metadata/attested/document?api-version=2030-01-01",
+            vec![MD],
+            400,
+            "api-version is invalid",
+        ),
+        (
+            get.clone(),
+            "/metadata/attested/document?api-version=2018-02-01",
+            vec![MD],
+            400,
+            "api-version is invalid",
+        ),
+        (
+            get.clone(),
+            "/metadata/attested/document?api-version=2021-02-01&nonce=a&nonce=b",
+            vec![MD],
+            400,
+            "nonce is duplicated",
+        ),
+        (
+            reqwest::Method::POST,
+            "/metadata/attested/document?api-version=2021-02-01",
+            vec![MD],
+            405,
+            "Method not allowed",
+        ),
+        (
+            get.clone(),
+            "/metadata/nothing?api-version=2021-02-01",
+            vec![MD],
+            404,
+            "Resource not found",
+        ),
+    ];
+    for (method, path, headers, status, needle) in cases {
+        std::thread::sleep(Duration::from_millis(250)); // stay under the rate limit
+        let (got, body) = r.raw(method.clone(), path, &headers, None);
+        assert_eq!(got, status, "{method} {path}: {body}");
+        assert!(body.contains(needle), "{method} {path}: {body}");
+    }
+}
+
+#[test]
+fn the_emulator_serves_instance_metadata_with_route_filtering() {
+    let mut tags = std::collections::BTreeMap::new();
+    tags.insert("env".to_string(), "ci".to_string());
+    let r = start(|c| {
+        c.vm = VmIdentity {
+            vm_id: "vm-from-config".into(),
+            tags,
+            ..VmIdentity::default()
+        }
+    });
+    let cases: Vec<(&str, u16, &str)> = vec![
+        ("/metadata/instance/compute/vmId?api-version=2021-02-01&format=text", 200, "vm-from-config"),
+        ("/metadata/instance/compute/vmId?api-version=2021-02-01", 200, "vm-from-config"),
+        ("/metadata/instance/compute/vmId?api-version=2021-02-01&format=json", 400, "only available in text format"),
+        ("/metadata/instance/compute/tags?api-version=2021-02-01&format=text", 200, "env:ci"),
+        ("/metadata/instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress?api-version=2021-02-01&format=text", 200, "10.0.0.4"),
+        ("/metadata/instance/compute?api-version=2021-02-01&format=text", 200, "plan/"),
+        ("/metadata/instance/compute/nothing?api-version=2021-02-01", 404, "Resource not found"),
+        ("/metadata/versions", 200, "\"apiVersions\""),
+    ];
+    for (path, status, needle) in cases {
+        std::thread::sleep(Duration::from_millis(250));
+        let (got, body) = r.raw(reqwest::Method::GET, path, &[MD], None);
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body.contains(needle), "{path}: {body}");
+    }
+    std::thread::sleep(Duration::from_millis(250));
+    let (status, body) = r.raw(
+        reqwest::Method::GET,
+        "/metadata/instance?api-version=2021-02-01",
+        &[MD],
+        None,
+    );
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["compute"]["vmId"], "vm-from-config");
+    assert_eq!(v["compute"]["location"], "eastus");
+}
+
+#[test]
+fn more_than_five_requests_a_second_get_429() {
+    let r = start(|_| {});
+    let statuses: Vec<u16> = (0..8)
+        .map(|_| {
+            r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None)
+                .0
+        })
+        .collect();
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert!(statuses[5..].contains(&429), "{statuses:?}");
+}
