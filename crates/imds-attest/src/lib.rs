@@ -34,6 +34,7 @@ pub mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 mod input;
+mod inspect;
 mod limits;
 mod policy;
 mod signature;
@@ -47,6 +48,7 @@ pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
 pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES};
 pub use error::Error;
+pub use inspect::{inspect, CertificateInfo, Inspection};
 pub use limits::{DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS};
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
 pub use signature::MIN_RSA_BITS;

@@ -377,7 +377,13 @@ const MD: (&str, &str) = ("Metadata", "true");
 fn the_emulator_enforces_imds_request_rules() {
     let r = start(|_| {});
     let get = reqwest::Method::GET;
-    type Case<'a> = (reqwest::Method, &'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+    type Case<'a> = (
+        reqwest::Method,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         (
             get.clone(),

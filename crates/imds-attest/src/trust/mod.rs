@@ -8,6 +8,7 @@ use x509_cert::der::Decode;
 
 use crate::cloud::Cloud;
 use crate::error::Error;
+use chain::MAX_INTERMEDIATES;
 
 /// Roots (trust anchors) and intermediates (chain-building help, never trusted by themselves),
 /// each serving some clouds.
@@ -28,6 +29,8 @@ pub struct TrustStore {
 #[derive(Clone)]
 struct TrustCert {
     x509: X509,
+    /// Where it came from: its file under `certs/`, or the source a caller named.
+    label: String,
     anchor: bool,
     /// Empty: every cloud (certificates a caller supplies).
     clouds: &'static [Cloud],
@@ -35,7 +38,6 @@ struct TrustCert {
 
 /// One pinned certificate, as the generated table lists it.
 pub(crate) struct BuiltinCert {
-    #[allow(dead_code)] // read by the test that checks the table against the files
     pub(crate) file: &'static str,
     pub(crate) pem: &'static [u8],
     pub(crate) anchor: bool,
@@ -64,6 +66,7 @@ impl TrustStore {
             .filter_map(|b| {
                 X509::from_pem(b.pem).ok().map(|x509| TrustCert {
                     x509,
+                    label: format!("certs/{}", b.file),
                     anchor: b.anchor,
                     clouds: b.clouds,
                 })
@@ -114,6 +117,7 @@ impl TrustStore {
         let added = certs.len();
         self.certs.extend(certs.into_iter().map(|x509| TrustCert {
             x509,
+            label: source.to_owned(),
             anchor,
             clouds: &[],
         }));
@@ -128,6 +132,49 @@ impl TrustStore {
     /// The intermediates offered for chains of `cloud`.
     pub fn intermediates_for(&self, cloud: Cloud) -> impl Iterator<Item = &X509> + '_ {
         self.serving(cloud, false)
+    }
+
+    /// Chains of certificate labels from a certificate issued by `issuer` (DER of the name)
+    /// up to a root, matching names only: what could complete a chain, not what verifies.
+    pub(crate) fn paths_to_roots(&self, issuer: &[u8]) -> Vec<Vec<String>> {
+        let names: Vec<(Vec<u8>, Vec<u8>)> = self
+            .certs
+            .iter()
+            .map(|c| {
+                let der = |n: &openssl::x509::X509NameRef| n.to_der().unwrap_or_default();
+                (der(c.x509.subject_name()), der(c.x509.issuer_name()))
+            })
+            .collect();
+        let mut done = Vec::new();
+        let mut open: Vec<(Vec<usize>, Vec<u8>)> = vec![(Vec::new(), issuer.to_vec())];
+        while let Some((path, wanted)) = open.pop() {
+            for (i, (subject, issued_by)) in names.iter().enumerate() {
+                if *subject != wanted || path.contains(&i) {
+                    continue;
+                }
+                let mut next = path.clone();
+                next.push(i);
+                let Some(cert) = self.certs.get(i) else {
+                    continue;
+                };
+                if cert.anchor {
+                    done.push(next);
+                } else if next.len() < MAX_INTERMEDIATES as usize {
+                    open.push((next, issued_by.clone()));
+                }
+            }
+        }
+        let mut labels: Vec<Vec<String>> = done
+            .into_iter()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|i| self.certs.get(*i))
+                    .map(|c| c.label.clone())
+                    .collect()
+            })
+            .collect();
+        labels.sort();
+        labels
     }
 
     fn serving(&self, cloud: Cloud, anchor: bool) -> impl Iterator<Item = &X509> + '_ {
