@@ -89,13 +89,11 @@ fn main() {
         imds_attest::DEFAULT_MAX_INPUT_BYTES
     );
     let pki = TestPki::azure();
-    let mut trust = TrustStore::empty();
-    trust
-        .add_roots_pem(pki.root_pem().as_bytes(), "root")
-        .unwrap();
-    trust
-        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter")
-        .unwrap();
+    let trust = TrustStore::from_pem(
+        pki.root_pem().as_bytes(),
+        pki.intermediates_pem().as_bytes(),
+    )
+    .unwrap();
     let verifier = Verifier::new(trust, Policy::default());
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

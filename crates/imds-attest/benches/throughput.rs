@@ -49,14 +49,11 @@ fn ops_per_sec(mut op: impl FnMut()) -> f64 {
 }
 
 fn trust_for(pki: &TestPki) -> TrustStore {
-    let mut trust = TrustStore::empty();
-    trust
-        .add_roots_pem(pki.root_pem().as_bytes(), "root")
-        .unwrap();
-    trust
-        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter")
-        .unwrap();
-    trust
+    TrustStore::from_pem(
+        pki.root_pem().as_bytes(),
+        pki.intermediates_pem().as_bytes(),
+    )
+    .unwrap()
 }
 
 fn openssl_store(pki: &TestPki) -> X509Store {

@@ -18,7 +18,7 @@ use crate::error::Error;
 pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
 
 /// The newest api-version known here that serves the attested document.
-pub const DEFAULT_API_VERSION: &str = "2021-02-01";
+pub const DEFAULT_API_VERSION: &str = "2023-07-01";
 
 /// The overall deadline by default: the window IMDS documents for retrying 410.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(70);

@@ -5,8 +5,8 @@
 //! such a document worth believing: the CMS signature over the content, the chain from the
 //! certificate that actually signed to a pinned root of the signer's cloud, the signer's name
 //! (`*.metadata.azure.com` and the other clouds' domains, at a label boundary), the nonce, and
-//! createdOn/expiresOn against a time the caller gives. It never reads the clock and does no
-//! network I/O.
+//! createdOn/expiresOn against a time the caller gives. It never reads the clock, and does no
+//! network I/O unless the `fetch` feature's IMDS client ([`fetch`]) is called.
 //!
 //! ```
 //! use imds_attest::{AttestedDocument, NonceCheck, Policy, TrustStore, Verifier};

@@ -35,14 +35,11 @@ struct Case {
 }
 
 fn trust_for(pki: &TestPki) -> TrustStore {
-    let mut trust = TrustStore::empty();
-    trust
-        .add_roots_pem(pki.root_pem().as_bytes(), "root")
-        .unwrap();
-    trust
-        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter")
-        .unwrap();
-    trust
+    TrustStore::from_pem(
+        pki.root_pem().as_bytes(),
+        pki.intermediates_pem().as_bytes(),
+    )
+    .unwrap()
 }
 
 fn pki_cases(name: &str, pki: &TestPki, out: &mut Vec<Case>) {

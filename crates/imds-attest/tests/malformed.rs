@@ -186,13 +186,11 @@ const CONTENT_CASES: &[(&str, &str, &str)] = &[
 #[test]
 fn rejects_each_malformed_signed_content_with_its_specific_error() {
     let pki = TestPki::azure();
-    let mut trust = TrustStore::empty();
-    trust
-        .add_roots_pem(pki.root_pem().as_bytes(), "root")
-        .unwrap();
-    trust
-        .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter")
-        .unwrap();
+    let trust = TrustStore::from_pem(
+        pki.root_pem().as_bytes(),
+        pki.intermediates_pem().as_bytes(),
+    )
+    .unwrap();
     let verifier = Verifier::new(trust, Policy::default());
     for (name, kind, needle) in CONTENT_CASES {
         let doc = AttestedDocument::parse(&pki.sign(&read(name))).unwrap();

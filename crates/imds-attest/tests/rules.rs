@@ -26,16 +26,11 @@ const ROOT: &str = "Test Global Root G2";
 const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
 
 fn trust_for(pki: &TestPki) -> TrustStore {
-    let mut trust = TrustStore::empty();
-    trust
-        .add_roots_pem(pki.root_pem().as_bytes(), "root.pem")
-        .unwrap();
-    if !pki.intermediates.is_empty() {
-        trust
-            .add_intermediates_pem(pki.intermediates_pem().as_bytes(), "inter.pem")
-            .unwrap();
-    }
-    trust
+    TrustStore::from_pem(
+        pki.root_pem().as_bytes(),
+        pki.intermediates_pem().as_bytes(),
+    )
+    .unwrap()
 }
 
 fn verify_with(

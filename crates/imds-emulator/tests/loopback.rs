@@ -55,18 +55,8 @@ impl Running {
     }
 
     fn trust(&self) -> TrustStore {
-        let mut t = TrustStore::empty();
-        t.add_roots_pem(
-            &std::fs::read(self.dir.join("root.pem")).unwrap(),
-            "root.pem",
-        )
-        .unwrap();
-        t.add_intermediates_pem(
-            &std::fs::read(self.dir.join("intermediate.pem")).unwrap(),
-            "intermediate.pem",
-        )
-        .unwrap();
-        t
+        let read = |name: &str| std::fs::read(self.dir.join(name)).unwrap();
+        TrustStore::from_pem(&read("root.pem"), &read("intermediate.pem")).unwrap()
     }
 
     fn set_faults(&self, faults: &str) {

@@ -81,6 +81,24 @@ impl TrustStore {
         TrustStore { certs: Vec::new() }
     }
 
+    /// A store of exactly these roots and intermediates (PEM bundles), serving every cloud;
+    /// `intermediates` may be empty.
+    ///
+    /// ```
+    /// # let root_pem = std::fs::read("../../certs/public/roots/digicert_global_root_g2.pem").unwrap();
+    /// let trust = imds_attest::TrustStore::from_pem(&root_pem, b"")?;
+    /// assert_eq!(trust.roots_for(imds_attest::Cloud::China).count(), 1);
+    /// # Ok::<(), imds_attest::Error>(())
+    /// ```
+    pub fn from_pem(roots: &[u8], intermediates: &[u8]) -> Result<TrustStore, Error> {
+        let mut trust = TrustStore::empty();
+        trust.add_roots_pem(roots, "roots")?;
+        if !intermediates.is_empty() {
+            trust.add_intermediates_pem(intermediates, "intermediates")?;
+        }
+        Ok(trust)
+    }
+
     /// This store without its roots (keeping its intermediates), to be given other roots.
     pub fn without_roots(mut self) -> TrustStore {
         self.certs.retain(|c| !c.anchor);
