@@ -384,6 +384,8 @@ pub struct DocSpec {
     pub detached: bool,
     /// Bytes appended after the DER.
     pub trailing: Vec<u8>,
+    /// Rewrites the signature bytes after signing.
+    pub tweak_signature: Option<fn(&[u8]) -> Vec<u8>>,
 }
 
 impl DocSpec {
@@ -401,6 +403,7 @@ impl DocSpec {
             second_signer: false,
             detached: false,
             trailing: Vec::new(),
+            tweak_signature: None,
         }
     }
 
@@ -427,7 +430,10 @@ impl DocSpec {
         let key = self.signing_key.as_ref().unwrap_or(&signer.key);
         let mut s = openssl::sign::Signer::new(md, key).unwrap();
         s.update(&to_sign).unwrap();
-        let signature = s.sign_to_vec().unwrap();
+        let mut signature = s.sign_to_vec().unwrap();
+        if let Some(tweak) = self.tweak_signature {
+            signature = tweak(&signature);
+        }
         let null_params = |oid| AlgorithmIdentifierOwned {
             oid,
             parameters: if oid == OID_ECDSA_SHA256 {

@@ -215,9 +215,11 @@ pub(crate) fn verify(doc: &AttestedDocument, key: &SignerKey) -> Result<(), Erro
     let digest = doc.digest.digest(signed_bytes);
     let valid = match key {
         SignerKey::Rsa(rsa) => rsa_pkcs1_verify(rsa, doc.digest, &digest, &doc.signature),
+        // Only the DER encoding of (r, s): OpenSSL's decoder tolerates others.
         SignerKey::Ec(ec) => EcdsaSig::from_der(&doc.signature)
-            .and_then(|sig| sig.verify(&digest, ec))
-            .unwrap_or(false),
+            .ok()
+            .filter(|sig| sig.to_der().is_ok_and(|der| der == doc.signature))
+            .is_some_and(|sig| sig.verify(&digest, ec).unwrap_or(false)),
     };
     if valid {
         Ok(())

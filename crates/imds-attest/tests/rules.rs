@@ -711,6 +711,25 @@ fn accepts_ecdsa_signers_on_p256_and_p384() {
 }
 
 #[test]
+fn rejects_an_ecdsa_signature_that_is_not_der() {
+    let pki = pki_with_leaf(CertSpec {
+        key: KeyKind::P256,
+        ..CertSpec::imds_leaf()
+    });
+    // The same (r, s) with the SEQUENCE length in long form: BER, not DER.
+    fn long_form(sig: &[u8]) -> Vec<u8> {
+        assert!(sig[1] < 0x80);
+        [&[0x30, 0x81][..], &sig[1..]].concat()
+    }
+    let der = signed(&pki, |s| {
+        s.signature_oid = OID_ECDSA_SHA256;
+        s.digest_oid = OID_SHA256;
+        s.tweak_signature = Some(long_form);
+    });
+    assert_eq!(verify(&pki, &der).unwrap_err().kind(), "bad_signature");
+}
+
+#[test]
 fn rejects_unsupported_signature_algorithms_and_mismatched_keys() {
     let pki = TestPki::azure();
     for (oid, needle) in [
