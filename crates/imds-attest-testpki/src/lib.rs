@@ -359,6 +359,9 @@ pub enum SignedAttrs {
     MissingDigest,
 }
 
+/// A rewrite of signature bytes.
+pub type SignatureTweak = fn(&[u8]) -> Vec<u8>;
+
 /// How to make one document.
 #[derive(Clone)]
 pub struct DocSpec {
@@ -385,7 +388,7 @@ pub struct DocSpec {
     /// Bytes appended after the DER.
     pub trailing: Vec<u8>,
     /// Rewrites the signature bytes after signing.
-    pub tweak_signature: Option<fn(&[u8]) -> Vec<u8>>,
+    pub tweak_signature: Option<SignatureTweak>,
 }
 
 impl DocSpec {
