@@ -492,3 +492,50 @@ fn more_than_five_requests_a_second_get_429() {
     assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
     assert!(statuses[5..].contains(&429), "{statuses:?}");
 }
+
+/// A small HTTP server answering every request 200 with `body`, for answers the emulator never
+/// gives.
+fn canned(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn a_wrong_shaped_or_oversized_answer_is_a_clear_error() {
+    let cases = [
+        ("hello".to_string(), "answered 200 with something else"),
+        (
+            r#"{"encoding":"jws","signature":"MIIA"}"#.to_string(),
+            "encoding \"jws\"",
+        ),
+        ("x".repeat(70_000), "larger than 65536 bytes"),
+    ];
+    for (body, needle) in cases {
+        let options = FetchOptions {
+            endpoint: canned(body),
+            nonce: Some("n".into()),
+            deadline: Duration::from_secs(5),
+            ..FetchOptions::default()
+        };
+        let (result, retries) = fetch(&options);
+        assert!(retries.is_empty(), "{retries:?}");
+        match result {
+            Err(Error::Fetch { detail }) => assert!(detail.contains(needle), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
