@@ -389,6 +389,8 @@ pub struct DocSpec {
     pub trailing: Vec<u8>,
     /// Rewrites the signature bytes after signing.
     pub tweak_signature: Option<SignatureTweak>,
+    /// SignedData digestAlgorithms (default: the SignerInfo's digest algorithm alone).
+    pub listed_digests: Option<Vec<ObjectIdentifier>>,
 }
 
 impl DocSpec {
@@ -407,6 +409,7 @@ impl DocSpec {
             detached: false,
             trailing: Vec::new(),
             tweak_signature: None,
+            listed_digests: None,
         }
     }
 
@@ -484,7 +487,15 @@ impl DocSpec {
             } else {
                 CmsVersion::V1
             },
-            digest_algorithms: SetOfVec::try_from(vec![null_params(self.digest_oid)]).unwrap(),
+            digest_algorithms: SetOfVec::try_from(
+                self.listed_digests
+                    .clone()
+                    .unwrap_or_else(|| vec![self.digest_oid])
+                    .into_iter()
+                    .map(null_params)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
             encap_content_info: EncapsulatedContentInfo {
                 econtent_type: ID_DATA,
                 econtent: (!self.detached)

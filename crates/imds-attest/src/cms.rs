@@ -118,6 +118,7 @@ impl AttestedDocument {
         let content = attached_content(&signed.encap_content_info)?;
         let signer_info = only_signer(&signed.signer_infos)?;
         let digest = DigestAlgorithm::from_identifier(&signer_info.digest_alg)?;
+        check_digest_algorithms(&signed.digest_algorithms, &signer_info.digest_alg)?;
         let signature_algorithm =
             SignatureAlgorithm::from_identifier(&signer_info.signature_algorithm, digest)?;
         let signed_attributes = signer_info
@@ -182,6 +183,27 @@ fn attached_content(encap: &EncapsulatedContentInfo) -> Result<Vec<u8>, Error> {
         )));
     }
     Ok(any.value().to_vec())
+}
+
+/// `digestAlgorithms` lists the digests the signers use (RFC 5652 section 5.1): each must be
+/// one accepted here, and the signer's must be among them. OpenSSL refuses a document whose
+/// list names a digest it does not know, so a verifier that ignored the list would accept
+/// what another rejects.
+fn check_digest_algorithms(
+    listed: &cms::signed_data::DigestAlgorithmIdentifiers,
+    signer: &x509_cert::spki::AlgorithmIdentifierOwned,
+) -> Result<(), Error> {
+    for alg in listed.iter() {
+        DigestAlgorithm::from_identifier(alg)?;
+    }
+    if listed.iter().any(|alg| alg == signer) {
+        Ok(())
+    } else {
+        Err(structure(format!(
+            "the signer's digest algorithm {} is not in the SignedData's digestAlgorithms",
+            oid_name(&signer.oid)
+        )))
+    }
 }
 
 fn only_signer(infos: &SignerInfos) -> Result<&SignerInfo, Error> {

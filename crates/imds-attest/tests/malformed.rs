@@ -119,6 +119,11 @@ const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
         "unrecognised_input",
         "PEM block is \"CERTIFICATE\"",
     ),
+    (
+        "fuzz-differential-unknown-digest-in-set.bin",
+        "unsupported_digest_algorithm",
+        "1.2.840.13.1.769.15243",
+    ),
 ];
 
 #[test]

@@ -113,6 +113,31 @@ fn accepts_every_sha2_digest_oid_and_rejects_weaker_ones_by_name() {
 }
 
 #[test]
+fn checks_the_signed_data_digest_algorithm_list() {
+    let pki = TestPki::azure();
+    let quirk = imds_attest_testpki::OID_SHA256_WITH_RSA;
+    let both = signed(&pki, |s| s.listed_digests = Some(vec![quirk, OID_SHA256]));
+    verify(&pki, &both).unwrap();
+    match verify(
+        &pki,
+        &signed(&pki, |s| s.listed_digests = Some(vec![OID_SHA256])),
+    ) {
+        Err(Error::Structure { detail }) => {
+            assert!(
+                detail.contains("is not in the SignedData's digestAlgorithms"),
+                "{detail}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let with_md5 = signed(&pki, |s| s.listed_digests = Some(vec![quirk, OID_MD5]));
+    assert_eq!(
+        verify(&pki, &with_md5).unwrap_err().kind(),
+        "unsupported_digest_algorithm"
+    );
+}
+
+#[test]
 fn rejects_tampered_content() {
     let pki = TestPki::azure();
     let mut der = pki.sign(&content());
