@@ -25,7 +25,7 @@ use crate::signature::SignerKey;
 use crate::signer::SignerFacts;
 
 /// The number of signers a [`Verifier`](crate::Verifier) remembers by default.
-pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
 
 const SHARDS: usize = 16;
 

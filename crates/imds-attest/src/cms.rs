@@ -29,7 +29,7 @@ use x509_cert::Certificate;
 
 use crate::error::Error;
 use crate::input;
-use crate::limits::{check_der_shape, check_size, DEFAULT_MAX_INPUT_BYTES};
+use crate::limits::{check_der_shape, check_size, children, DEFAULT_MAX_INPUT_BYTES};
 use crate::signature::{DigestAlgorithm, SignatureAlgorithm};
 use crate::signer::SignerCertificate;
 
@@ -105,10 +105,13 @@ impl AttestedDocument {
             .content
             .decode_as()
             .map_err(|e| Error::der("SignedData", e))?;
-        Self::from_signed_data(signed)
+        Self::from_signed_data(signed, certificate_encodings(der)?)
     }
 
-    fn from_signed_data(signed: SignedData) -> Result<AttestedDocument, Error> {
+    fn from_signed_data(
+        signed: SignedData,
+        encodings: Vec<&[u8]>,
+    ) -> Result<AttestedDocument, Error> {
         if !matches!(signed.version, CmsVersion::V1 | CmsVersion::V3) {
             return Err(structure(format!(
                 "SignedData version {:?}, expected 1 or 3",
@@ -128,11 +131,14 @@ impl AttestedDocument {
             .transpose()?;
 
         let certificates = embedded_certificates(signed.certificates)?;
+        if certificates.len() != encodings.len() {
+            return Err(structure("the certificates cannot be told apart".into()));
+        }
         let signer_index = find_signer(&certificates, &signer_info.sid)?;
         let mut signer = None;
         let mut other_certificates = Vec::with_capacity(certificates.len());
-        for (i, cert) in certificates.into_iter().enumerate() {
-            let der = cert.to_der().map_err(|e| Error::der("Certificate", e))?;
+        for (i, (cert, der)) in certificates.into_iter().zip(encodings).enumerate() {
+            let der = der.to_vec();
             if i == signer_index {
                 signer = Some(SignerCertificate::new(cert, der)?);
             } else {
@@ -162,6 +168,36 @@ impl AttestedDocument {
     pub fn signer_subject(&self) -> String {
         self.signer.subject()
     }
+}
+
+/// The encodings of the embedded certificates as they stand in the input, in order.
+///
+/// The decoder hands back the certificates sorted, as DER orders a SET OF, so the n-th decoded
+/// certificate is the n-th encoding only if the input was sorted: a SET in any other order is
+/// not DER and is refused. Taking the input's bytes saves re-encoding each certificate.
+fn certificate_encodings(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    let malformed = || structure("the SignedData is not where ContentInfo puts it".into());
+    let top = children(der).ok_or_else(malformed)?;
+    let explicit = top.get(1).ok_or_else(malformed)?;
+    let signed = children(explicit)
+        .and_then(|c| c.first().copied())
+        .ok_or_else(malformed)?;
+    let fields = children(signed).ok_or_else(malformed)?;
+    // certificates is the [0] IMPLICIT field right after encapContentInfo.
+    let Some(set) = fields.get(3).filter(|f| f.first() == Some(&0xa0)) else {
+        return Ok(Vec::new());
+    };
+    let certs = children(set).ok_or_else(malformed)?;
+    if certs
+        .windows(2)
+        .any(|pair| matches!(pair, [a, b] if a >= b))
+    {
+        return Err(Error::Der {
+            what: "certificates",
+            detail: "the SET OF is not in DER order (or repeats an element)".into(),
+        });
+    }
+    Ok(certs)
 }
 
 fn structure(detail: String) -> Error {

@@ -83,6 +83,20 @@ pub(crate) fn check_der_shape(der: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// The children of the constructed value starting at `der`, as slices; `None` when `der` does
+/// not hold one well-formed constructed value (run [`check_der_shape`] first).
+pub(crate) fn children(der: &[u8]) -> Option<Vec<&[u8]>> {
+    let top = Tlv::read(der, 0).ok()?;
+    let mut out = Vec::new();
+    let mut pos = top.content_start;
+    while pos < top.end {
+        let tlv = Tlv::read(der, pos).ok()?;
+        out.push(der.get(pos..tlv.end)?);
+        pos = tlv.end;
+    }
+    Some(out)
+}
+
 struct Tlv {
     constructed: bool,
     content_start: usize,

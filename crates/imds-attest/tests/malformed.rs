@@ -413,3 +413,32 @@ fn rejects_a_hundred_megabyte_input_before_reading_it() {
         }
     );
 }
+
+#[test]
+fn rejects_certificates_out_of_der_order() {
+    let pem = |path: &str| {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path);
+        openssl::x509::X509::from_pem(&std::fs::read(p).unwrap())
+            .unwrap()
+            .to_der()
+            .unwrap()
+    };
+    let leaf = pem("testdata/real/raw/taskcluster_2025_rsatls07.leaf.pem");
+    let ca = pem("certs/public/intermediates/microsoft_azure_rsa_tls_issuing_ca_07_xsign.pem");
+    let (low, high) = if leaf < ca { (leaf, ca) } else { (ca, leaf) };
+    let sorted = with_signed_data_field(3, |_| enc(0xa0, &[low.as_slice(), &high].concat()));
+    assert!(
+        AttestedDocument::parse(&sorted).is_ok(),
+        "the same two in DER order are fine"
+    );
+    let unsorted = with_signed_data_field(3, |_| enc(0xa0, &[high.as_slice(), &low].concat()));
+    match AttestedDocument::parse(&unsorted) {
+        Err(Error::Der { what, detail }) => {
+            assert_eq!(what, "certificates");
+            assert!(detail.contains("not in DER order"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
