@@ -131,14 +131,20 @@ impl AttestedDocument {
             .transpose()?;
 
         let certificates = embedded_certificates(signed.certificates)?;
-        if certificates.len() != encodings.len() {
-            return Err(structure("the certificates cannot be told apart".into()));
-        }
         let signer_index = find_signer(&certificates, &signer_info.sid)?;
+        // A lone certificate (as IMDS sends) is its input encoding; with several, the decoder
+        // has reordered them by its own comparison, so each is re-encoded instead.
+        let lone = match (certificates.len(), encodings.as_slice()) {
+            (1, [only]) => Some(only.to_vec()),
+            _ => None,
+        };
         let mut signer = None;
         let mut other_certificates = Vec::with_capacity(certificates.len());
-        for (i, (cert, der)) in certificates.into_iter().zip(encodings).enumerate() {
-            let der = der.to_vec();
+        for (i, cert) in certificates.into_iter().enumerate() {
+            let der = match &lone {
+                Some(der) => der.clone(),
+                None => cert.to_der().map_err(|e| Error::der("Certificate", e))?,
+            };
             if i == signer_index {
                 signer = Some(SignerCertificate::new(cert, der)?);
             } else {
@@ -170,11 +176,7 @@ impl AttestedDocument {
     }
 }
 
-/// The encodings of the embedded certificates as they stand in the input, in order.
-///
-/// The decoder hands back the certificates sorted, as DER orders a SET OF, so the n-th decoded
-/// certificate is the n-th encoding only if the input was sorted: a SET in any other order is
-/// not DER and is refused. Taking the input's bytes saves re-encoding each certificate.
+/// The encodings of the embedded certificates as they stand in the input.
 fn certificate_encodings(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
     let malformed = || structure("the SignedData is not where ContentInfo puts it".into());
     let top = children(der).ok_or_else(malformed)?;
@@ -184,20 +186,10 @@ fn certificate_encodings(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
         .ok_or_else(malformed)?;
     let fields = children(signed).ok_or_else(malformed)?;
     // certificates is the [0] IMPLICIT field right after encapContentInfo.
-    let Some(set) = fields.get(3).filter(|f| f.first() == Some(&0xa0)) else {
-        return Ok(Vec::new());
-    };
-    let certs = children(set).ok_or_else(malformed)?;
-    if certs
-        .windows(2)
-        .any(|pair| matches!(pair, [a, b] if a >= b))
-    {
-        return Err(Error::Der {
-            what: "certificates",
-            detail: "the SET OF is not in DER order (or repeats an element)".into(),
-        });
+    match fields.get(3).filter(|f| f.first() == Some(&0xa0)) {
+        Some(set) => children(set).ok_or_else(malformed),
+        None => Ok(Vec::new()),
     }
-    Ok(certs)
 }
 
 fn structure(detail: String) -> Error {

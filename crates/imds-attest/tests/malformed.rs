@@ -415,7 +415,9 @@ fn rejects_a_hundred_megabyte_input_before_reading_it() {
 }
 
 #[test]
-fn rejects_certificates_out_of_der_order() {
+fn binds_the_signer_to_its_own_encoding_among_several_certificates() {
+    // Two certificates in either order: the signer found by the sid must be the one whose
+    // bytes go to the chain check, whatever order the decoder sorts them in.
     let pem = |path: &str| {
         let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../..")
@@ -427,18 +429,17 @@ fn rejects_certificates_out_of_der_order() {
     };
     let leaf = pem("testdata/real/raw/taskcluster_2025_rsatls07.leaf.pem");
     let ca = pem("certs/public/intermediates/microsoft_azure_rsa_tls_issuing_ca_07_xsign.pem");
-    let (low, high) = if leaf < ca { (leaf, ca) } else { (ca, leaf) };
-    let sorted = with_signed_data_field(3, |_| enc(0xa0, &[low.as_slice(), &high].concat()));
-    assert!(
-        AttestedDocument::parse(&sorted).is_ok(),
-        "the same two in DER order are fine"
-    );
-    let unsorted = with_signed_data_field(3, |_| enc(0xa0, &[high.as_slice(), &low].concat()));
-    match AttestedDocument::parse(&unsorted) {
-        Err(Error::Der { what, detail }) => {
-            assert_eq!(what, "certificates");
-            assert!(detail.contains("not in DER order"), "{detail}");
-        }
-        other => panic!("{other:?}"),
+    let at = time::macros::datetime!(2025-11-19 12:53:30 UTC);
+    for order in [[&leaf, &ca], [&ca, &leaf]] {
+        let der =
+            with_signed_data_field(3, |_| enc(0xa0, &[order[0].as_slice(), order[1]].concat()));
+        let doc = AttestedDocument::parse(&der).unwrap();
+        let v = Verifier::new(TrustStore::builtin(), Policy::default())
+            .verify(&doc, NonceCheck::Exact("20251119-185330"), at)
+            .unwrap();
+        assert_eq!(
+            v.signer().sha256,
+            "4B646E0E765D43A465768A125E5725BA84E2D29EB621C2302CC8556422760813"
+        );
     }
 }
