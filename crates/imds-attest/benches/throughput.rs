@@ -31,7 +31,15 @@ use openssl::x509::{X509PurposeId, X509};
 const NONCE: &str = "bench-nonce";
 /// 1,000 rounds over 1,000 signers: a million documents.
 const ROUNDS: usize = 1000;
-const MEASURE: StdDuration = StdDuration::from_millis(1500);
+const MEASURE: StdDuration = StdDuration::from_millis(400);
+
+/// How many rounds of (a) to (e) the ratios are the medians of.
+const RATIO_ROUNDS: usize = 7;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
 
 /// Runs `op` repeatedly for about `MEASURE` and returns operations per second.
 fn ops_per_sec(mut op: impl FnMut()) -> f64 {
@@ -114,48 +122,54 @@ fn main() {
                     .unwrap(),
             );
         };
-        let cold = ops_per_sec(|| verify(&Verifier::new(trust.clone(), policy.clone())));
         let warm_verifier = Verifier::new(trust.clone(), policy.clone());
-        let warm = ops_per_sec(|| verify(&warm_verifier));
-
         let store = openssl_store(&shape.pki);
         let no_certs = Stack::<X509>::new().unwrap();
-        let openssl = ops_per_sec(|| {
-            let p7 = Pkcs7::from_der(&shape.der).unwrap();
-            let mut out = Vec::new();
-            p7.verify(&no_certs, &store, None, Some(&mut out), Pkcs7Flags::empty())
-                .unwrap();
-            black_box(serde_json::from_slice::<serde_json::Value>(&out).unwrap());
-        });
-
         let rsa = Rsa::generate(2048).unwrap();
         let private = PKey::from_rsa(rsa).unwrap();
         let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &private).unwrap();
         signer.update(&content).unwrap();
         let signature = signer.sign_to_vec().unwrap();
         let public = PKey::public_key_from_der(&private.public_key_to_der().unwrap()).unwrap();
-        let bound = ops_per_sec(|| {
-            let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
-            v.update(&content).unwrap();
-            assert!(black_box(v.verify(&signature).unwrap()));
-        });
 
-        let all_cores: f64 = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..cores)
-                .map(|_| s.spawn(|| ops_per_sec(|| verify(&warm_verifier))))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).sum()
-        });
+        // The machine's speed drifts (a shared VM): every variant is measured in each of
+        // several rounds, one after the other, and the ratios are taken within a round.
+        let mut rounds: Vec<[f64; 5]> = Vec::new();
+        for _ in 0..RATIO_ROUNDS {
+            let cold = ops_per_sec(|| verify(&Verifier::new(trust.clone(), policy.clone())));
+            let warm = ops_per_sec(|| verify(&warm_verifier));
+            let openssl = ops_per_sec(|| {
+                let p7 = Pkcs7::from_der(&shape.der).unwrap();
+                let mut out = Vec::new();
+                p7.verify(&no_certs, &store, None, Some(&mut out), Pkcs7Flags::empty())
+                    .unwrap();
+                black_box(serde_json::from_slice::<serde_json::Value>(&out).unwrap());
+            });
+            let bound = ops_per_sec(|| {
+                let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
+                v.update(&content).unwrap();
+                assert!(black_box(v.verify(&signature).unwrap()));
+            });
+            let all_cores: f64 = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..cores)
+                    .map(|_| s.spawn(|| ops_per_sec(|| verify(&warm_verifier))))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            rounds.push([cold, warm, openssl, bound, all_cores]);
+        }
+        let med = |f: &dyn Fn(&[f64; 5]) -> f64| median(rounds.iter().map(f).collect());
+        let [cold, warm, openssl, bound, all_cores] = [0, 1, 2, 3, 4].map(|i| med(&|r| r[i]));
         println!(
             "{:<13} (a) cold {cold:>9.0}/s  (b) warm {warm:>9.0}/s  (c) openssl {openssl:>9.0}/s  \
-             (d) bound {bound:>9.0}/s  (e) warm x{cores} {all_cores:>9.0}/s",
+             (d) bound {bound:>9.0}/s  (e) warm x{cores} {all_cores:>9.0}/s   (medians of {RATIO_ROUNDS} rounds)",
             shape.name
         );
         ratios.push((
-            warm / bound,
-            warm / openssl,
-            cold / openssl,
-            all_cores / warm,
+            med(&|r| r[1] / r[3]),
+            med(&|r| r[1] / r[2]),
+            med(&|r| r[0] / r[2]),
+            med(&|r| r[4] / r[1]),
         ));
     }
 
