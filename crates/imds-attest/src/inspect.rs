@@ -11,7 +11,7 @@ use x509_cert::Certificate;
 
 use crate::cms::{hex, AttestedDocument};
 use crate::error::Error;
-use crate::signer::{dns_names, format_name};
+use crate::signer::{dns_names, format_name, instant};
 use crate::trust::TrustStore;
 
 const ID_AD_CA_ISSUERS: const_oid::ObjectIdentifier =
@@ -87,11 +87,6 @@ pub fn inspect(doc: &AttestedDocument, trust: &TrustStore) -> Result<Inspection,
 fn describe(der: &[u8], signer: bool) -> Result<CertificateInfo, Error> {
     let cert = Certificate::from_der(der).map_err(|e| Error::der("Certificate", e))?;
     let tbs = &cert.tbs_certificate;
-    let instant = |t: x509_cert::time::Time| {
-        i64::try_from(t.to_unix_duration().as_secs())
-            .ok()
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-    };
     let ca_issuers = tbs
         .extensions
         .iter()

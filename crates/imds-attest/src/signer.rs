@@ -71,13 +71,16 @@ impl SignerCertificate {
 
     /// Everything a verified document reports about this certificate.
     pub(crate) fn facts(&self) -> Result<SignerFacts, Error> {
+        let out_of_range = || Error::Structure {
+            detail: "the signer certificate's validity is out of range".into(),
+        };
         let tbs = &self.cert.tbs_certificate;
         Ok(SignerFacts {
             subject: self.subject(),
             issuer: format_name(&tbs.issuer),
             serial: hex(tbs.serial_number.as_bytes()),
-            not_before: instant(tbs.validity.not_before)?,
-            not_after: instant(tbs.validity.not_after)?,
+            not_before: instant(tbs.validity.not_before).ok_or_else(out_of_range)?,
+            not_after: instant(tbs.validity.not_after).ok_or_else(out_of_range)?,
             sha256: hex(&Sha256::digest(&self.der)),
             dns_names: self.dns_names.clone(),
         })
@@ -157,11 +160,11 @@ fn escape_value(out: &mut String, value: &str) {
     }
 }
 
-fn instant(t: x509_cert::time::Time) -> Result<OffsetDateTime, Error> {
-    let secs = i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Structure {
-        detail: format!("certificate time out of range: {e}"),
-    })
+/// A certificate time as an instant; `None` past what `time` can represent.
+pub(crate) fn instant(t: x509_cert::time::Time) -> Option<OffsetDateTime> {
+    i64::try_from(t.to_unix_duration().as_secs())
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
 }
 
 /// The certificate's DNS names: its SAN dNSNames, or its subject CNs only when it has no SAN

@@ -11,7 +11,7 @@ use x509_cert::der::Decode;
 use super::TrustStore;
 use crate::cloud::Cloud;
 use crate::error::Error;
-use crate::signer::format_name;
+use crate::signer::{format_name, instant};
 
 /// The most intermediates a chain may have. Azure's longest (2026, G2) has two.
 pub const MAX_INTERMEDIATES: i32 = 4;
@@ -209,11 +209,6 @@ fn describe(cert: &X509Ref) -> Described {
         };
     };
     let tbs = parsed.tbs_certificate;
-    let instant = |t: x509_cert::time::Time| {
-        i64::try_from(t.to_unix_duration().as_secs())
-            .ok()
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-    };
     Described {
         subject: format_name(&tbs.subject),
         issuer: format_name(&tbs.issuer),
