@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use imds_emulator::{Config, Emulator, Faults};
+use imds_emulator::{Background, Config, Faults};
 
 struct Running {
     url: String,
     dir: PathBuf,
-    _runtime: tokio::runtime::Runtime,
+    _emulator: Background,
 }
 
 fn start(faults: Faults) -> Running {
@@ -25,24 +25,15 @@ fn start(faults: Faults) -> Running {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
-    let config = Config {
+    let emulator = Background::start(Config {
         faults,
-        ..Config::new(dir.clone())
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let emulator = runtime
-        .block_on(Emulator::bind(config, "127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let url = format!("http://{}", emulator.addr());
-    runtime.spawn(emulator.serve());
+        ..Config::new(dir)
+    })
+    .unwrap();
     Running {
-        url,
-        dir,
-        _runtime: runtime,
+        url: emulator.url().to_owned(),
+        dir: emulator.pki_dir().to_path_buf(),
+        _emulator: emulator,
     }
 }
 

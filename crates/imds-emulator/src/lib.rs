@@ -189,6 +189,45 @@ impl Emulator {
     }
 }
 
+/// An emulator serving on an ephemeral loopback port from its own runtime threads, for tests
+/// written in Rust; it stops when dropped.
+pub struct Background {
+    url: String,
+    pki_dir: PathBuf,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Background {
+    /// Starts one on 127.0.0.1 with a free port.
+    pub fn start(config: Config) -> Result<Background, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let emulator = runtime.block_on(Emulator::bind(config, loopback))?;
+        let url = format!("http://{}", emulator.addr());
+        let pki_dir = emulator.pki_dir().to_path_buf();
+        runtime.spawn(emulator.serve());
+        Ok(Background {
+            url,
+            pki_dir,
+            _runtime: runtime,
+        })
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The PKI folder: `root.pem` and `intermediate.pem` are what to trust.
+    pub fn pki_dir(&self) -> &std::path::Path {
+        &self.pki_dir
+    }
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (status, json_body(&json!({ "error": message }))).into_response()
 }

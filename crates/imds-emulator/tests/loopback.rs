@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use imds_attest::fetch::{fetch_blocking, FetchOptions, Retry};
 use imds_attest::{AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, Verifier};
-use imds_emulator::{Config, Emulator, Faults, VmIdentity};
+use imds_emulator::{Background, Config, Faults, VmIdentity};
 use serde_json::Value;
 
 struct Running {
     url: String,
     dir: PathBuf,
     runtime: tokio::runtime::Runtime,
+    _emulator: Background,
 }
 
 fn start(edit: impl FnOnce(&mut Config)) -> Running {
@@ -30,18 +31,18 @@ fn start(edit: impl FnOnce(&mut Config)) -> Running {
     ));
     let mut config = Config::new(dir);
     edit(&mut config);
-    let dir = config.pki_dir.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    let emulator = Background::start(config).unwrap();
+    // A runtime of the test's own for the raw requests.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let emulator = runtime
-        .block_on(Emulator::bind(config, "127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let url = format!("http://{}", emulator.addr());
-    runtime.spawn(emulator.serve());
-    Running { url, dir, runtime }
+    Running {
+        url: emulator.url().to_owned(),
+        dir: emulator.pki_dir().to_path_buf(),
+        runtime,
+        _emulator: emulator,
+    }
 }
 
 impl Running {
