@@ -470,7 +470,7 @@ fn the_verifier_is_shared_across_threads() {
 }
 
 #[test]
-fn the_cache_stays_within_its_capacity_and_keeps_verifying() {
+fn a_cache_smaller_than_the_signers_keeps_verifying_through_evictions() {
     let pki = TestPki::azure();
     let content = claims_json(NONCE, REFERENCE_TIME);
     let v = Verifier::with_cache_capacity(trust_for(&pki), Policy::default(), 4);
