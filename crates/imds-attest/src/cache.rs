@@ -36,14 +36,16 @@ pub(crate) struct ProvenSigner {
     pub(crate) cloud: Cloud,
     pub(crate) facts: SignerFacts,
     pub(crate) chain: Vec<String>,
-    /// The instants at which every certificate of the chain is valid.
+    /// The instants at which every certificate of the chain is valid: from `valid_from`
+    /// (included) to `valid_until` (excluded), as OpenSSL counts them: a certificate is
+    /// valid at its notBefore and expired at its notAfter.
     pub(crate) valid_from: OffsetDateTime,
     pub(crate) valid_until: OffsetDateTime,
 }
 
 impl ProvenSigner {
     fn valid_at(&self, at: OffsetDateTime) -> bool {
-        self.valid_from <= at && at <= self.valid_until
+        self.valid_from <= at && at < self.valid_until
     }
 }
 

@@ -102,6 +102,18 @@ fn pki_cases(name: &str, pki: &TestPki, out: &mut Vec<Case>) {
         REFERENCE_TIME + Duration::days(181),
         p(),
     );
+    // The edges of the signer's validity, to the second: OpenSSL counts notBefore in and
+    // notAfter out, and a remembered chain must do the same.
+    let leaf = CertSpec::imds_leaf();
+    let lenient = || p().with_skew(Duration::days(400));
+    for (label, at) in [
+        ("at the signer's notAfter", leaf.not_after),
+        ("a second before the signer's notAfter", leaf.not_after - Duration::SECOND),
+        ("at the signer's notBefore", leaf.not_before),
+        ("a second before the signer's notBefore", leaf.not_before - Duration::SECOND),
+    ] {
+        case(label, good.clone(), NONCE, at, lenient());
+    }
     case(
         "signer not yet valid then",
         good.clone(),

@@ -35,8 +35,8 @@ use openssl_sys::{
 pub(crate) struct ChainProof {
     /// Subjects, signer first, trust anchor last.
     pub(crate) subjects: Vec<String>,
-    /// The instants at which every certificate of the chain is valid (an empty window when a
-    /// validity could not be read, so that nothing is remembered).
+    /// The instants at which every certificate of the chain is valid, `valid_until` excluded
+    /// (an empty window when a validity could not be read, so that nothing is remembered).
     pub(crate) valid_from: OffsetDateTime,
     pub(crate) valid_until: OffsetDateTime,
 }
