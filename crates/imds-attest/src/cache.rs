@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::cloud::Cloud;
-use crate::cms::AttestedDocument;
-use crate::signature::SignerKey;
+use crate::cms::SignerIdentity;
+use crate::signature::{SignatureAlgorithm, SignerKey};
 use crate::signer::SignerFacts;
 
 /// The number of signers a [`Verifier`](crate::Verifier) remembers by default.
@@ -33,6 +33,8 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub(crate) struct ProvenSigner {
     pub(crate) key: SignerKey,
+    /// What a SignerInfo may name the certificate by.
+    pub(crate) identity: SignerIdentity,
     pub(crate) cloud: Cloud,
     pub(crate) facts: SignerFacts,
     pub(crate) chain: Vec<String>,
@@ -51,11 +53,16 @@ impl ProvenSigner {
 
 pub(crate) type SignerId = [u8; 32];
 
-/// The cache key of a document's signer.
-pub(crate) fn signer_id(doc: &AttestedDocument) -> SignerId {
+/// The cache key of a document's signer: its signature algorithm, the signer certificate's
+/// encoding and the encodings of the other certificates it carries.
+pub(crate) fn signer_id(
+    algorithm: SignatureAlgorithm,
+    signer: &[u8],
+    others: &[Vec<u8>],
+) -> SignerId {
     let mut h = Sha256::new();
-    h.update([doc.signature_algorithm as u8]);
-    for der in std::iter::once(&doc.signer.der).chain(&doc.other_certificates) {
+    h.update([algorithm as u8]);
+    for der in std::iter::once(signer).chain(others.iter().map(Vec::as_slice)) {
         h.update((der.len() as u64).to_be_bytes());
         h.update(der);
     }

@@ -18,13 +18,17 @@
 
 use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
+use cms::revocation::RevocationInfoChoices;
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+    CertificateSet, DigestAlgorithmIdentifiers, EncapsulatedContentInfo, SignedData,
+    SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use const_oid::ObjectIdentifier;
-use der::asn1::OctetString;
-use der::{Decode, Encode, Tag, Tagged};
+use der::asn1::{AnyRef, OctetString, SetOfVec};
+use der::{Decode, Encode, Sequence, Tag, Tagged};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
 use crate::error::Error;
@@ -44,9 +48,15 @@ pub const MAX_EMBEDDED_CERTIFICATES: usize = 16;
 /// [`VerifiedDocument`](crate::VerifiedDocument).
 #[derive(Debug, Clone)]
 pub struct AttestedDocument {
-    pub(crate) content: Vec<u8>,
+    pub(crate) signed: SignedPart,
     pub(crate) signer: SignerCertificate,
     pub(crate) other_certificates: Vec<Vec<u8>>,
+}
+
+/// Everything of a document but its certificates: the content and the signature over it.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedPart {
+    pub(crate) content: Vec<u8>,
     pub(crate) digest: DigestAlgorithm,
     pub(crate) signature_algorithm: SignatureAlgorithm,
     pub(crate) signature: Vec<u8>,
@@ -112,26 +122,14 @@ impl AttestedDocument {
         signed: SignedData,
         encodings: Vec<&[u8]>,
     ) -> Result<AttestedDocument, Error> {
-        if !matches!(signed.version, CmsVersion::V1 | CmsVersion::V3) {
-            return Err(structure(format!(
-                "SignedData version {:?}, expected 1 or 3",
-                signed.version
-            )));
-        }
-        let content = attached_content(&signed.encap_content_info)?;
-        let signer_info = only_signer(&signed.signer_infos)?;
-        let digest = DigestAlgorithm::from_identifier(&signer_info.digest_alg)?;
-        check_digest_algorithms(&signed.digest_algorithms, &signer_info.digest_alg)?;
-        let signature_algorithm =
-            SignatureAlgorithm::from_identifier(&signer_info.signature_algorithm, digest)?;
-        let signed_attributes = signer_info
-            .signed_attrs
-            .as_ref()
-            .map(signed_attributes)
-            .transpose()?;
-
+        let (signed_part, sid) = signed_part(
+            signed.version,
+            &signed.digest_algorithms,
+            &signed.encap_content_info,
+            &signed.signer_infos,
+        )?;
         let certificates = embedded_certificates(signed.certificates)?;
-        let signer_index = find_signer(&certificates, &signer_info.sid)?;
+        let signer_index = find_signer(&certificates, sid)?;
         // A lone certificate (as IMDS sends) is its input encoding; with several, the decoder
         // has reordered them by its own comparison, so each is re-encoded instead.
         let lone = match (certificates.len(), encodings.as_slice()) {
@@ -152,27 +150,155 @@ impl AttestedDocument {
             }
         }
         let signer = signer.ok_or_else(|| Error::SignerCertificateNotFound {
-            sid: describe_sid(&signer_info.sid),
+            sid: describe_sid(sid),
         })?;
         Ok(AttestedDocument {
-            content,
+            signed: signed_part,
             signer,
             other_certificates,
-            digest,
-            signature_algorithm,
-            signature: signer_info.signature.as_bytes().to_vec(),
-            signed_attributes,
         })
     }
 
     /// The signed content bytes (the claims JSON), **not yet verified**.
     pub fn content(&self) -> &[u8] {
-        &self.content
+        &self.signed.content
     }
 
     /// The subject of the certificate the SignerInfo names, **not yet verified**.
     pub fn signer_subject(&self) -> String {
         self.signer.subject()
+    }
+}
+
+/// The checks of everything but the certificates, in the order a document is read: versions,
+/// attached id-data content, one signer, its digest among `digestAlgorithms`, its signature
+/// algorithm, its signed attributes.
+fn signed_part<'s>(
+    version: CmsVersion,
+    digest_algorithms: &DigestAlgorithmIdentifiers,
+    encap: &EncapsulatedContentInfo,
+    signer_infos: &'s SignerInfos,
+) -> Result<(SignedPart, &'s SignerIdentifier), Error> {
+    if !matches!(version, CmsVersion::V1 | CmsVersion::V3) {
+        return Err(structure(format!(
+            "SignedData version {version:?}, expected 1 or 3"
+        )));
+    }
+    let content = attached_content(encap)?;
+    let signer_info = only_signer(signer_infos)?;
+    let digest = DigestAlgorithm::from_identifier(&signer_info.digest_alg)?;
+    check_digest_algorithms(digest_algorithms, &signer_info.digest_alg)?;
+    let signature_algorithm =
+        SignatureAlgorithm::from_identifier(&signer_info.signature_algorithm, digest)?;
+    let signed_attributes = signer_info
+        .signed_attrs
+        .as_ref()
+        .map(signed_attributes)
+        .transpose()?;
+    Ok((
+        SignedPart {
+            content,
+            digest,
+            signature_algorithm,
+            signature: signer_info.signature.as_bytes().to_vec(),
+            signed_attributes,
+        },
+        &signer_info.sid,
+    ))
+}
+
+/// A document read without decoding its one certificate: what a verifier needs when it has
+/// proven that exact certificate before (it keeps the decoded one). Anything this reader does
+/// not accept goes through [`AttestedDocument`]'s full parse, which gives the error.
+pub(crate) struct KnownSignerDocument<'a> {
+    pub(crate) signed: SignedPart,
+    pub(crate) sid: SignerIdentifier,
+    /// The certificate's encoding as it stands in the input.
+    pub(crate) certificate: &'a [u8],
+}
+
+/// `ContentInfo`, its content borrowed.
+#[derive(Sequence)]
+struct ContentInfoShell<'a> {
+    content_type: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    content: AnyRef<'a>,
+}
+
+/// `SignedData` as the `cms` crate declares it, but with its certificates left undecoded.
+#[derive(Sequence)]
+struct SignedDataShell<'a> {
+    version: CmsVersion,
+    digest_algorithms: DigestAlgorithmIdentifiers,
+    encap_content_info: EncapsulatedContentInfo,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    certificates: Option<SetOfVec<AnyRef<'a>>>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    crls: Option<RevocationInfoChoices>,
+    signer_infos: SignerInfos,
+}
+
+impl<'a> KnownSignerDocument<'a> {
+    /// The document in `der` if it has exactly one embedded certificate and passes every check
+    /// [`AttestedDocument`] makes outside that certificate; `None` for anything else.
+    pub(crate) fn read(der: &'a [u8]) -> Option<KnownSignerDocument<'a>> {
+        check_size(der, DEFAULT_MAX_INPUT_BYTES).ok()?;
+        check_der_shape(der).ok()?;
+        let info = ContentInfoShell::from_der(der).ok()?;
+        if info.content_type != ID_SIGNED_DATA {
+            return None;
+        }
+        let shell: SignedDataShell<'_> = info.content.decode_as().ok()?;
+        let [certificate] = shell.certificates.as_ref()?.as_slice() else {
+            return None;
+        };
+        // A CertificateChoices that is a Certificate: a SEQUENCE (the others are tagged).
+        if certificate.tag() != Tag::Sequence {
+            return None;
+        }
+        let (signed, sid) = signed_part(
+            shell.version,
+            &shell.digest_algorithms,
+            &shell.encap_content_info,
+            &shell.signer_infos,
+        )
+        .ok()?;
+        let encodings = certificate_encodings(der).ok()?;
+        let [encoding] = encodings.as_slice() else {
+            return None;
+        };
+        Some(KnownSignerDocument {
+            signed,
+            sid: sid.clone(),
+            certificate: encoding,
+        })
+    }
+}
+
+/// What a signer identifier can name a certificate by.
+#[derive(Debug, Clone)]
+pub(crate) struct SignerIdentity {
+    issuer: Name,
+    serial: SerialNumber,
+    subject_key_identifier: Option<Vec<u8>>,
+}
+
+impl SignerIdentity {
+    pub(crate) fn of(cert: &Certificate) -> SignerIdentity {
+        SignerIdentity {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial: cert.tbs_certificate.serial_number.clone(),
+            subject_key_identifier: crate::signer::subject_key_identifier(cert),
+        }
+    }
+
+    pub(crate) fn is_named_by(&self, sid: &SignerIdentifier) -> bool {
+        sid_names(
+            sid,
+            &self.issuer,
+            &self.serial,
+            self.subject_key_identifier.as_deref(),
+        )
     }
 }
 
@@ -300,12 +426,25 @@ fn find_signer(certificates: &[Certificate], sid: &SignerIdentifier) -> Result<u
 
 fn sid_matches(sid: &SignerIdentifier, cert: &Certificate) -> bool {
     let tbs = &cert.tbs_certificate;
+    let ski = match sid {
+        SignerIdentifier::IssuerAndSerialNumber(_) => None,
+        SignerIdentifier::SubjectKeyIdentifier(_) => crate::signer::subject_key_identifier(cert),
+    };
+    sid_names(sid, &tbs.issuer, &tbs.serial_number, ski.as_deref())
+}
+
+fn sid_names(
+    sid: &SignerIdentifier,
+    issuer: &Name,
+    serial: &SerialNumber,
+    subject_key_identifier: Option<&[u8]>,
+) -> bool {
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => {
-            ias.issuer == tbs.issuer && ias.serial_number == tbs.serial_number
+            ias.issuer == *issuer && ias.serial_number == *serial
         }
         SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            crate::signer::subject_key_identifier(cert).as_deref() == Some(ski.0.as_bytes())
+            subject_key_identifier == Some(ski.0.as_bytes())
         }
     }
 }

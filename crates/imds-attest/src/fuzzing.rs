@@ -37,7 +37,7 @@ pub fn verify_signature_and_chain(
     at: OffsetDateTime,
 ) -> Result<(), Error> {
     let key = signature::SignerKey::new(doc)?;
-    signature::verify(doc, &key)?;
+    signature::verify(&doc.signed, &key, &doc.signer.subject())?;
     let cloud = doc
         .signer
         .dns_names

@@ -10,7 +10,7 @@ use openssl::rsa::{Padding, Rsa};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
-use crate::cms::{oid_name, AttestedDocument};
+use crate::cms::{oid_name, AttestedDocument, SignedPart};
 use crate::error::Error;
 
 /// The least RSA modulus accepted, in bits.
@@ -138,7 +138,7 @@ impl SignerKey {
             subject: doc.signer.subject(),
             key: desc,
         };
-        match doc.signature_algorithm {
+        match doc.signed.signature_algorithm {
             SignatureAlgorithm::RsaPkcs1 => {
                 let rsa = Rsa::public_key_from_der(&doc.signer.spki_der).map_err(|_| {
                     Error::UnsupportedSignatureAlgorithm {
@@ -166,6 +166,35 @@ impl SignerKey {
                 }
                 Ok(SignerKey::Ec(ec))
             }
+        }
+    }
+}
+
+impl SignerKey {
+    /// Decodes a SubjectPublicKeyInfo holding an RSA or EC key (no strength check).
+    pub(crate) fn from_spki(spki_der: &[u8]) -> Option<SignerKey> {
+        Rsa::public_key_from_der(spki_der)
+            .map(SignerKey::Rsa)
+            .or_else(|_| EcKey::public_key_from_der(spki_der).map(SignerKey::Ec))
+            .ok()
+    }
+
+    /// Whether `signature` is this key's signature of `message` hashed with `digest`: RSA
+    /// PKCS#1 v1.5 with the exact DigestInfo, or ECDSA with a DER-encoded (r, s).
+    pub(crate) fn verifies(
+        &self,
+        digest: DigestAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        let hash = digest.digest(message);
+        match self {
+            SignerKey::Rsa(rsa) => rsa_pkcs1_verify(rsa, digest, &hash, signature),
+            // Only the DER encoding of (r, s): OpenSSL's decoder tolerates others.
+            SignerKey::Ec(ec) => EcdsaSig::from_der(signature)
+                .ok()
+                .filter(|sig| sig.to_der().is_ok_and(|der| der == signature))
+                .is_some_and(|sig| sig.verify(&hash, ec).unwrap_or(false)),
         }
     }
 }
@@ -199,12 +228,13 @@ impl DigestAlgorithm {
 }
 
 /// Verifies the CMS signature: over the content itself, or over the signed attributes after
-/// checking that their message digest is the content's.
-pub(crate) fn verify(doc: &AttestedDocument, key: &SignerKey) -> Result<(), Error> {
-    let signed_bytes: &[u8] = match &doc.signed_attributes {
-        None => &doc.content,
+/// checking that their message digest is the content's. `signer` names the certificate in the
+/// error.
+pub(crate) fn verify(signed: &SignedPart, key: &SignerKey, signer: &str) -> Result<(), Error> {
+    let signed_bytes: &[u8] = match &signed.signed_attributes {
+        None => &signed.content,
         Some(attrs) => {
-            if doc.digest.digest(&doc.content) != attrs.message_digest {
+            if signed.digest.digest(&signed.content) != attrs.message_digest {
                 return Err(Error::SignedAttributes {
                     detail: "the message-digest attribute is not the digest of the content".into(),
                 });
@@ -212,20 +242,11 @@ pub(crate) fn verify(doc: &AttestedDocument, key: &SignerKey) -> Result<(), Erro
             &attrs.der
         }
     };
-    let digest = doc.digest.digest(signed_bytes);
-    let valid = match key {
-        SignerKey::Rsa(rsa) => rsa_pkcs1_verify(rsa, doc.digest, &digest, &doc.signature),
-        // Only the DER encoding of (r, s): OpenSSL's decoder tolerates others.
-        SignerKey::Ec(ec) => EcdsaSig::from_der(&doc.signature)
-            .ok()
-            .filter(|sig| sig.to_der().is_ok_and(|der| der == doc.signature))
-            .is_some_and(|sig| sig.verify(&digest, ec).unwrap_or(false)),
-    };
-    if valid {
+    if key.verifies(signed.digest, signed_bytes, &signed.signature) {
         Ok(())
     } else {
         Err(Error::BadSignature {
-            signer: doc.signer.subject(),
+            signer: signer.to_owned(),
         })
     }
 }

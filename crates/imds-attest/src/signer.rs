@@ -69,6 +69,16 @@ impl SignerCertificate {
         format_name(&self.cert.tbs_certificate.subject)
     }
 
+    /// The decoded certificate.
+    pub(crate) fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// What a SignerInfo may name this certificate by.
+    pub(crate) fn identity(&self) -> crate::cms::SignerIdentity {
+        crate::cms::SignerIdentity::of(&self.cert)
+    }
+
     /// Everything a verified document reports about this certificate.
     pub(crate) fn facts(&self) -> Result<SignerFacts, Error> {
         let out_of_range = || Error::Structure {

@@ -8,12 +8,14 @@ use time::OffsetDateTime;
 use crate::cache::{signer_id, ProvenSigner, SignerCache, DEFAULT_CACHE_CAPACITY};
 use crate::claims::Claims;
 use crate::cloud::Cloud;
-use crate::cms::AttestedDocument;
+use crate::cms::{AttestedDocument, KnownSignerDocument, SignedPart};
 use crate::error::Error;
+use crate::input;
+use crate::limits::{check_size, DEFAULT_MAX_INPUT_BYTES};
 use crate::policy::{NonceCheck, Policy};
 use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
-use crate::trust::{chain, TrustStore};
+use crate::trust::TrustStore;
 
 /// Verifies attested documents against a trust store and a policy, both fixed at construction.
 /// It never reads the clock or the network: the verification time is an argument.
@@ -66,8 +68,10 @@ impl Verifier {
         Verifier::with_cache_capacity(trust, policy, DEFAULT_CACHE_CAPACITY)
     }
 
-    /// A verifier remembering up to about `signers` signers (0: none, every document is
-    /// checked from scratch).
+    /// A verifier remembering up to about `signers` signers. With 0 it remembers nothing and
+    /// uses nothing remembered: every document's chain is built by OpenSSL from scratch, and
+    /// the issuers the trust store has proven (see [`TrustStore::proven_issuers`]) are neither
+    /// used nor added to.
     pub fn with_cache_capacity(trust: TrustStore, policy: Policy, signers: usize) -> Verifier {
         Verifier {
             trust,
@@ -97,7 +101,73 @@ impl Verifier {
         at: OffsetDateTime,
     ) -> Result<VerifiedDocument, Error> {
         let signer = self.proven_signer(doc, at)?;
-        let claims = Claims::parse(&doc.content)?;
+        self.check_claims(&doc.signed, signer, nonce, at)
+    }
+
+    /// Parses `input` (any form [`AttestedDocument::parse`] accepts, up to
+    /// [`DEFAULT_MAX_INPUT_BYTES`]) and verifies it: the same result, error for error, as
+    /// `parse` then [`verify`](Self::verify), for less work when this verifier has proven the
+    /// document's signer before. The entry point for a server verifying many documents.
+    ///
+    /// ```
+    /// use imds_attest::{NonceCheck, Policy, TrustStore, Verifier};
+    /// use time::macros::datetime;
+    ///
+    /// let verifier = Verifier::new(TrustStore::builtin(), Policy::default());
+    /// let bytes = std::fs::read("../../testdata/real/taskcluster_2025_rsatls07.json").unwrap();
+    /// let at = datetime!(2025-11-19 12:53:30 UTC);
+    /// for _ in 0..3 {
+    ///     // The first call proves the signer's chain; the others reuse that proof.
+    ///     let verified = verifier.verify_bytes(&bytes, NonceCheck::Exact("20251119-185330"), at)?;
+    ///     assert_eq!(verified.claims().vm_id, "ddc87bd2-3ebb-43dc-92a9-90b104cd9527");
+    /// }
+    /// # Ok::<(), imds_attest::Error>(())
+    /// ```
+    pub fn verify_bytes(
+        &self,
+        input: &[u8],
+        nonce: NonceCheck<'_>,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedDocument, Error> {
+        check_size(input, DEFAULT_MAX_INPUT_BYTES)?;
+        let der = input::decode(input)?;
+        if let Some(result) = self.verify_known_signer(&der, nonce, at) {
+            return result;
+        }
+        self.verify(&AttestedDocument::from_der(&der)?, nonce, at)
+    }
+
+    /// The verification of a document whose one certificate this verifier proved before (and
+    /// whose chain is still valid at `at`), without decoding that certificate again; `None`
+    /// for any other document, left to the full parse.
+    fn verify_known_signer(
+        &self,
+        der: &[u8],
+        nonce: NonceCheck<'_>,
+        at: OffsetDateTime,
+    ) -> Option<Result<VerifiedDocument, Error>> {
+        let doc = KnownSignerDocument::read(der)?;
+        let id = signer_id(doc.signed.signature_algorithm, doc.certificate, &[]);
+        let known = self.cache.get(&id, at)?;
+        // The full parse would refuse a SignerInfo that does not name this certificate.
+        if !known.identity.is_named_by(&doc.sid) {
+            return None;
+        }
+        Some(
+            signature::verify(&doc.signed, &known.key, &known.facts.subject)
+                .and_then(|()| self.check_claims(&doc.signed, known, nonce, at)),
+        )
+    }
+
+    /// The checks after the signer is proven: claims, nonce, time.
+    fn check_claims(
+        &self,
+        signed: &SignedPart,
+        signer: Arc<ProvenSigner>,
+        nonce: NonceCheck<'_>,
+        at: OffsetDateTime,
+    ) -> Result<VerifiedDocument, Error> {
+        let claims = Claims::parse(&signed.content)?;
         let nonce_checked = check_nonce(&claims, nonce)?;
         self.check_time(&claims, at)?;
         Ok(VerifiedDocument {
@@ -114,23 +184,25 @@ impl Verifier {
         doc: &AttestedDocument,
         at: OffsetDateTime,
     ) -> Result<Arc<ProvenSigner>, Error> {
-        let id = signer_id(doc);
+        let id = signer_id(
+            doc.signed.signature_algorithm,
+            &doc.signer.der,
+            &doc.other_certificates,
+        );
         if let Some(known) = self.cache.get(&id, at) {
-            signature::verify(doc, &known.key)?;
+            signature::verify(&doc.signed, &known.key, &known.facts.subject)?;
             return Ok(known);
         }
         let key = SignerKey::new(doc)?;
-        signature::verify(doc, &key)?;
+        signature::verify(&doc.signed, &key, &doc.signer.subject())?;
         let cloud = self.cloud_of(doc)?;
-        let chain = chain::verify(
-            &self.trust,
-            cloud,
-            &doc.signer.der,
-            &doc.other_certificates,
-            at,
-        )?;
+        let remember = self.cache.capacity() > 0;
+        let chain =
+            self.trust
+                .verify_chain(cloud, &doc.signer, &doc.other_certificates, at, remember)?;
         let proven = Arc::new(ProvenSigner {
             key,
+            identity: doc.signer.identity(),
             cloud,
             facts: doc.signer.facts()?,
             chain: chain.subjects,

@@ -108,9 +108,15 @@ fn pki_cases(name: &str, pki: &TestPki, out: &mut Vec<Case>) {
     let lenient = || p().with_skew(Duration::days(400));
     for (label, at) in [
         ("at the signer's notAfter", leaf.not_after),
-        ("a second before the signer's notAfter", leaf.not_after - Duration::SECOND),
+        (
+            "a second before the signer's notAfter",
+            leaf.not_after - Duration::SECOND,
+        ),
         ("at the signer's notBefore", leaf.not_before),
-        ("a second before the signer's notBefore", leaf.not_before - Duration::SECOND),
+        (
+            "a second before the signer's notBefore",
+            leaf.not_before - Duration::SECOND,
+        ),
     ] {
         case(label, good.clone(), NONCE, at, lenient());
     }
@@ -420,14 +426,25 @@ fn cached_and_uncached_verifiers_return_identical_results() {
     let (mut accepted, mut rejected) = (0, 0);
     for case in cases {
         let uncached = Verifier::with_cache_capacity(case.trust.clone(), case.policy.clone(), 0);
-        let cached = Verifier::new(case.trust, case.policy);
+        let cached = Verifier::new(case.trust.clone(), case.policy.clone());
         for (der, at) in &case.warmup {
             let _ = run(&cached, der, NONCE, *at);
         }
         let expected = run(&uncached, &case.der, &case.nonce, case.at);
+        // A new verifier on the same store: the signer is unknown to it, but the store may
+        // have proven its issuer during the warm-up.
+        let fresh = Verifier::new(case.trust.clone(), case.policy.clone());
+        let got = fresh.verify_bytes(&case.der, NonceCheck::Exact(&case.nonce), case.at);
+        assert_eq!(got, expected, "{} (new verifier, same store)", case.name);
         for attempt in 1..=2 {
             let got = run(&cached, &case.der, &case.nonce, case.at);
             assert_eq!(got, expected, "{} (attempt {attempt})", case.name);
+            let got = cached.verify_bytes(&case.der, NonceCheck::Exact(&case.nonce), case.at);
+            assert_eq!(
+                got, expected,
+                "{} (verify_bytes, attempt {attempt})",
+                case.name
+            );
         }
         if expected.is_ok() {
             accepted += 1
@@ -500,5 +517,240 @@ fn a_cache_smaller_than_the_signers_keeps_verifying_through_evictions() {
         for der in &docs {
             run(&v, der, NONCE, REFERENCE_TIME).unwrap();
         }
+    }
+}
+
+/// The genuine document the malformed files are made from, with its nonce and a time at which
+/// it verifies.
+fn genuine() -> (Vec<u8>, String, OffsetDateTime) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let d = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "taskcluster_2025_rsatls07")
+        .unwrap();
+    let der = std::fs::read(dir.join("raw/taskcluster_2025_rsatls07.der")).unwrap();
+    let at = OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap();
+    (der, d["nonce"].as_str().unwrap().to_owned(), at)
+}
+
+/// verify_bytes skips decoding a certificate it has proven before: on a verifier that has
+/// proven the genuine document's signer, every malformed file and every one-bit change of the
+/// genuine document (most keep that certificate) must give what parse then verify gives on a
+/// verifier that remembers nothing.
+#[test]
+fn verify_bytes_on_a_warm_verifier_agrees_with_parse_then_verify() {
+    let (der, nonce, at) = genuine();
+    let warm = Verifier::new(TrustStore::builtin(), Policy::default());
+    let cold = Verifier::with_cache_capacity(TrustStore::builtin(), Policy::default(), 0);
+    warm.verify_bytes(&der, NonceCheck::Exact(&nonce), at)
+        .unwrap();
+    let check = |label: &str, input: &[u8]| {
+        let expected = run(&cold, input, &nonce, at);
+        let got = warm.verify_bytes(input, NonceCheck::Exact(&nonce), at);
+        assert_eq!(got, expected, "{label}");
+        expected.is_ok()
+    };
+    assert!(check("the genuine document", &der));
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/malformed");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if matches!(ext, "about" | "py" | "md") {
+            continue;
+        }
+        assert!(!check(
+            &path.display().to_string(),
+            &std::fs::read(&path).unwrap()
+        ));
+        files += 1;
+    }
+    assert!(files >= 20, "{files} malformed files");
+    // Inside the certificate (past its header) a change makes another signer, which both
+    // verifiers meet for the first time: those bytes are left to the other tests.
+    let cert = openssl::pkcs7::Pkcs7::from_der(&der)
+        .unwrap()
+        .signed()
+        .unwrap()
+        .certificates()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let start = der.windows(cert.len()).position(|w| w == cert).unwrap();
+    let inside = start + 4..start + cert.len();
+    let mut accepted = 0;
+    for i in (0..der.len()).filter(|i| !inside.contains(i)) {
+        for bit in [0x01, 0x80] {
+            let mut changed = der.clone();
+            changed[i] ^= bit;
+            if check(&format!("byte {i} ^ {bit:#04x}"), &changed) {
+                accepted += 1;
+            }
+        }
+    }
+    // A flipped bit is accepted only where DER does not look (none of them here).
+    assert_eq!(accepted, 0);
+}
+
+/// A new signer from an issuer the store has proven is checked without OpenSSL's chain
+/// building when that is sound, and must get exactly OpenSSL's verdict: new leaves of every
+/// kind (plain, expired, at its edges, weak, unusual, a CA, with a broken signature, long after
+/// the issuer expired) through a new verifier on the taught store, against a verifier that
+/// builds every chain with OpenSSL.
+#[test]
+fn new_signers_under_a_proven_issuer_get_the_verdict_openssl_gives() {
+    let content = claims_json(NONCE, REFERENCE_TIME);
+    let lenient = Policy::default().with_skew(Duration::days(3650));
+    for (shape, pki) in [("2-level", TestPki::azure()), ("G2", TestPki::azure_g2())] {
+        let trust = trust_for(&pki);
+        let teacher = Verifier::new(trust.clone(), lenient.clone());
+        teacher
+            .verify_bytes(
+                &pki.sign(&content),
+                NonceCheck::Exact(NONCE),
+                REFERENCE_TIME,
+            )
+            .unwrap();
+        assert_eq!(trust.proven_issuers(), 1, "{shape}");
+        let reference = Verifier::with_cache_capacity(trust_for(&pki), lenient.clone(), 0);
+        let issuer = pki.intermediates.last().unwrap();
+        let leaf = CertSpec::imds_leaf;
+        let years = |n: i64| Duration::days(365 * n);
+        let variants: Vec<(&str, CertSpec, OffsetDateTime)> = vec![
+            ("plain", leaf(), REFERENCE_TIME),
+            (
+                "plain, a day later",
+                leaf(),
+                REFERENCE_TIME + Duration::days(1),
+            ),
+            (
+                "expired",
+                CertSpec {
+                    not_after: REFERENCE_TIME - Duration::days(1),
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "not yet valid",
+                CertSpec {
+                    not_before: REFERENCE_TIME + Duration::days(1),
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "at its notAfter",
+                CertSpec {
+                    not_after: REFERENCE_TIME,
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "at its notBefore",
+                CertSpec {
+                    not_before: REFERENCE_TIME,
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "SHA-1 signed",
+                CertSpec {
+                    hash: MessageDigest::sha1,
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "SHA-256 signed",
+                CertSpec {
+                    hash: MessageDigest::sha256,
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "CN only",
+                CertSpec {
+                    san: None,
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "wrong SAN",
+                CertSpec {
+                    san: Some(vec!["www.example.com".into()]),
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            ("a CA", CertSpec { ca: true, ..leaf() }, REFERENCE_TIME),
+            (
+                "P-256 key",
+                CertSpec {
+                    key: KeyKind::P256,
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "RSA-1024 key",
+                CertSpec {
+                    key: KeyKind::Rsa(1024),
+                    ..leaf()
+                },
+                REFERENCE_TIME,
+            ),
+            (
+                "valid for ten years, verified after its issuer expired",
+                CertSpec {
+                    not_after: REFERENCE_TIME + years(10),
+                    ..leaf()
+                },
+                REFERENCE_TIME + years(5),
+            ),
+        ];
+        let mut cases: Vec<(String, Vec<u8>, OffsetDateTime)> = variants
+            .into_iter()
+            .map(|(label, spec, at)| {
+                let signer = Issued::new(&spec, Some(issuer));
+                (label.to_owned(), DocSpec::imds(&content).sign(&signer), at)
+            })
+            .collect();
+        // A leaf whose certificate signature is broken: same issuer name and key identifier.
+        let good = Issued::new(&leaf(), Some(issuer));
+        let mut der = good.cert.to_der().unwrap();
+        let last = der.len() - 1;
+        der[last] ^= 1;
+        let broken = Issued {
+            cert: openssl::x509::X509::from_der(&der).unwrap(),
+            key: good.key.clone(),
+        };
+        cases.push((
+            "broken certificate signature".into(),
+            DocSpec::imds(&content).sign(&broken),
+            REFERENCE_TIME,
+        ));
+        let mut accepted = 0;
+        for (label, der, at) in &cases {
+            let expected = reference.verify_bytes(der, NonceCheck::Exact(NONCE), *at);
+            let fresh = Verifier::new(trust.clone(), lenient.clone());
+            let got = fresh.verify_bytes(der, NonceCheck::Exact(NONCE), *at);
+            assert_eq!(got, expected, "{shape}: {label}");
+            accepted += usize::from(expected.is_ok());
+        }
+        assert!(accepted >= 6, "{shape}: {accepted} accepted");
+        // The issuer proven once more, for the SHA-256 signed leaf: OpenSSL picks an issuer
+        // by the signature algorithm too, so a proof holds for one algorithm.
+        assert_eq!(trust.proven_issuers(), 2, "{shape}");
     }
 }

@@ -1,12 +1,14 @@
 //! Chain building with OpenSSL: from the signer, through untrusted intermediates, to a root of
 //! the signer's cloud, at the verification time.
 
+use const_oid::ObjectIdentifier;
+use openssl::error::ErrorStack;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use openssl::x509::{X509PurposeId, X509Ref, X509StoreContext, X509};
 use time::OffsetDateTime;
-use x509_cert::der::Decode;
+use x509_cert::der::{Decode, Encode};
 
 use super::TrustStore;
 use crate::cloud::Cloud;
@@ -39,6 +41,17 @@ pub(crate) struct ChainProof {
     /// (an empty window when a validity could not be read, so that nothing is remembered).
     pub(crate) valid_from: OffsetDateTime,
     pub(crate) valid_until: OffsetDateTime,
+    /// The certificate that issued the signer, when the chain has one above the signer.
+    pub(crate) issuer: Option<IssuerFacts>,
+}
+
+/// What the chain says about the signer's issuer, for remembering it.
+pub(crate) struct IssuerFacts {
+    /// Its SubjectPublicKeyInfo.
+    pub(crate) spki_der: Vec<u8>,
+    /// Whether a certificate above the signer constrains names or policies, which would make
+    /// the verdict depend on the signer's names or policies.
+    pub(crate) constrained: bool,
 }
 
 /// Verifies that `signer` chains to a root serving `cloud`, valid at `at`.
@@ -99,6 +112,10 @@ pub(crate) fn verify(
                     .unwrap_or_default();
                 Ok(Ok(proof(chain)))
             } else {
+                // A failed verification leaves OpenSSL's reasons on this thread's error queue,
+                // where the next error anyone reads would pick them up: drop them (the
+                // context's error code says what failed).
+                drop(ErrorStack::get());
                 let cert = ctx.current_cert().map(describe).unwrap_or_default();
                 Ok(Err((
                     ctx.error().as_raw(),
@@ -134,10 +151,17 @@ fn proof(chain: Vec<Described>) -> ChainProof {
             OffsetDateTime::UNIX_EPOCH,
         ),
     };
+    let issuer = chain.get(1).and_then(|issuer| {
+        Some(IssuerFacts {
+            spki_der: issuer.spki_der.clone()?,
+            constrained: chain.iter().skip(1).any(|d| d.constrains),
+        })
+    });
     ChainProof {
         subjects: chain.into_iter().map(|d| d.subject).collect(),
         valid_from,
         valid_until,
+        issuer,
     }
 }
 
@@ -194,7 +218,18 @@ struct Described {
     issuer: String,
     not_before: Option<OffsetDateTime>,
     not_after: Option<OffsetDateTime>,
+    spki_der: Option<Vec<u8>>,
+    /// Name constraints, policy constraints, policy mappings or inhibitAnyPolicy.
+    constrains: bool,
 }
+
+/// Extensions by which a CA constrains what it issues by name or policy.
+const CONSTRAINING: [ObjectIdentifier; 4] = [
+    ObjectIdentifier::new_unwrap("2.5.29.30"), // nameConstraints
+    ObjectIdentifier::new_unwrap("2.5.29.33"), // policyMappings
+    ObjectIdentifier::new_unwrap("2.5.29.36"), // policyConstraints
+    ObjectIdentifier::new_unwrap("2.5.29.54"), // inhibitAnyPolicy
+];
 
 /// Names and validity of a certificate OpenSSL pointed at, formatted like every other name.
 fn describe(cert: &X509Ref) -> Described {
@@ -214,5 +249,11 @@ fn describe(cert: &X509Ref) -> Described {
         issuer: format_name(&tbs.issuer),
         not_before: instant(tbs.validity.not_before),
         not_after: instant(tbs.validity.not_after),
+        spki_der: tbs.subject_public_key_info.to_der().ok(),
+        constrains: tbs
+            .extensions
+            .iter()
+            .flatten()
+            .any(|ext| CONSTRAINING.contains(&ext.extn_id)),
     }
 }

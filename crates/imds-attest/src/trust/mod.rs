@@ -2,13 +2,20 @@
 
 mod builtin;
 pub(crate) mod chain;
+mod issuers;
+
+use std::sync::Arc;
 
 use openssl::x509::X509;
+use time::OffsetDateTime;
 use x509_cert::der::Decode;
 
 use crate::cloud::Cloud;
 use crate::error::Error;
-use chain::MAX_INTERMEDIATES;
+use crate::signature::SignerKey;
+use crate::signer::{instant, SignerCertificate};
+use chain::{ChainProof, MAX_INTERMEDIATES};
+use issuers::{IssuerProof, ProvenIssuers, SignerProfile};
 
 /// Roots (trust anchors) and intermediates (chain-building help, never trusted by themselves),
 /// each serving some clouds.
@@ -21,14 +28,21 @@ use chain::MAX_INTERMEDIATES;
 /// let mut mine = TrustStore::builtin().without_roots();
 /// assert_eq!(mine.roots_for(Cloud::Public).count(), 0);
 /// ```
+///
+/// A store remembers which of its issuing CAs it has proven up to a root (see
+/// [`proven_issuers`](Self::proven_issuers)); clones share that memory, and changing the
+/// store's certificates clears it.
 #[derive(Clone)]
 pub struct TrustStore {
     certs: Vec<TrustCert>,
+    proven: Arc<ProvenIssuers>,
 }
 
 #[derive(Clone)]
 struct TrustCert {
     x509: X509,
+    /// notBefore and notAfter; `None` when they could not be read.
+    validity: Option<(OffsetDateTime, OffsetDateTime)>,
     /// Where it came from: its file under `certs/`, or the source a caller named.
     label: String,
     anchor: bool,
@@ -65,6 +79,7 @@ impl TrustStore {
             .iter()
             .filter_map(|b| {
                 X509::from_pem(b.pem).ok().map(|x509| TrustCert {
+                    validity: validity_of(&x509),
                     x509,
                     label: format!("certs/{}", b.file),
                     anchor: b.anchor,
@@ -72,13 +87,19 @@ impl TrustStore {
                 })
             })
             .collect();
-        TrustStore { certs }
+        TrustStore {
+            certs,
+            proven: Arc::default(),
+        }
     }
 
     /// A store with nothing in it. Verifying against it always fails with
     /// [`Error::NoTrustAnchors`]: an empty store never means "skip the chain check".
     pub fn empty() -> TrustStore {
-        TrustStore { certs: Vec::new() }
+        TrustStore {
+            certs: Vec::new(),
+            proven: Arc::default(),
+        }
     }
 
     /// A store of exactly these roots and intermediates (PEM bundles), serving every cloud;
@@ -102,6 +123,7 @@ impl TrustStore {
     /// This store without its roots (keeping its intermediates), to be given other roots.
     pub fn without_roots(mut self) -> TrustStore {
         self.certs.retain(|c| !c.anchor);
+        self.proven = Arc::default();
         self
     }
 
@@ -133,7 +155,9 @@ impl TrustStore {
                 .map_err(|e| fail(format!("a certificate is not strict DER: {e}")))?;
         }
         let added = certs.len();
+        self.proven = Arc::default();
         self.certs.extend(certs.into_iter().map(|x509| TrustCert {
+            validity: validity_of(&x509),
             x509,
             label: source.to_owned(),
             anchor,
@@ -150,6 +174,108 @@ impl TrustStore {
     /// The intermediates offered for chains of `cloud`.
     pub fn intermediates_for(&self, cloud: Cloud) -> impl Iterator<Item = &X509> + '_ {
         self.serving(cloud, false)
+    }
+
+    /// How many issuing CAs this store has proven up to one of its roots and remembers: a new
+    /// signer certificate from one of them is then checked with one signature verification
+    /// instead of a chain build. Clones of the store share what it remembers.
+    pub fn proven_issuers(&self) -> usize {
+        self.proven.len()
+    }
+
+    /// Verifies that `signer` chains to a root serving `cloud` at `at`: through an issuer
+    /// proven before when the signer allows it (see `issuers.rs`), else with OpenSSL,
+    /// remembering the issuer when that is sound. With `remember` false, always with OpenSSL
+    /// and nothing remembered.
+    pub(crate) fn verify_chain(
+        &self,
+        cloud: Cloud,
+        signer: &SignerCertificate,
+        carried: &[Vec<u8>],
+        at: OffsetDateTime,
+        remember: bool,
+    ) -> Result<ChainProof, Error> {
+        let profile = if remember && carried.is_empty() {
+            SignerProfile::of(cloud, signer)
+        } else {
+            None
+        };
+        if let Some(profile) = &profile {
+            if let Some(proof) = self.proven.get(&profile.key, at) {
+                if profile.issued_by(&proof, at) {
+                    let (valid_from, valid_until) = profile.window(&proof);
+                    return Ok(ChainProof {
+                        subjects: std::iter::once(signer.subject())
+                            .chain(proof.subjects.iter().cloned())
+                            .collect(),
+                        valid_from,
+                        valid_until,
+                        issuer: None,
+                    });
+                }
+            }
+        }
+        let mut chain = chain::verify(self, cloud, &signer.der, carried, at)?;
+        // The verdict holds only while every certificate OpenSSL could choose keeps the
+        // validity it has at `at`.
+        let carried_validity: Vec<_> = carried
+            .iter()
+            .map(|der| {
+                x509_cert::Certificate::from_der(der).ok().and_then(|c| {
+                    let v = c.tbs_certificate.validity;
+                    instant(v.not_before).zip(instant(v.not_after))
+                })
+            })
+            .collect();
+        let (from, until) = self.stable_window(cloud, &carried_validity, at);
+        chain.valid_from = chain.valid_from.max(from);
+        chain.valid_until = chain.valid_until.min(until);
+        if let (Some(profile), Some(issuer)) = (profile, &chain.issuer) {
+            let key = SignerKey::from_spki(&issuer.spki_der);
+            if let (false, Some(key)) = (issuer.constrained, key) {
+                self.proven.remember(
+                    profile.key,
+                    IssuerProof {
+                        key,
+                        subjects: chain.subjects.iter().skip(1).cloned().collect(),
+                        valid_from: from,
+                        valid_until: until,
+                    },
+                );
+            }
+        }
+        Ok(chain)
+    }
+
+    /// The span around `at` in which no certificate serving `cloud`, nor any in `extra`,
+    /// begins or ends its validity (`until` excluded); empty when a validity is unknown.
+    fn stable_window(
+        &self,
+        cloud: Cloud,
+        extra: &[Option<(OffsetDateTime, OffsetDateTime)>],
+        at: OffsetDateTime,
+    ) -> (OffsetDateTime, OffsetDateTime) {
+        let mut from = OffsetDateTime::UNIX_EPOCH;
+        let mut until = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
+        let validities = self
+            .certs
+            .iter()
+            .filter(|c| c.clouds.is_empty() || c.clouds.contains(&cloud))
+            .map(|c| c.validity)
+            .chain(extra.iter().copied());
+        for validity in validities {
+            let Some((not_before, not_after)) = validity else {
+                return (until, from);
+            };
+            for event in [not_before, not_after] {
+                if event <= at {
+                    from = from.max(event);
+                } else {
+                    until = until.min(event);
+                }
+            }
+        }
+        (from, until)
     }
 
     /// Chains of certificate labels from a certificate issued by `issuer` (DER of the name)
@@ -203,6 +329,15 @@ impl TrustStore {
             })
             .map(|c| &c.x509)
     }
+}
+
+fn validity_of(x509: &X509) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    let der = x509.to_der().ok()?;
+    let v = x509_cert::Certificate::from_der(&der)
+        .ok()?
+        .tbs_certificate
+        .validity;
+    instant(v.not_before).zip(instant(v.not_after))
 }
 
 #[cfg(test)]
