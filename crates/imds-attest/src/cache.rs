@@ -117,7 +117,11 @@ impl SignerCache {
         // valid cache, so keep using it.
         let shard = self.shard(id)?.read().unwrap_or_else(|e| e.into_inner());
         let slot = shard.slots.get(*shard.index.get(id)?)?;
-        slot.referenced.store(true, Ordering::Relaxed);
+        // Written only when it changes: a store on every hit would bounce the line between
+        // the cores reading this entry.
+        if !slot.referenced.load(Ordering::Relaxed) {
+            slot.referenced.store(true, Ordering::Relaxed);
+        }
         slot.signer.valid_at(at).then(|| Arc::clone(&slot.signer))
     }
 

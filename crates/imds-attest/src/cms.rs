@@ -212,7 +212,8 @@ fn signed_part<'s>(
 /// not accept goes through [`AttestedDocument`]'s full parse, which gives the error.
 pub(crate) struct KnownSignerDocument<'a> {
     pub(crate) signed: SignedPart,
-    pub(crate) sid: SignerIdentifier,
+    /// Exactly one, checked.
+    signer_infos: SignerInfos,
     /// The certificate's encoding as it stands in the input.
     pub(crate) certificate: &'a [u8],
 }
@@ -256,7 +257,7 @@ impl<'a> KnownSignerDocument<'a> {
         if certificate.tag() != Tag::Sequence {
             return None;
         }
-        let (signed, sid) = signed_part(
+        let (signed, _) = signed_part(
             shell.version,
             &shell.digest_algorithms,
             &shell.encap_content_info,
@@ -269,9 +270,14 @@ impl<'a> KnownSignerDocument<'a> {
         };
         Some(KnownSignerDocument {
             signed,
-            sid: sid.clone(),
+            signer_infos: shell.signer_infos,
             certificate: encoding,
         })
+    }
+
+    /// The signer identifier of the one SignerInfo.
+    pub(crate) fn sid(&self) -> Option<&SignerIdentifier> {
+        self.signer_infos.0.get(0).map(|info| &info.sid)
     }
 }
 

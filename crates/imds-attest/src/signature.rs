@@ -199,12 +199,36 @@ impl SignerKey {
     }
 }
 
+/// A digest value, on the stack.
+struct DigestValue {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl DigestValue {
+    fn new(hash: &[u8]) -> DigestValue {
+        let mut bytes = [0u8; 64];
+        let len = hash.len().min(64);
+        if let (Some(to), Some(from)) = (bytes.get_mut(..len), hash.get(..len)) {
+            to.copy_from_slice(from);
+        }
+        DigestValue { bytes, len }
+    }
+}
+
+impl std::ops::Deref for DigestValue {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
 impl DigestAlgorithm {
-    fn digest(self, data: &[u8]) -> Vec<u8> {
+    fn digest(self, data: &[u8]) -> DigestValue {
         match self {
-            DigestAlgorithm::Sha256 => Sha256::digest(data).to_vec(),
-            DigestAlgorithm::Sha384 => Sha384::digest(data).to_vec(),
-            DigestAlgorithm::Sha512 => Sha512::digest(data).to_vec(),
+            DigestAlgorithm::Sha256 => DigestValue::new(&Sha256::digest(data)),
+            DigestAlgorithm::Sha384 => DigestValue::new(&Sha384::digest(data)),
+            DigestAlgorithm::Sha512 => DigestValue::new(&Sha512::digest(data)),
         }
     }
 
@@ -234,7 +258,7 @@ pub(crate) fn verify(signed: &SignedPart, key: &SignerKey, signer: &str) -> Resu
     let signed_bytes: &[u8] = match &signed.signed_attributes {
         None => &signed.content,
         Some(attrs) => {
-            if signed.digest.digest(&signed.content) != attrs.message_digest {
+            if *signed.digest.digest(&signed.content) != *attrs.message_digest {
                 return Err(Error::SignedAttributes {
                     detail: "the message-digest attribute is not the digest of the content".into(),
                 });
@@ -255,12 +279,13 @@ pub(crate) fn verify(signed: &SignedPart, key: &SignerKey, signer: &str) -> Resu
 /// OpenSSL, which checks the 00 01 FF..FF 00 padding, then the recovered DigestInfo compared
 /// whole with the one expected, so nothing but the exact encoding passes.
 fn rsa_pkcs1_verify(rsa: &Rsa<Public>, alg: DigestAlgorithm, digest: &[u8], sig: &[u8]) -> bool {
+    // On the stack: OpenSSL refuses moduli over 16384 bits (2048 bytes).
+    let mut buffer = [0u8; 2048];
     let size = rsa.size() as usize;
-    if sig.len() != size {
+    let Some(recovered) = buffer.get_mut(..size).filter(|_| sig.len() == size) else {
         return false;
-    }
-    let mut recovered = vec![0u8; size];
-    let Ok(len) = rsa.public_decrypt(sig, &mut recovered, Padding::PKCS1) else {
+    };
+    let Ok(len) = rsa.public_decrypt(sig, recovered, Padding::PKCS1) else {
         return false;
     };
     let prefix = alg.digest_info_prefix();

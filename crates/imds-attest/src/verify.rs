@@ -150,7 +150,7 @@ impl Verifier {
         let id = signer_id(doc.signed.signature_algorithm, doc.certificate, &[]);
         let known = self.cache.get(&id, at)?;
         // The full parse would refuse a SignerInfo that does not name this certificate.
-        if !known.identity.is_named_by(&doc.sid) {
+        if !doc.sid().is_some_and(|sid| known.identity.is_named_by(sid)) {
             return None;
         }
         Some(
