@@ -45,9 +45,29 @@ pub(crate) struct ProvenSigner {
     pub(crate) valid_until: OffsetDateTime,
 }
 
-impl ProvenSigner {
+/// A remembered proof that holds within a span of time.
+pub(crate) trait Proof {
+    fn valid_at(&self, at: OffsetDateTime) -> bool;
+}
+
+impl Proof for ProvenSigner {
     fn valid_at(&self, at: OffsetDateTime) -> bool {
         self.valid_from <= at && at < self.valid_until
+    }
+}
+
+/// A document outline verified before (see `skeleton.rs`): the signer it names and what its
+/// SignerInfo says, everything of it but its content and signature.
+#[derive(Debug)]
+pub(crate) struct KnownOutline {
+    pub(crate) signer: Arc<ProvenSigner>,
+    /// The signed part with an empty content and signature.
+    pub(crate) template: crate::cms::SignedPart,
+}
+
+impl Proof for KnownOutline {
+    fn valid_at(&self, at: OffsetDateTime) -> bool {
+        self.signer.valid_at(at)
     }
 }
 
@@ -69,29 +89,40 @@ pub(crate) fn signer_id(
     h.finalize().into()
 }
 
+/// Proofs keyed by a SHA-256, bounded, with CLOCK eviction.
 #[derive(Debug)]
-pub(crate) struct SignerCache {
-    shards: Vec<RwLock<Shard>>,
+pub(crate) struct SignerCache<P = ProvenSigner> {
+    shards: Vec<RwLock<Shard<P>>>,
     per_shard: usize,
 }
 
-#[derive(Debug, Default)]
-struct Shard {
+#[derive(Debug)]
+struct Shard<P> {
     index: HashMap<SignerId, usize>,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<P>>,
     hand: usize,
 }
 
+impl<P> Default for Shard<P> {
+    fn default() -> Self {
+        Shard {
+            index: HashMap::new(),
+            slots: Vec::new(),
+            hand: 0,
+        }
+    }
+}
+
 #[derive(Debug)]
-struct Slot {
+struct Slot<P> {
     id: SignerId,
-    signer: Arc<ProvenSigner>,
+    signer: Arc<P>,
     referenced: AtomicBool,
 }
 
-impl SignerCache {
+impl<P: Proof> SignerCache<P> {
     /// A cache holding about `capacity` signers; 0 remembers nothing.
-    pub(crate) fn new(capacity: usize) -> SignerCache {
+    pub(crate) fn new(capacity: usize) -> SignerCache<P> {
         let shards = SHARDS.min(capacity.max(1));
         SignerCache {
             shards: (0..shards).map(|_| RwLock::new(Shard::default())).collect(),
@@ -103,13 +134,13 @@ impl SignerCache {
         self.per_shard * self.shards.len()
     }
 
-    fn shard(&self, id: &SignerId) -> Option<&RwLock<Shard>> {
+    fn shard(&self, id: &SignerId) -> Option<&RwLock<Shard<P>>> {
         let n = usize::from(id[0]) | usize::from(id[1]) << 8;
         self.shards.get(n % self.shards.len().max(1))
     }
 
     /// The proven signer for `id`, if remembered and valid at `at`.
-    pub(crate) fn get(&self, id: &SignerId, at: OffsetDateTime) -> Option<Arc<ProvenSigner>> {
+    pub(crate) fn get(&self, id: &SignerId, at: OffsetDateTime) -> Option<Arc<P>> {
         if self.per_shard == 0 {
             return None;
         }
@@ -125,7 +156,7 @@ impl SignerCache {
         slot.signer.valid_at(at).then(|| Arc::clone(&slot.signer))
     }
 
-    pub(crate) fn insert(&self, id: SignerId, signer: Arc<ProvenSigner>) {
+    pub(crate) fn insert(&self, id: SignerId, signer: Arc<P>) {
         if self.per_shard == 0 {
             return;
         }
@@ -173,8 +204,8 @@ mod tests {
 
     #[test]
     fn capacity_is_bounded_and_zero_disables() {
-        assert_eq!(SignerCache::new(0).capacity(), 0);
-        assert_eq!(SignerCache::new(1).capacity(), 1);
-        assert_eq!(SignerCache::new(1000).capacity(), 1008);
+        assert_eq!(SignerCache::<ProvenSigner>::new(0).capacity(), 0);
+        assert_eq!(SignerCache::<ProvenSigner>::new(1).capacity(), 1);
+        assert_eq!(SignerCache::<ProvenSigner>::new(1000).capacity(), 1008);
     }
 }

@@ -36,6 +36,7 @@ pub mod fuzzing;
 mod input;
 mod inspect;
 mod limits;
+mod outline;
 mod policy;
 mod signature;
 mod signer;

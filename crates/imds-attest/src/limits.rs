@@ -97,8 +97,76 @@ pub(crate) fn children(der: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
+/// The start of the `index`th child of the constructed value starting at `pos`.
+pub(crate) fn child_at(der: &[u8], pos: usize, index: usize) -> Option<usize> {
+    let parent = Tlv::read(der, pos).ok()?;
+    let mut at = parent.content_start;
+    for _ in 0..index {
+        at = Tlv::read(der, at).ok()?.end;
+    }
+    (parent.constructed && at < parent.end).then_some(at)
+}
+
+/// The starts of the children of the constructed value starting at `pos`, at most `N`.
+pub(crate) fn child_starts<const N: usize>(der: &[u8], pos: usize) -> Option<([usize; N], usize)> {
+    let parent = Tlv::read(der, pos).ok()?;
+    let mut starts = [0usize; N];
+    let (mut at, mut count) = (parent.content_start, 0);
+    while at < parent.end {
+        *starts.get_mut(count)? = at;
+        count += 1;
+        at = Tlv::read(der, at).ok()?.end;
+    }
+    parent.constructed.then_some((starts, count))
+}
+
+/// The value (contents octets) of the TLV starting at `pos`, and its first tag octet.
+pub(crate) fn value_at(der: &[u8], pos: usize) -> Option<(u8, &[u8])> {
+    let tlv = Tlv::read(der, pos).ok()?;
+    Some((*der.get(pos)?, der.get(tlv.content_start..tlv.end)?))
+}
+
+/// Feeds `feed` the outline of `der` (already through [`check_der_shape`]): every TLV in
+/// order, as its depth, its tag octets and, for a primitive value not starting at one of
+/// `masked`, its length and contents. Two DER values with the same outline are the same value
+/// but for the contents of the masked primitives.
+pub(crate) fn outline(der: &[u8], masked: &[usize], mut feed: impl FnMut(&[u8])) -> Option<()> {
+    let mut ends: [usize; MAX_DER_DEPTH] = [0; MAX_DER_DEPTH];
+    let mut depth = 0usize;
+    let mut pos = 0usize;
+    while pos < der.len() {
+        while depth > 0 && ends.get(depth - 1).is_some_and(|end| *end == pos) {
+            depth -= 1;
+        }
+        let tlv = Tlv::read(der, pos).ok()?;
+        feed(&[u8::try_from(depth).ok()?]);
+        feed(der.get(pos..tlv.tag_end)?);
+        if tlv.constructed {
+            feed(b"c");
+            if tlv.content_start < tlv.end {
+                *ends.get_mut(depth)? = tlv.end;
+                depth += 1;
+            }
+            pos = tlv.content_start;
+        } else {
+            if masked.contains(&pos) {
+                feed(b"m");
+            } else {
+                let value = der.get(tlv.content_start..tlv.end)?;
+                feed(b"p");
+                feed(&(value.len() as u64).to_be_bytes());
+                feed(value);
+            }
+            pos = tlv.end;
+        }
+    }
+    Some(())
+}
+
 struct Tlv {
     constructed: bool,
+    /// Where the length octets begin (the tag is `pos..tag_end`).
+    tag_end: usize,
     content_start: usize,
     end: usize,
 }
@@ -124,6 +192,7 @@ impl Tlv {
             }
             i += 1;
         }
+        let tag_end = i;
         let first = byte(i)?;
         i += 1;
         let len = match first {
@@ -163,6 +232,7 @@ impl Tlv {
             })?;
         Ok(Tlv {
             constructed: tag & 0x20 != 0,
+            tag_end,
             content_start: i,
             end,
         })

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cache::{signer_id, ProvenSigner, SignerCache, DEFAULT_CACHE_CAPACITY};
+use crate::cache::{signer_id, KnownOutline, ProvenSigner, SignerCache, DEFAULT_CACHE_CAPACITY};
 use crate::claims::Claims;
 use crate::cloud::Cloud;
 use crate::cms::{AttestedDocument, KnownSignerDocument, SignedPart};
 use crate::error::Error;
 use crate::input;
 use crate::limits::{check_size, DEFAULT_MAX_INPUT_BYTES};
+use crate::outline::Outline;
 use crate::policy::{NonceCheck, Policy};
 use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
@@ -50,6 +51,8 @@ pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
     cache: SignerCache,
+    /// Outlines of documents verified through `verify_bytes`, with what they parse to.
+    outlines: SignerCache<KnownOutline>,
 }
 
 /// A document whose signature, chain, signer name, nonce and time were all checked. Only
@@ -77,6 +80,7 @@ impl Verifier {
             trust,
             policy,
             cache: SignerCache::new(signers),
+            outlines: SignerCache::new(signers),
         }
     }
 
@@ -131,10 +135,39 @@ impl Verifier {
     ) -> Result<VerifiedDocument, Error> {
         check_size(input, DEFAULT_MAX_INPUT_BYTES)?;
         let der = input::decode(input)?;
-        if let Some(result) = self.verify_known_signer(&der, nonce, at) {
-            return result;
+        let outline = Outline::of(&der);
+        if let Some(outline) = &outline {
+            if let Some(known) = self.outlines.get(&outline.key, at) {
+                let signed = SignedPart {
+                    content: outline.content.to_vec(),
+                    signature: outline.signature.to_vec(),
+                    ..known.template.clone()
+                };
+                let signer = Arc::clone(&known.signer);
+                return signature::verify(&signed, &signer.key, &signer.facts.subject)
+                    .and_then(|()| self.check_claims(&signed, signer, nonce, at));
+            }
         }
-        self.verify(&AttestedDocument::from_der(&der)?, nonce, at)
+        let verified = match self.verify_known_signer(&der, nonce, at) {
+            Some(result) => result,
+            None => self.verify(&AttestedDocument::from_der(&der)?, nonce, at),
+        }?;
+        // Remember how documents of this outline parse (the one certificate's kind only).
+        if let (Some(outline), Some(doc)) = (outline, KnownSignerDocument::read(&der)) {
+            let template = SignedPart {
+                content: Vec::new(),
+                signature: Vec::new(),
+                ..doc.signed
+            };
+            self.outlines.insert(
+                outline.key,
+                Arc::new(KnownOutline {
+                    signer: Arc::clone(&verified.signer),
+                    template,
+                }),
+            );
+        }
+        Ok(verified)
     }
 
     /// The verification of a document whose one certificate this verifier proved before (and

@@ -571,7 +571,8 @@ fn verify_bytes_on_a_warm_verifier_agrees_with_parse_then_verify() {
     }
     assert!(files >= 20, "{files} malformed files");
     // Inside the certificate (past its header) a change makes another signer, which both
-    // verifiers meet for the first time: those bytes are left to the other tests.
+    // verifiers meet for the first time: one byte in seven there is enough to show that the
+    // warm verifier does not take such a document for one it knows.
     let cert = openssl::pkcs7::Pkcs7::from_der(&der)
         .unwrap()
         .signed()
@@ -585,7 +586,7 @@ fn verify_bytes_on_a_warm_verifier_agrees_with_parse_then_verify() {
     let start = der.windows(cert.len()).position(|w| w == cert).unwrap();
     let inside = start + 4..start + cert.len();
     let mut accepted = 0;
-    for i in (0..der.len()).filter(|i| !inside.contains(i)) {
+    for i in (0..der.len()).filter(|i| !inside.contains(i) || i % 7 == 0) {
         for bit in [0x01, 0x80] {
             let mut changed = der.clone();
             changed[i] ^= bit;
