@@ -19,8 +19,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert!(v.verify_bytes(GENUINE, nonce, at).is_ok());
         v
     });
-    let cold =
-        COLD.get_or_init(|| Verifier::with_cache_capacity(TrustStore::builtin(), Policy::default(), 0));
+    let cold = COLD
+        .get_or_init(|| Verifier::with_cache_capacity(TrustStore::builtin(), Policy::default(), 0));
     let got = warm.verify_bytes(data, nonce, at);
     let expected = AttestedDocument::parse(data).and_then(|doc| cold.verify(&doc, nonce, at));
     assert_eq!(got, expected);
