@@ -30,6 +30,23 @@ pub(crate) fn check_size(input: &[u8], max: usize) -> Result<(), Error> {
 
 /// Walks every TLV of `der` (one value, nothing after it) without recursion or allocation.
 pub(crate) fn check_der_shape(der: &[u8]) -> Result<(), Error> {
+    walk(der, |_| {})
+}
+
+/// One TLV met by [`walk`].
+pub(crate) struct Node {
+    /// How many constructed values enclose it.
+    pub(crate) depth: usize,
+    pub(crate) pos: usize,
+    /// The end of its tag octets (its length octets follow).
+    pub(crate) tag_end: usize,
+    pub(crate) content_start: usize,
+    pub(crate) end: usize,
+    pub(crate) constructed: bool,
+}
+
+/// [`check_der_shape`], showing `visit` each TLV in order once its place is checked.
+pub(crate) fn walk(der: &[u8], mut visit: impl FnMut(&Node)) -> Result<(), Error> {
     // For each open constructed value: where it ends and how many children it has so far.
     let mut open: [(usize, usize); MAX_DER_DEPTH] = [(0, 0); MAX_DER_DEPTH];
     let mut depth = 0usize;
@@ -68,6 +85,14 @@ pub(crate) fn check_der_shape(der: &[u8]) -> Result<(), Error> {
                 )));
             }
         }
+        visit(&Node {
+            depth,
+            pos,
+            tag_end: tlv.tag_end,
+            content_start: tlv.content_start,
+            end: tlv.end,
+            constructed: tlv.constructed,
+        });
         if tlv.constructed && tlv.content_start < tlv.end {
             let slot = open.get_mut(depth).ok_or_else(|| {
                 shape(format!(
@@ -126,41 +151,30 @@ pub(crate) fn value_at(der: &[u8], pos: usize) -> Option<(u8, &[u8])> {
     Some((*der.get(pos)?, der.get(tlv.content_start..tlv.end)?))
 }
 
-/// Feeds `feed` the outline of `der` (already through [`check_der_shape`]): every TLV in
-/// order, as its depth, its tag octets and, for a primitive value not starting at one of
-/// `masked`, its length and contents. Two DER values with the same outline are the same value
-/// but for the contents of the masked primitives.
-pub(crate) fn outline(der: &[u8], masked: &[usize], mut feed: impl FnMut(&[u8])) -> Option<()> {
-    let mut ends: [usize; MAX_DER_DEPTH] = [0; MAX_DER_DEPTH];
-    let mut depth = 0usize;
-    let mut pos = 0usize;
-    while pos < der.len() {
-        while depth > 0 && ends.get(depth - 1).is_some_and(|end| *end == pos) {
-            depth -= 1;
-        }
-        let tlv = Tlv::read(der, pos).ok()?;
-        feed(&[u8::try_from(depth).ok()?]);
-        feed(der.get(pos..tlv.tag_end)?);
-        if tlv.constructed {
+/// Walks `der` as [`check_der_shape`] does, feeding `feed` its outline: every TLV in order, as
+/// its depth, its tag octets and, for a primitive value not starting at one of `masked`, its
+/// length and contents. Two DER values with the same outline are the same value but for the
+/// contents of the masked primitives.
+pub(crate) fn outline(
+    der: &[u8],
+    masked: &[usize],
+    mut feed: impl FnMut(&[u8]),
+) -> Result<(), Error> {
+    walk(der, |node| {
+        // At most MAX_DER_DEPTH: fits a byte.
+        feed(&[node.depth.min(255) as u8]);
+        feed(der.get(node.pos..node.tag_end).unwrap_or_default());
+        if node.constructed {
             feed(b"c");
-            if tlv.content_start < tlv.end {
-                *ends.get_mut(depth)? = tlv.end;
-                depth += 1;
-            }
-            pos = tlv.content_start;
+        } else if masked.contains(&node.pos) {
+            feed(b"m");
         } else {
-            if masked.contains(&pos) {
-                feed(b"m");
-            } else {
-                let value = der.get(tlv.content_start..tlv.end)?;
-                feed(b"p");
-                feed(&(value.len() as u64).to_be_bytes());
-                feed(value);
-            }
-            pos = tlv.end;
+            let value = der.get(node.content_start..node.end).unwrap_or_default();
+            feed(b"p");
+            feed(&(value.len() as u64).to_be_bytes());
+            feed(value);
         }
-    }
-    Some(())
+    })
 }
 
 struct Tlv {

@@ -8,7 +8,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::limits::{
-    check_der_shape, check_size, child_at, child_starts, outline, value_at, DEFAULT_MAX_INPUT_BYTES,
+    check_size, child_at, child_starts, outline, value_at, DEFAULT_MAX_INPUT_BYTES,
 };
 
 /// The outline's key and the two masked values of one document.
@@ -25,7 +25,8 @@ impl<'a> Outline<'a> {
     /// an eContent and a signature that are primitive OCTET STRINGs where RFC 5652 puts them.
     pub(crate) fn of(der: &'a [u8]) -> Option<Outline<'a>> {
         check_size(der, DEFAULT_MAX_INPUT_BYTES).ok()?;
-        check_der_shape(der).ok()?;
+        // Positions first (bounds-checked reads); the outline's walk then checks the shape
+        // of the whole, so a document that is not DER has no outline.
         // ContentInfo { contentType, [0] { SignedData { version, digestAlgorithms,
         //   encapContentInfo { eContentType, [0] { eContent } }, .., signerInfos } } }
         let signed = child_at(der, child_at(der, 0, 1)?, 0)?;
@@ -53,7 +54,7 @@ impl<'a> Outline<'a> {
             return None;
         }
         let mut hasher = Sha256::new();
-        outline(der, &[econtent, signature], |bytes| hasher.update(bytes))?;
+        outline(der, &[econtent, signature], |bytes| hasher.update(bytes)).ok()?;
         Some(Outline {
             key: hasher.finalize().into(),
             content,
