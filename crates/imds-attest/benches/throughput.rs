@@ -137,15 +137,20 @@ fn main() {
         // measured in each of several rounds, and the ratios are taken within a round. (b) and
         // (e) are each measured twice, in the order b e .. e b, and averaged, so that a drift
         // during the round weighs on both alike.
-        let all_cores = || -> f64 {
+        let on_every_core = |op: &(dyn Fn() + Sync)| -> f64 {
             std::thread::scope(|s| {
-                let handles: Vec<_> = (0..cores)
-                    .map(|_| s.spawn(|| ops_per_sec(|| verify(&warm_verifier))))
-                    .collect();
+                let handles: Vec<_> = (0..cores).map(|_| s.spawn(|| ops_per_sec(op))).collect();
                 handles.into_iter().map(|h| h.join().unwrap()).sum()
             })
         };
+        let all_cores = || on_every_core(&|| verify(&warm_verifier));
+        let bound_op = || {
+            let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
+            v.update(&content).unwrap();
+            assert!(black_box(v.verify(&signature).unwrap()));
+        };
         let mut rounds: Vec<[f64; 5]> = Vec::new();
+        let mut machine: Vec<f64> = Vec::new();
         for _ in 0..RATIO_ROUNDS {
             let cold = ops_per_sec(|| verify(&Verifier::new(trust.clone(), policy.clone())));
             let warm_1 = ops_per_sec(|| verify(&warm_verifier));
@@ -157,11 +162,9 @@ fn main() {
                     .unwrap();
                 black_box(serde_json::from_slice::<serde_json::Value>(&out).unwrap());
             });
-            let bound = ops_per_sec(|| {
-                let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
-                v.update(&content).unwrap();
-                assert!(black_box(v.verify(&signature).unwrap()));
-            });
+            let bound = ops_per_sec(bound_op);
+            // Context, not a target: how this machine scales the bound itself right now.
+            machine.push(on_every_core(&bound_op) / bound);
             let all_cores_2 = all_cores();
             let warm_2 = ops_per_sec(|| verify(&warm_verifier));
             let warm = (warm_1 + warm_2) / 2.0;
@@ -174,6 +177,11 @@ fn main() {
             "{:<13} (a) cold {cold:>9.0}/s  (b) warm {warm:>9.0}/s  (c) openssl {openssl:>9.0}/s  \
              (d) bound {bound:>9.0}/s  (e) warm x{cores} {all_cores:>9.0}/s   (medians of {RATIO_ROUNDS} rounds)",
             shape.name
+        );
+        println!(
+            "{:<13} for context: (d) on {cores} cores scales {:.2} on this machine (median)",
+            shape.name,
+            median(machine)
         );
         ratios.push((
             med(&|r| r[1] / r[3]),
