@@ -56,7 +56,7 @@ impl Proof for ProvenSigner {
     }
 }
 
-/// A document outline verified before (see `skeleton.rs`): the signer it names and what its
+/// A document outline verified before (see `outline.rs`): the signer it names and what its
 /// SignerInfo says, everything of it but its content and signature.
 #[derive(Debug)]
 pub(crate) struct KnownOutline {

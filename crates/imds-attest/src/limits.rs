@@ -6,6 +6,8 @@
 //! and non-minimal lengths, lengths running past their parent, and nesting deeper than any
 //! attested document needs.
 
+use std::ops::Range;
+
 use crate::error::Error;
 
 /// The largest input accepted by default, in bytes. Genuine documents are about 3 KB in any
@@ -30,23 +32,6 @@ pub(crate) fn check_size(input: &[u8], max: usize) -> Result<(), Error> {
 
 /// Walks every TLV of `der` (one value, nothing after it) without recursion or allocation.
 pub(crate) fn check_der_shape(der: &[u8]) -> Result<(), Error> {
-    walk(der, |_| {})
-}
-
-/// One TLV met by [`walk`].
-pub(crate) struct Node {
-    /// How many constructed values enclose it.
-    pub(crate) depth: usize,
-    pub(crate) pos: usize,
-    /// The end of its tag octets (its length octets follow).
-    pub(crate) tag_end: usize,
-    pub(crate) content_start: usize,
-    pub(crate) end: usize,
-    pub(crate) constructed: bool,
-}
-
-/// [`check_der_shape`], showing `visit` each TLV in order once its place is checked.
-pub(crate) fn walk(der: &[u8], mut visit: impl FnMut(&Node)) -> Result<(), Error> {
     // For each open constructed value: where it ends and how many children it has so far.
     let mut open: [(usize, usize); MAX_DER_DEPTH] = [(0, 0); MAX_DER_DEPTH];
     let mut depth = 0usize;
@@ -85,14 +70,6 @@ pub(crate) fn walk(der: &[u8], mut visit: impl FnMut(&Node)) -> Result<(), Error
                 )));
             }
         }
-        visit(&Node {
-            depth,
-            pos,
-            tag_end: tlv.tag_end,
-            content_start: tlv.content_start,
-            end: tlv.end,
-            constructed: tlv.constructed,
-        });
         if tlv.constructed && tlv.content_start < tlv.end {
             let slot = open.get_mut(depth).ok_or_else(|| {
                 shape(format!(
@@ -145,42 +122,15 @@ pub(crate) fn child_starts<const N: usize>(der: &[u8], pos: usize) -> Option<([u
     parent.constructed.then_some((starts, count))
 }
 
-/// The value (contents octets) of the TLV starting at `pos`, and its first tag octet.
-pub(crate) fn value_at(der: &[u8], pos: usize) -> Option<(u8, &[u8])> {
+/// Where the value (contents octets) of the TLV starting at `pos` stands, and its first tag
+/// octet.
+pub(crate) fn value_range(der: &[u8], pos: usize) -> Option<(u8, Range<usize>)> {
     let tlv = Tlv::read(der, pos).ok()?;
-    Some((*der.get(pos)?, der.get(tlv.content_start..tlv.end)?))
-}
-
-/// Walks `der` as [`check_der_shape`] does, feeding `feed` its outline: every TLV in order, as
-/// its depth, its tag octets and, for a primitive value not starting at one of `masked`, its
-/// length and contents. Two DER values with the same outline are the same value but for the
-/// contents of the masked primitives.
-pub(crate) fn outline(
-    der: &[u8],
-    masked: &[usize],
-    mut feed: impl FnMut(&[u8]),
-) -> Result<(), Error> {
-    walk(der, |node| {
-        // At most MAX_DER_DEPTH: fits a byte.
-        feed(&[node.depth.min(255) as u8]);
-        feed(der.get(node.pos..node.tag_end).unwrap_or_default());
-        if node.constructed {
-            feed(b"c");
-        } else if masked.contains(&node.pos) {
-            feed(b"m");
-        } else {
-            let value = der.get(node.content_start..node.end).unwrap_or_default();
-            feed(b"p");
-            feed(&(value.len() as u64).to_be_bytes());
-            feed(value);
-        }
-    })
+    Some((*der.get(pos)?, tlv.content_start..tlv.end))
 }
 
 struct Tlv {
     constructed: bool,
-    /// Where the length octets begin (the tag is `pos..tag_end`).
-    tag_end: usize,
     content_start: usize,
     end: usize,
 }
@@ -206,7 +156,6 @@ impl Tlv {
             }
             i += 1;
         }
-        let tag_end = i;
         let first = byte(i)?;
         i += 1;
         let len = match first {
@@ -246,7 +195,6 @@ impl Tlv {
             })?;
         Ok(Tlv {
             constructed: tag & 0x20 != 0,
-            tag_end,
             content_start: i,
             end,
         })
