@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::error::Error;
-use crate::strict_json::{self, JsonError};
+use crate::strict_json::{self, JsonError, Object};
 
 /// The claims IMDS signed: which VM, subscription and plan, the nonce, and the validity window.
 ///
@@ -89,32 +89,41 @@ impl Claims {
     /// Parses the signed content. Refuses duplicate keys, a missing `vmId`, `nonce` or
     /// `timeStamp`, wrongly typed known fields and impossible timestamps.
     pub(crate) fn parse(content: &[u8]) -> Result<Claims, Error> {
-        let value = strict_json::parse(content).map_err(|e| match e {
+        // The whole content is read before any field is judged: a syntax error or a key given
+        // twice anywhere is the error, whatever the fields before it hold.
+        let object = strict_json::parse_object(content, &FIELDS).map_err(|e| match e {
             JsonError::DuplicateKey(key) => Error::DuplicateKey { key },
             JsonError::Syntax(detail) => Error::Claims { detail },
         })?;
-        let Value::Object(mut map) = value else {
+        let Object::Fields { known, other } = object else {
             return Err(claims_error("the content is not a JSON object"));
         };
-        let vm_id = required_string(&mut map, "vmId")?;
-        let nonce = required_string(&mut map, "nonce")?;
-        let subscription_id = optional_string(&mut map, "subscriptionId")?;
-        let sku = optional_string(&mut map, "sku")?;
-        let license_type = optional_string(&mut map, "licenseType")?;
-        let plan = match map.remove("plan") {
+        let [vm_id, nonce, subscription_id, sku, license_type, plan, stamp] = known;
+        let vm_id = required_string("vmId", vm_id)?;
+        let nonce = required_string("nonce", nonce)?;
+        let subscription_id = optional_string("subscriptionId", subscription_id)?;
+        let sku = optional_string("sku", sku)?;
+        let license_type = optional_string("licenseType", license_type)?;
+        let plan = match plan {
             None => None,
             Some(Value::Object(mut plan)) => Some(Plan {
-                name: required_string(&mut plan, "name")?,
-                product: required_string(&mut plan, "product")?,
-                publisher: required_string(&mut plan, "publisher")?,
+                name: required_string("name", plan.remove("name"))?,
+                product: required_string("product", plan.remove("product"))?,
+                publisher: required_string("publisher", plan.remove("publisher"))?,
             }),
             Some(_) => return Err(claims_error("\"plan\" is not an object")),
         };
-        let Some(Value::Object(mut stamp)) = map.remove("timeStamp") else {
+        let Some(Value::Object(mut stamp)) = stamp else {
             return Err(claims_error("\"timeStamp\" is missing or not an object"));
         };
-        let created_on = parse_timestamp("createdOn", &required_string(&mut stamp, "createdOn")?)?;
-        let expires_on = parse_timestamp("expiresOn", &required_string(&mut stamp, "expiresOn")?)?;
+        let created_on = parse_timestamp(
+            "createdOn",
+            &required_string("createdOn", stamp.remove("createdOn"))?,
+        )?;
+        let expires_on = parse_timestamp(
+            "expiresOn",
+            &required_string("expiresOn", stamp.remove("expiresOn"))?,
+        )?;
         if expires_on < created_on {
             return Err(claims_error(
                 "timeStamp.expiresOn is earlier than createdOn",
@@ -129,10 +138,21 @@ impl Claims {
             nonce,
             created_on,
             expires_on,
-            other: map,
+            other,
         })
     }
 }
+
+/// The top-level fields read into [`Claims`], in the order [`Claims::parse`] destructures them.
+const FIELDS: [&str; 7] = [
+    "vmId",
+    "nonce",
+    "subscriptionId",
+    "sku",
+    "licenseType",
+    "plan",
+    "timeStamp",
+];
 
 fn claims_error(detail: &str) -> Error {
     Error::Claims {
@@ -140,14 +160,14 @@ fn claims_error(detail: &str) -> Error {
     }
 }
 
-fn required_string(map: &mut Map<String, Value>, key: &str) -> Result<String, Error> {
-    optional_string(map, key)?.ok_or_else(|| Error::Claims {
+fn required_string(key: &str, value: Option<Value>) -> Result<String, Error> {
+    optional_string(key, value)?.ok_or_else(|| Error::Claims {
         detail: format!("{key:?} is missing"),
     })
 }
 
-fn optional_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, Error> {
-    match map.remove(key) {
+fn optional_string(key: &str, value: Option<Value>) -> Result<Option<String>, Error> {
+    match value {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Error::Claims {
@@ -321,6 +341,22 @@ mod tests {
                 "timestamp",
             ),
             (r#"[]"#, "claims"),
+            // The whole content is read first: a key given twice after a wrongly typed field,
+            // or inside a field the verifier does not know, is still the error.
+            (r#"{"vmId":1,"nonce":"a","nonce":"b"}"#, "duplicate_key"),
+            (
+                r#"{"vmId":"v","future":{"k":1,"k":2},"nonce":"n"}"#,
+                "duplicate_key",
+            ),
+            (
+                r#"{"vmId":"v","future":1,"future":1,"nonce":"n"}"#,
+                "duplicate_key",
+            ),
+            (
+                r#"{"plan":{"name":"a","name":"b"},"vmId":"v","nonce":"n"}"#,
+                "duplicate_key",
+            ),
+            (r#"[{"k":1,"k":2}]"#, "duplicate_key"),
         ];
         for (json, kind) in cases {
             match Claims::parse(json.as_bytes()) {
