@@ -161,3 +161,89 @@ fn documentation_sample_with_self_signed_signer_is_rejected() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The verifier hands OpenSSL only the pinned certificates whose names can link into the
+/// signer's chain: OpenSSL must then build the chain, or fail on the certificate, that it
+/// builds or fails on from the whole store. Each genuine document at instants before, during
+/// and after its chain's validity, where OpenSSL chooses between cross-signed copies by date.
+#[test]
+fn builds_the_chain_openssl_builds_from_the_whole_store() {
+    use openssl::stack::Stack;
+    use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::verify::X509VerifyParam;
+    use openssl::x509::{X509PurposeId, X509Ref, X509StoreContext, X509};
+    use x509_cert::der::Decode;
+
+    let subject = |c: &X509Ref| {
+        x509_cert::Certificate::from_der(&c.to_der().unwrap())
+            .unwrap()
+            .tbs_certificate
+            .subject
+            .to_string()
+    };
+    let whole = TrustStore::builtin();
+    let openssl_verdict = |leaf: &X509, at: OffsetDateTime| -> Result<Vec<String>, String> {
+        let mut store = X509StoreBuilder::new().unwrap();
+        for root in whole.roots_for(Cloud::Public) {
+            store.add_cert(root.clone()).unwrap();
+        }
+        let mut param = X509VerifyParam::new().unwrap();
+        param.set_time(at.unix_timestamp());
+        param.set_depth(4);
+        param.set_auth_level(2);
+        param.set_purpose(X509PurposeId::ANY).unwrap();
+        store.set_param(&param).unwrap();
+        let store = store.build();
+        let mut untrusted = Stack::new().unwrap();
+        for i in whole.intermediates_for(Cloud::Public) {
+            untrusted.push(i.clone()).unwrap();
+        }
+        let mut ctx = X509StoreContext::new().unwrap();
+        ctx.init(&store, leaf, &untrusted, |ctx| {
+            Ok(if ctx.verify_cert()? {
+                Ok(ctx.chain().unwrap().iter().map(subject).collect())
+            } else {
+                Err(ctx.current_cert().map(subject).unwrap_or_default())
+            })
+        })
+        .unwrap()
+    };
+    let mut compared = 0;
+    for real in real_documents() {
+        let der = std::fs::read(testdata().join(format!("raw/{}.der", real.name))).unwrap();
+        let p7 = openssl::pkcs7::Pkcs7::from_der(&der).unwrap();
+        let leaf = p7
+            .signed()
+            .unwrap()
+            .certificates()
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .to_owned();
+        let doc = AttestedDocument::parse(&der).unwrap();
+        let days = |n: i64| time::Duration::days(n);
+        for at in [
+            real.at,
+            real.at - days(400),
+            real.at + days(200),
+            real.at + days(400),
+            OffsetDateTime::parse("2026-11-21T00:00:00Z", &Rfc3339).unwrap(),
+        ] {
+            // Time is the chain's business here: the document's own window is not.
+            let lenient = Policy::default().with_skew(days(4000));
+            let ours = Verifier::with_cache_capacity(TrustStore::builtin(), lenient, 0)
+                .verify(&doc, NonceCheck::DangerousAnyNonce, at)
+                .map(|v| v.chain().to_vec())
+                .map_err(|e| match e {
+                    Error::CertificateExpired { subject, .. }
+                    | Error::CertificateNotYetValid { subject, .. }
+                    | Error::UntrustedIssuer { subject, .. }
+                    | Error::Chain { subject, .. } => subject,
+                    other => panic!("{} at {at}: {other:?}", real.name),
+                });
+            assert_eq!(ours, openssl_verdict(&leaf, at), "{} at {at}", real.name);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 25);
+}

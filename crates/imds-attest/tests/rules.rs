@@ -422,6 +422,43 @@ fn rejects_missing_intermediate_and_accepts_one_carried_in_the_document() {
     verify_with(roots_only, Policy::default(), &carried, REFERENCE_TIME).unwrap();
 }
 
+/// OpenSSL is given only the certificates whose names can link into the chain: every one of
+/// them, so that among copies of an issuing CA with one name and key it still takes the one
+/// valid at the time, wherever that copy stands in the store.
+#[test]
+fn chooses_among_copies_of_an_issuing_ca_the_one_valid_at_the_time() {
+    let root = Issued::new(&CertSpec::ca(ROOT, 1), None);
+    let expired = Issued::new(
+        &CertSpec {
+            not_before: REFERENCE_TIME - Duration::days(800),
+            not_after: REFERENCE_TIME - Duration::days(1),
+            ..CertSpec::ca(ISSUING, 2)
+        },
+        Some(&root),
+    );
+    let valid = Issued::new(&CertSpec::ca(ISSUING, 2), Some(&root));
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&valid));
+    let der = DocSpec::imds(&content()).sign(&leaf);
+    for (label, first, second) in [
+        ("expired copy first", &expired, &valid),
+        ("valid copy first", &valid, &expired),
+    ] {
+        let intermediates = first.pem() + &second.pem();
+        let trust = TrustStore::from_pem(root.pem().as_bytes(), intermediates.as_bytes()).unwrap();
+        let verified = verify_with(trust, Policy::default(), &der, REFERENCE_TIME)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(verified.chain().len(), 3, "{label}");
+    }
+    // With only the expired copy, that is the error.
+    let trust = TrustStore::from_pem(root.pem().as_bytes(), expired.pem().as_bytes()).unwrap();
+    match verify_with(trust, Policy::default(), &der, REFERENCE_TIME) {
+        Err(Error::CertificateExpired { subject, .. }) => {
+            assert_eq!(subject, format!("CN={ISSUING},O=Microsoft Corporation"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn rejects_documents_outside_their_validity_window_beyond_the_skew() {
     let pki = TestPki::azure();

@@ -1,16 +1,18 @@
 //! Chain building with OpenSSL: from the signer, through untrusted intermediates, to a root of
 //! the signer's cloud, at the verification time.
 
+use std::cmp::Ordering;
+
 use const_oid::ObjectIdentifier;
 use openssl::error::ErrorStack;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509PurposeId, X509Ref, X509StoreContext, X509};
+use openssl::x509::{X509NameRef, X509PurposeId, X509Ref, X509StoreContext, X509};
 use time::OffsetDateTime;
 use x509_cert::der::{Decode, Encode};
 
-use super::TrustStore;
+use super::{TrustCert, TrustStore};
 use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::signer::{format_name, instant};
@@ -62,12 +64,24 @@ pub(crate) fn verify(
     carried: &[Vec<u8>],
     at: OffsetDateTime,
 ) -> Result<ChainProof, Error> {
-    let mut roots = trust.roots_for(cloud).peekable();
-    if roots.peek().is_none() {
+    if !trust.certs_for(cloud).any(|c| c.anchor) {
         return Err(Error::NoTrustAnchors { cloud });
     }
+    let carried = carried
+        .iter()
+        .map(|der| X509::from_der(der).map_err(|e| Error::crypto("reading a carried cert", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaf = X509::from_der(signer).map_err(|e| Error::crypto("reading the signer", e))?;
+    let issuers =
+        std::iter::once(leaf.issuer_name()).chain(carried.iter().map(|c| c.issuer_name()));
+    let candidates = candidates(trust, cloud, issuers);
+
     let mut store = X509StoreBuilder::new().map_err(|e| Error::crypto("creating a store", e))?;
-    for root in roots {
+    for root in candidates
+        .iter()
+        .filter(|c| c.anchor)
+        .filter_map(|c| c.x509())
+    {
         store
             .add_cert(root.clone())
             .map_err(|e| Error::crypto("adding a root", e))?;
@@ -89,18 +103,20 @@ pub(crate) fn verify(
     let store = store.build();
 
     let mut untrusted = Stack::new().map_err(|e| Error::crypto("creating a stack", e))?;
-    for cert in trust.intermediates_for(cloud) {
+    for cert in candidates
+        .iter()
+        .filter(|c| !c.anchor)
+        .filter_map(|c| c.x509())
+    {
         untrusted
             .push(cert.clone())
             .map_err(|e| Error::crypto("stacking an intermediate", e))?;
     }
-    for der in carried {
-        let cert = X509::from_der(der).map_err(|e| Error::crypto("reading a carried cert", e))?;
+    for cert in carried {
         untrusted
             .push(cert)
             .map_err(|e| Error::crypto("stacking a carried cert", e))?;
     }
-    let leaf = X509::from_der(signer).map_err(|e| Error::crypto("reading the signer", e))?;
 
     let mut ctx = X509StoreContext::new().map_err(|e| Error::crypto("creating a context", e))?;
     let outcome = ctx
@@ -127,6 +143,46 @@ pub(crate) fn verify(
         })
         .map_err(|e| Error::crypto("verifying the chain", e))?;
     outcome.map_err(|(code, reason, depth, cert)| classify(code, reason, depth, cert, cloud, at))
+}
+
+/// The certificates of the store serving `cloud` that could stand in a chain above a
+/// certificate issued by one of `issuers`, in the store's order: those whose subject is one of
+/// those names, those whose subject is the issuer of one of them, and so on. OpenSSL finds an
+/// issuer only by looking its name up (`X509_NAME_cmp`, among the store's certificates and the
+/// untrusted ones alike), so from these alone it builds the chain it would build from the whole
+/// store, and the others need not be decoded. A certificate whose names OpenSSL cannot read or
+/// compare is kept: more candidates never change the chain.
+fn candidates<'t: 'n, 'n>(
+    trust: &'t TrustStore,
+    cloud: Cloud,
+    issuers: impl Iterator<Item = &'n X509NameRef>,
+) -> Vec<&'t TrustCert> {
+    let serving: Vec<&TrustCert> = trust.certs_for(cloud).collect();
+    let mut chosen = vec![false; serving.len()];
+    let mut wanted: Vec<&'n X509NameRef> = issuers.collect();
+    let mut next = 0;
+    while let Some(name) = wanted.get(next).copied() {
+        next += 1;
+        for (cert, chosen) in serving.iter().zip(chosen.iter_mut()) {
+            if *chosen {
+                continue;
+            }
+            match cert.names() {
+                Some((subject, issuer)) => {
+                    if subject.try_cmp(name).map_or(true, |o| o == Ordering::Equal) {
+                        *chosen = true;
+                        wanted.push(issuer);
+                    }
+                }
+                None => *chosen = true,
+            }
+        }
+    }
+    serving
+        .into_iter()
+        .zip(chosen)
+        .filter_map(|(cert, chosen)| chosen.then_some(cert))
+        .collect()
 }
 
 fn proof(chain: Vec<Described>) -> ChainProof {

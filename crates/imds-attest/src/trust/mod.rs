@@ -1,6 +1,7 @@
 //! The trust store: pinned roots and intermediates per cloud, and what callers add.
 
 mod builtin;
+mod cert;
 pub(crate) mod chain;
 mod issuers;
 
@@ -14,6 +15,7 @@ use crate::cloud::Cloud;
 use crate::error::Error;
 use crate::signature::SignerKey;
 use crate::signer::{instant, SignerCertificate};
+use cert::TrustCert;
 use chain::{ChainProof, MAX_INTERMEDIATES};
 use issuers::{IssuerProof, ProvenIssuers, SignerProfile};
 
@@ -34,20 +36,9 @@ use issuers::{IssuerProof, ProvenIssuers, SignerProfile};
 /// store's certificates clears it.
 #[derive(Clone)]
 pub struct TrustStore {
-    certs: Vec<TrustCert>,
+    /// Shared by clones, with the decodings OpenSSL made of them.
+    certs: Arc<Vec<TrustCert>>,
     proven: Arc<ProvenIssuers>,
-}
-
-#[derive(Clone)]
-struct TrustCert {
-    x509: X509,
-    /// notBefore and notAfter; `None` when they could not be read.
-    validity: Option<(OffsetDateTime, OffsetDateTime)>,
-    /// Where it came from: its file under `certs/`, or the source a caller named.
-    label: String,
-    anchor: bool,
-    /// Empty: every cloud (certificates a caller supplies).
-    clouds: &'static [Cloud],
 }
 
 /// One pinned certificate, as the generated table lists it.
@@ -73,22 +64,21 @@ impl std::fmt::Debug for TrustStore {
 impl TrustStore {
     /// The pinned certificates of `certs/`, embedded at compile time.
     pub fn builtin() -> TrustStore {
-        // The table is generated from files checked by a test; a file OpenSSL could not read
-        // would fail that test, so skipping it here cannot go unnoticed.
+        // The table is generated from files checked by a test; a file that could not be read
+        // would fail that test, so skipping it here cannot go unnoticed. OpenSSL decodes each
+        // only when a chain may use it.
         let certs = builtin::BUILTIN
             .iter()
             .filter_map(|b| {
-                X509::from_pem(b.pem).ok().map(|x509| TrustCert {
-                    validity: validity_of(&x509),
-                    x509,
-                    label: format!("certs/{}", b.file),
-                    anchor: b.anchor,
-                    clouds: b.clouds,
-                })
+                let (label, der) = der::pem::decode_vec(b.pem).ok()?;
+                if label != "CERTIFICATE" {
+                    return None;
+                }
+                TrustCert::new(der, format!("certs/{}", b.file), b.anchor, b.clouds)
             })
             .collect();
         TrustStore {
-            certs,
+            certs: Arc::new(certs),
             proven: Arc::default(),
         }
     }
@@ -97,7 +87,7 @@ impl TrustStore {
     /// [`Error::NoTrustAnchors`]: an empty store never means "skip the chain check".
     pub fn empty() -> TrustStore {
         TrustStore {
-            certs: Vec::new(),
+            certs: Arc::default(),
             proven: Arc::default(),
         }
     }
@@ -122,7 +112,7 @@ impl TrustStore {
 
     /// This store without its roots (keeping its intermediates), to be given other roots.
     pub fn without_roots(mut self) -> TrustStore {
-        self.certs.retain(|c| !c.anchor);
+        Arc::make_mut(&mut self.certs).retain(|c| !c.anchor);
         self.proven = Arc::default();
         self
     }
@@ -148,21 +138,19 @@ impl TrustStore {
         if certs.is_empty() {
             return Err(fail("it holds no PEM certificate".into()));
         }
-        for cert in &certs {
+        let mut read = Vec::with_capacity(certs.len());
+        for x509 in certs {
             // The same strict parser as for documents: what OpenSSL tolerates is not enough.
-            let der = cert.to_der().map_err(|e| fail(e.to_string()))?;
+            let der = x509.to_der().map_err(|e| fail(e.to_string()))?;
             x509_cert::Certificate::from_der(&der)
                 .map_err(|e| fail(format!("a certificate is not strict DER: {e}")))?;
+            let cert = TrustCert::decoded(x509, der, source.to_owned(), anchor)
+                .ok_or_else(|| fail("a certificate's names could not be found".into()))?;
+            read.push(cert);
         }
-        let added = certs.len();
+        let added = read.len();
         self.proven = Arc::default();
-        self.certs.extend(certs.into_iter().map(|x509| TrustCert {
-            validity: validity_of(&x509),
-            x509,
-            label: source.to_owned(),
-            anchor,
-            clouds: &[],
-        }));
+        Arc::make_mut(&mut self.certs).extend(read);
         Ok(added)
     }
 
@@ -260,7 +248,7 @@ impl TrustStore {
         let validities = self
             .certs
             .iter()
-            .filter(|c| c.clouds.is_empty() || c.clouds.contains(&cloud))
+            .filter(|c| c.serves(cloud))
             .map(|c| c.validity)
             .chain(extra.iter().copied());
         for validity in validities {
@@ -281,19 +269,16 @@ impl TrustStore {
     /// Chains of certificate labels from a certificate issued by `issuer` (DER of the name)
     /// up to a root, matching names only: what could complete a chain, not what verifies.
     pub(crate) fn paths_to_roots(&self, issuer: &[u8]) -> Vec<Vec<String>> {
-        let names: Vec<(Vec<u8>, Vec<u8>)> = self
+        let names: Vec<(&[u8], &[u8])> = self
             .certs
             .iter()
-            .map(|c| {
-                let der = |n: &openssl::x509::X509NameRef| n.to_der().unwrap_or_default();
-                (der(c.x509.subject_name()), der(c.x509.issuer_name()))
-            })
+            .map(|c| (c.subject_der(), c.issuer_der()))
             .collect();
         let mut done = Vec::new();
         let mut open: Vec<(Vec<usize>, Vec<u8>)> = vec![(Vec::new(), issuer.to_vec())];
         while let Some((path, wanted)) = open.pop() {
             for (i, (subject, issued_by)) in names.iter().enumerate() {
-                if *subject != wanted || path.contains(&i) {
+                if *subject != wanted.as_slice() || path.contains(&i) {
                     continue;
                 }
                 let mut next = path.clone();
@@ -304,7 +289,7 @@ impl TrustStore {
                 if cert.anchor {
                     done.push(next);
                 } else if next.len() < MAX_INTERMEDIATES as usize {
-                    open.push((next, issued_by.clone()));
+                    open.push((next, issued_by.to_vec()));
                 }
             }
         }
@@ -324,20 +309,14 @@ impl TrustStore {
     fn serving(&self, cloud: Cloud, anchor: bool) -> impl Iterator<Item = &X509> + '_ {
         self.certs
             .iter()
-            .filter(move |c| {
-                c.anchor == anchor && (c.clouds.is_empty() || c.clouds.contains(&cloud))
-            })
-            .map(|c| &c.x509)
+            .filter(move |c| c.anchor == anchor && c.serves(cloud))
+            .filter_map(TrustCert::x509)
     }
-}
 
-fn validity_of(x509: &X509) -> Option<(OffsetDateTime, OffsetDateTime)> {
-    let der = x509.to_der().ok()?;
-    let v = x509_cert::Certificate::from_der(&der)
-        .ok()?
-        .tbs_certificate
-        .validity;
-    instant(v.not_before).zip(instant(v.not_after))
+    /// The certificates serving `cloud`, in the store's order.
+    fn certs_for(&self, cloud: Cloud) -> impl Iterator<Item = &TrustCert> + '_ {
+        self.certs.iter().filter(move |c| c.serves(cloud))
+    }
 }
 
 #[cfg(test)]
@@ -358,7 +337,16 @@ mod tests {
             };
             assert_eq!(crate::cms::hex(&digest), b.sha256, "{}", b.file);
         }
-        assert_eq!(TrustStore::builtin().certs.len(), builtin::BUILTIN.len());
+        // The store's own reading of the files: every one, the same bytes, and OpenSSL
+        // decodes each when asked.
+        let store = TrustStore::builtin();
+        assert_eq!(store.certs.len(), builtin::BUILTIN.len());
+        for (cert, b) in store.certs.iter().zip(builtin::BUILTIN) {
+            let digest = openssl::sha::sha256(cert.der());
+            assert_eq!(crate::cms::hex(&digest), b.sha256, "{}", b.file);
+            assert!(cert.x509().is_some(), "{}", b.file);
+            assert!(cert.names().is_some(), "{}", b.file);
+        }
     }
 
     #[test]
