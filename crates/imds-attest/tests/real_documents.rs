@@ -210,17 +210,9 @@ fn builds_the_chain_openssl_builds_from_the_whole_store() {
     };
     let mut compared = 0;
     for real in real_documents() {
-        let der = std::fs::read(testdata().join(format!("raw/{}.der", real.name))).unwrap();
-        let p7 = openssl::pkcs7::Pkcs7::from_der(&der).unwrap();
-        let leaf = p7
-            .signed()
-            .unwrap()
-            .certificates()
-            .unwrap()
-            .get(0)
-            .unwrap()
-            .to_owned();
-        let doc = AttestedDocument::parse(&der).unwrap();
+        let raw = |ext: &str| std::fs::read(testdata().join(format!("raw/{}.{ext}", real.name)));
+        let leaf = X509::from_pem(&raw("leaf.pem").unwrap()).unwrap();
+        let doc = AttestedDocument::parse(&raw("der").unwrap()).unwrap();
         let days = |n: i64| time::Duration::days(n);
         for at in [
             real.at,
