@@ -150,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn has_no_outline_without_one_signer_and_octet_string_values() {
+    fn has_no_outline_without_an_octet_string_signature_or_the_whole_encoding() {
         let base = document(b"{}", &[7; 4]);
         let without_signature = {
             // The signature's tag made an INTEGER.

@@ -73,8 +73,7 @@ pub(crate) enum Object<const N: usize> {
 }
 
 /// Reads an [`Object`] with these key names.
-#[derive(Clone, Copy)]
-pub(crate) struct ObjectSeed<const N: usize>(pub(crate) &'static [&'static str; N]);
+struct ObjectSeed<const N: usize>(&'static [&'static str; N]);
 
 impl<'de, const N: usize> DeserializeSeed<'de> for ObjectSeed<N> {
     type Value = Object<N>;

@@ -34,19 +34,21 @@ pub(super) struct TrustCert {
 }
 
 impl TrustCert {
-    /// A certificate from its DER, which must be strict (x509-cert decodes it); `None`
-    /// otherwise.
+    /// A certificate from its DER, which must be strict: the same parser as for documents,
+    /// since what OpenSSL tolerates is not enough. The error says why it is not.
     pub(super) fn new(
         der: Vec<u8>,
         label: String,
         anchor: bool,
         clouds: &'static [Cloud],
-    ) -> Option<TrustCert> {
-        let cert = x509_cert::Certificate::from_der(&der).ok()?;
+    ) -> Result<TrustCert, String> {
+        let cert = x509_cert::Certificate::from_der(&der)
+            .map_err(|e| format!("a certificate is not strict DER: {e}"))?;
         let validity = cert.tbs_certificate.validity;
         let validity = instant(validity.not_before).zip(instant(validity.not_after));
-        let (issuer, subject) = name_ranges(&der)?;
-        Some(TrustCert {
+        let (issuer, subject) =
+            name_ranges(&der).ok_or("a certificate's names could not be found")?;
+        Ok(TrustCert {
             der,
             issuer,
             subject,
@@ -59,17 +61,18 @@ impl TrustCert {
         })
     }
 
-    /// [`new`](Self::new) for a certificate OpenSSL has decoded already.
+    /// [`new`](Self::new) for a certificate a caller supplies (serving every cloud), which
+    /// OpenSSL has decoded already.
     pub(super) fn decoded(
         x509: X509,
         der: Vec<u8>,
         label: String,
         anchor: bool,
-    ) -> Option<TrustCert> {
+    ) -> Result<TrustCert, String> {
         let cert = TrustCert::new(der, label, anchor, &[])?;
         // Just created: the cell is empty.
         let _ = cert.x509.set(Some(x509));
-        Some(cert)
+        Ok(cert)
     }
 
     pub(super) fn serves(&self, cloud: Cloud) -> bool {
