@@ -101,18 +101,29 @@ pub async fn fetch(
     );
     let started = Instant::now();
     let mut attempt = 0u32;
+    // The nonce of the last cached document IMDS served, if it served one.
+    let mut served_stale: Option<String> = None;
     loop {
         let mut stale = None;
         attempt += 1;
         let remaining = options.deadline.saturating_sub(started.elapsed());
-        let outcome = tokio::time::timeout(remaining, request(&client, &url, options, &nonce))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Attempt::Fatal(fetch_error(format!(
+        let Ok(outcome) =
+            tokio::time::timeout(remaining, request(&client, &url, options, &nonce)).await
+        else {
+            // The deadline ran out during this attempt: if IMDS kept serving a cached
+            // document before it, that is what the caller needs to know.
+            return Err(match served_stale {
+                Some(found) => Error::StaleDocument {
+                    asked: nonce,
+                    found,
+                    attempts: attempt,
+                },
+                None => fetch_error(format!(
                     "no answer within the deadline of {} s",
                     options.deadline.as_secs()
-                ))))
+                )),
             });
+        };
         let (reason, hint) = match outcome {
             Ok(body) => match unverified_nonce(&body) {
                 Some(found) if found == nonce => {
@@ -128,7 +139,8 @@ pub async fn fetch(
                     let reason = format!(
                         "IMDS returned a document for nonce {found:?}, not {nonce:?} (a cached one)"
                     );
-                    stale = Some(found);
+                    stale = Some(found.clone());
+                    served_stale = Some(found);
                     (reason, None)
                 }
             },

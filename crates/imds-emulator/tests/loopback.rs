@@ -302,6 +302,40 @@ fn a_stale_document_is_retried_then_reported() {
     }
 }
 
+/// When the deadline runs out in the middle of an attempt after IMDS served a cached document,
+/// the error is the cached document, not a bare timeout (which hid it, and made
+/// `a_stale_document_is_retried_then_reported` fail on a loaded machine).
+#[test]
+fn a_deadline_reached_after_a_stale_document_reports_the_stale_document() {
+    let r = start(|_| {});
+    fetch(&FetchOptions {
+        nonce: Some("first".into()),
+        ..r.options()
+    })
+    .0
+    .unwrap();
+    // The first stale answer comes at ~0.6 s, the retry starts before 0.7 s and is cut at 1 s.
+    r.set_faults(r#"{"staleCount":1000,"latencyMs":600}"#);
+    let options = FetchOptions {
+        nonce: Some("second".into()),
+        deadline: Duration::from_secs(1),
+        ..r.options()
+    };
+    let (result, retries) = fetch(&options);
+    match result {
+        Err(Error::StaleDocument {
+            asked,
+            found,
+            attempts,
+        }) => {
+            assert_eq!((asked.as_str(), found.as_str()), ("second", "first"));
+            assert_eq!(attempts, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(retries.len(), 1, "{retries:?}");
+}
+
 #[test]
 fn the_deadline_bounds_a_slow_imds() {
     let r = start(|c| {
