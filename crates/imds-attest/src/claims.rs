@@ -11,13 +11,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-use crate::error::Error;
+use crate::error::{ClaimsReason, Error, TimestampReason};
 use crate::strict_json::{self, JsonError, Object};
 
 /// The claims IMDS signed: which VM, subscription and plan, the nonce, and the validity window.
 ///
 /// Serialises under the document's own names, with `timeStamp` times in RFC 3339 (UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Claims {
     /// The VM's unique id (`vmId`).
     pub vm_id: String,
@@ -27,7 +28,8 @@ pub struct Claims {
     pub sku: Option<String>,
     /// The licence type, e.g. `Windows_Server` (`licenseType`; newer api-versions only).
     pub license_type: Option<String>,
-    /// The Marketplace plan (`plan`), empty strings for a non-Marketplace image.
+    /// The Marketplace plan (`plan`); `None` when the document has none, or only the empty
+    /// plan IMDS gives a non-Marketplace image.
     pub plan: Option<Plan>,
     /// The nonce the VM asked for, or IMDS's timestamp default (`nonce`).
     pub nonce: String,
@@ -37,6 +39,8 @@ pub struct Claims {
     pub expires_on: OffsetDateTime,
     /// Fields this version does not know, kept as they were.
     pub other: Map<String, Value>,
+    /// The document holds the all-empty plan (serialised back as it was).
+    empty_plan: bool,
 }
 
 impl Serialize for Claims {
@@ -62,8 +66,10 @@ impl Serialize for Claims {
                 map.serialize_entry(key, value)?;
             }
         }
-        if let Some(plan) = &self.plan {
-            map.serialize_entry("plan", plan)?;
+        match (&self.plan, self.empty_plan) {
+            (Some(plan), _) => map.serialize_entry("plan", plan)?,
+            (None, true) => map.serialize_entry("plan", &Plan::default())?,
+            (None, false) => {}
         }
         map.serialize_entry("nonce", &self.nonce)?;
         let stamp = serde_json::json!({
@@ -74,8 +80,10 @@ impl Serialize for Claims {
         map.end()
     }
 }
+
 /// The Marketplace plan of the VM's image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Plan {
     /// Plan name.
     pub name: String,
@@ -93,10 +101,10 @@ impl Claims {
         // twice anywhere is the error, whatever the fields before it hold.
         let object = strict_json::parse_object(content, &FIELDS).map_err(|e| match e {
             JsonError::DuplicateKey(key) => Error::DuplicateKey { key },
-            JsonError::Syntax(detail) => Error::Claims { detail },
+            JsonError::Syntax(message) => claims_error(ClaimsReason::Syntax { message }),
         })?;
         let Object::Fields { known, other } = object else {
-            return Err(claims_error("the content is not a JSON object"));
+            return Err(claims_error(ClaimsReason::NotObject));
         };
         let [vm_id, nonce, subscription_id, sku, license_type, plan, stamp] = known;
         let vm_id = required_string("vmId", vm_id)?;
@@ -111,10 +119,12 @@ impl Claims {
                 product: required_string("product", plan.remove("product"))?,
                 publisher: required_string("publisher", plan.remove("publisher"))?,
             }),
-            Some(_) => return Err(claims_error("\"plan\" is not an object")),
+            Some(_) => return Err(claims_error(ClaimsReason::PlanNotObject)),
         };
+        let empty_plan = plan.as_ref().is_some_and(|p| *p == Plan::default());
+        let plan = plan.filter(|_| !empty_plan);
         let Some(Value::Object(mut stamp)) = stamp else {
-            return Err(claims_error("\"timeStamp\" is missing or not an object"));
+            return Err(claims_error(ClaimsReason::NoTimeStamp));
         };
         let created_on = parse_timestamp(
             "createdOn",
@@ -125,9 +135,7 @@ impl Claims {
             &required_string("expiresOn", stamp.remove("expiresOn"))?,
         )?;
         if expires_on < created_on {
-            return Err(claims_error(
-                "timeStamp.expiresOn is earlier than createdOn",
-            ));
+            return Err(claims_error(ClaimsReason::ExpiresBeforeCreated));
         }
         Ok(Claims {
             vm_id,
@@ -139,6 +147,7 @@ impl Claims {
             created_on,
             expires_on,
             other,
+            empty_plan,
         })
     }
 }
@@ -154,25 +163,19 @@ const FIELDS: [&str; 7] = [
     "timeStamp",
 ];
 
-fn claims_error(detail: &str) -> Error {
-    Error::Claims {
-        detail: detail.to_owned(),
-    }
+fn claims_error(reason: ClaimsReason) -> Error {
+    Error::Claims { reason }
 }
 
-fn required_string(key: &str, value: Option<Value>) -> Result<String, Error> {
-    optional_string(key, value)?.ok_or_else(|| Error::Claims {
-        detail: format!("{key:?} is missing"),
-    })
+fn required_string(field: &'static str, value: Option<Value>) -> Result<String, Error> {
+    optional_string(field, value)?.ok_or(claims_error(ClaimsReason::Missing { field }))
 }
 
-fn optional_string(key: &str, value: Option<Value>) -> Result<Option<String>, Error> {
+fn optional_string(field: &'static str, value: Option<Value>) -> Result<Option<String>, Error> {
     match value {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::Claims {
-            detail: format!("{key:?} is not a string"),
-        }),
+        Some(_) => Err(claims_error(ClaimsReason::NotString { field })),
     }
 }
 
@@ -183,14 +186,14 @@ fn optional_string(key: &str, value: Option<Value>) -> Result<Option<String>, Er
 /// assert_eq!(t.unix_timestamp(), 1_763_556_810);
 /// ```
 pub fn parse_timestamp(field: &'static str, text: &str) -> Result<OffsetDateTime, Error> {
-    let fail = |detail: &str| Error::Timestamp {
+    let fail = |reason| Error::Timestamp {
         field,
         value: text.to_owned(),
-        detail: detail.to_owned(),
+        reason,
     };
     let b = text.as_bytes();
     if b.len() != 23 {
-        return Err(fail("wrong length"));
+        return Err(fail(TimestampReason::Length));
     }
     let shape_ok = b.iter().enumerate().all(|(i, &c)| match i {
         2 | 5 => c == b'/',
@@ -200,26 +203,26 @@ pub fn parse_timestamp(field: &'static str, text: &str) -> Result<OffsetDateTime
         _ => c.is_ascii_digit(),
     });
     if !shape_ok {
-        return Err(fail("wrong format"));
+        return Err(fail(TimestampReason::Format));
     }
     let num = |at: usize| -> u8 {
         let digit = |i: usize| b.get(i).map_or(0, |c| c.wrapping_sub(b'0'));
         digit(at) * 10 + digit(at + 1)
     };
-    let month = Month::try_from(num(0)).map_err(|_| fail("month out of range"))?;
+    let month = Month::try_from(num(0)).map_err(|_| fail(TimestampReason::Month))?;
     let year = 2000 + i32::from(num(6));
     let date = Date::from_calendar_date(year, month, num(3))
-        .map_err(|_| fail("no such day in that month"))?;
+        .map_err(|_| fail(TimestampReason::Day))?;
     let clock =
-        Time::from_hms(num(9), num(12), num(15)).map_err(|_| fail("no such time of day"))?;
+        Time::from_hms(num(9), num(12), num(15)).map_err(|_| fail(TimestampReason::TimeOfDay))?;
     let sign: i8 = if b.get(18) == Some(&b'-') { -1 } else { 1 };
     let (off_h, off_m) = (num(19), num(21));
     if off_h > 23 || off_m > 59 {
-        return Err(fail("offset out of range"));
+        return Err(fail(TimestampReason::Offset));
     }
     // Both fit in i8 after the range check.
     let offset = UtcOffset::from_hms(sign * off_h as i8, sign * off_m as i8, 0)
-        .map_err(|_| fail("offset out of range"))?;
+        .map_err(|_| fail(TimestampReason::Offset))?;
     Ok(PrimitiveDateTime::new(date, clock)
         .assume_offset(offset)
         .to_offset(UtcOffset::UTC))
@@ -228,6 +231,7 @@ pub fn parse_timestamp(field: &'static str, text: &str) -> Result<OffsetDateTime
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use time::macros::datetime;
 
     #[test]
@@ -266,29 +270,32 @@ mod tests {
     #[test]
     fn rejects_impossible_or_malformed_timestamps() {
         let cases = [
-            ("02/30/25 00:00:00 -0000", "no such day in that month"),
-            ("02/29/25 00:00:00 -0000", "no such day in that month"),
-            ("13/01/25 00:00:00 -0000", "month out of range"),
-            ("00/01/25 00:00:00 -0000", "month out of range"),
-            ("01/01/25 24:00:00 -0000", "no such time of day"),
-            ("01/01/25 23:60:00 -0000", "no such time of day"),
-            ("01/01/25 23:00:60 -0000", "no such time of day"),
-            ("01/01/25 23:00:00 -2400", "offset out of range"),
-            ("01/01/25 23:00:00 -0060", "offset out of range"),
-            ("1/1/25 23:00:00 -0000", "wrong length"),
-            ("2025-01-01T00:00:00Z", "wrong length"),
-            ("01-01-25 23:00:00 -0000", "wrong format"),
-            ("01/01/25 23:00:00 Z0000", "wrong format"),
-            ("01/01/2５ 3:00:00 -0000", "wrong length"),
-            ("", "wrong length"),
+            ("02/30/25 00:00:00 -0000", TimestampReason::Day),
+            ("02/29/25 00:00:00 -0000", TimestampReason::Day),
+            ("13/01/25 00:00:00 -0000", TimestampReason::Month),
+            ("00/01/25 00:00:00 -0000", TimestampReason::Month),
+            ("01/01/25 24:00:00 -0000", TimestampReason::TimeOfDay),
+            ("01/01/25 23:60:00 -0000", TimestampReason::TimeOfDay),
+            ("01/01/25 23:00:60 -0000", TimestampReason::TimeOfDay),
+            ("01/01/25 23:00:00 -2400", TimestampReason::Offset),
+            ("01/01/25 23:00:00 -0060", TimestampReason::Offset),
+            ("1/1/25 23:00:00 -0000", TimestampReason::Length),
+            ("2025-01-01T00:00:00Z", TimestampReason::Length),
+            ("01-01-25 23:00:00 -0000", TimestampReason::Format),
+            ("01/01/25 23:00:00 Z0000", TimestampReason::Format),
+            ("01/01/2５ 3:00:00 -0000", TimestampReason::Length),
+            ("", TimestampReason::Length),
         ];
-        for (text, want) in cases {
-            match parse_timestamp("expiresOn", text) {
-                Err(Error::Timestamp { field, detail, .. }) => {
-                    assert_eq!((field, detail.as_str()), ("expiresOn", want), "{text}")
-                }
-                other => panic!("{text}: {other:?}"),
-            }
+        for (text, reason) in cases {
+            assert_eq!(
+                parse_timestamp("expiresOn", text),
+                Err(Error::Timestamp {
+                    field: "expiresOn",
+                    value: text.to_owned(),
+                    reason,
+                }),
+                "{text}"
+            );
         }
     }
 
@@ -316,47 +323,47 @@ mod tests {
 
     #[test]
     fn rejects_malformed_claims_with_their_reason() {
-        let cases: &[(&str, &str)] = &[
-            (r#"{"nonce":"a","nonce":"b","vmId":"v"}"#, "duplicate_key"),
+        let cases: &[(&str, ErrorKind)] = &[
+            (r#"{"nonce":"a","nonce":"b","vmId":"v"}"#, ErrorKind::DuplicateKey),
             (
                 r#"{"vmId":"v","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#,
-                "claims",
+                ErrorKind::Claims,
             ),
-            (r#"{"vmId":"v","nonce":"n"}"#, "claims"),
+            (r#"{"vmId":"v","nonce":"n"}"#, ErrorKind::Claims),
             (
                 r#"{"nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#,
-                "claims",
+                ErrorKind::Claims,
             ),
-            (r#"{"vmId":1,"nonce":"n"}"#, "claims"),
+            (r#"{"vmId":1,"nonce":"n"}"#, ErrorKind::Claims),
             (
                 r#"{"vmId":"v","nonce":"n","plan":"x","timeStamp":{}}"#,
-                "claims",
+                ErrorKind::Claims,
             ),
             (
                 r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#,
-                "claims",
+                ErrorKind::Claims,
             ),
             (
                 r#"{"vmId":"v","nonce":"n","timeStamp":{"createdOn":"02/30/25 12:53:30 -0000","expiresOn":"11/19/25 11:53:30 -0000"}}"#,
-                "timestamp",
+                ErrorKind::Timestamp,
             ),
-            (r#"[]"#, "claims"),
+            (r#"[]"#, ErrorKind::Claims),
             // The whole content is read first: a key given twice after a wrongly typed field,
             // or inside a field the verifier does not know, is still the error.
-            (r#"{"vmId":1,"nonce":"a","nonce":"b"}"#, "duplicate_key"),
+            (r#"{"vmId":1,"nonce":"a","nonce":"b"}"#, ErrorKind::DuplicateKey),
             (
                 r#"{"vmId":"v","future":{"k":1,"k":2},"nonce":"n"}"#,
-                "duplicate_key",
+                ErrorKind::DuplicateKey,
             ),
             (
                 r#"{"vmId":"v","future":1,"future":1,"nonce":"n"}"#,
-                "duplicate_key",
+                ErrorKind::DuplicateKey,
             ),
             (
                 r#"{"plan":{"name":"a","name":"b"},"vmId":"v","nonce":"n"}"#,
-                "duplicate_key",
+                ErrorKind::DuplicateKey,
             ),
-            (r#"[{"k":1,"k":2}]"#, "duplicate_key"),
+            (r#"[{"k":1,"k":2}]"#, ErrorKind::DuplicateKey),
         ];
         for (json, kind) in cases {
             match Claims::parse(json.as_bytes()) {
@@ -370,7 +377,7 @@ mod tests {
     fn rejects_invalid_utf8_content() {
         let r = Claims::parse(b"{\"vmId\":\"v\xff\"}");
         assert!(
-            matches!(r, Err(Error::Claims { ref detail }) if detail.contains("invalid unicode")),
+            matches!(r, Err(Error::Claims { reason: ClaimsReason::Syntax { ref message } }) if message.contains("invalid unicode")),
             "{r:?}"
         );
     }

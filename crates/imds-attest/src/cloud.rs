@@ -5,9 +5,12 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::error::Error;
+
 /// An Azure cloud, identified by the DNS domain its IMDS signer certificates are named under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Cloud {
     /// Azure public cloud: `metadata.azure.com`.
     Public,
@@ -75,6 +78,29 @@ impl Cloud {
     pub fn of_name(dns_name: &str, allowed: &[Cloud]) -> Option<Cloud> {
         allowed.iter().copied().find(|c| c.matches(dns_name))
     }
+
+    /// The one cloud a signer's DNS names belong to, decided over every cloud, then checked
+    /// against `allowed`. A signer naming two clouds is refused whatever is allowed: it would
+    /// otherwise pick its own trust anchors.
+    pub(crate) fn of_signer(dns_names: &[String], allowed: &[Cloud]) -> Result<Cloud, Error> {
+        let mut clouds: Vec<Cloud> = dns_names
+            .iter()
+            .filter_map(|name| Cloud::of_name(name, &Cloud::ALL))
+            .collect();
+        clouds.sort();
+        clouds.dedup();
+        match clouds.as_slice() {
+            [one] if allowed.contains(one) => Ok(*one),
+            [_] | [] => Err(Error::SignerName {
+                found: dns_names.to_vec(),
+                allowed: allowed.to_vec(),
+            }),
+            _ => Err(Error::SignerName {
+                found: dns_names.to_vec(),
+                allowed: clouds,
+            }),
+        }
+    }
 }
 
 impl fmt::Display for Cloud {
@@ -120,6 +146,31 @@ mod tests {
         for (name, cloud, want) in cases {
             assert_eq!(cloud.matches(name), *want, "{name} vs {cloud}");
         }
+    }
+
+    #[test]
+    fn decides_the_cloud_over_all_clouds_before_the_allowed_list() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let both = names(&["metadata.azure.com", "metadata.azure.us"]);
+        for allowed in [&Cloud::ALL[..], &[Cloud::UsGov], &[Cloud::Public]] {
+            assert_eq!(
+                Cloud::of_signer(&both, allowed),
+                Err(Error::SignerName {
+                    found: both.clone(),
+                    allowed: vec![Cloud::Public, Cloud::UsGov],
+                }),
+                "{allowed:?}"
+            );
+        }
+        let us = names(&["usgovvirginia.metadata.azure.us", "metadata.azure.us"]);
+        assert_eq!(Cloud::of_signer(&us, &Cloud::ALL), Ok(Cloud::UsGov));
+        assert_eq!(
+            Cloud::of_signer(&us, &[Cloud::Public]),
+            Err(Error::SignerName {
+                found: us.clone(),
+                allowed: vec![Cloud::Public],
+            })
+        );
     }
 
     #[test]

@@ -18,24 +18,24 @@
 
 use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::revocation::RevocationInfoChoices;
 use cms::signed_data::{
     CertificateSet, DigestAlgorithmIdentifiers, EncapsulatedContentInfo, SignedData,
     SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use const_oid::ObjectIdentifier;
-use der::asn1::{AnyRef, OctetString, SetOfVec};
-use der::{Decode, Encode, Sequence, Tag, Tagged};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
+use der::asn1::OctetString;
+use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::Certificate;
 
-use crate::error::Error;
+use crate::algorithms::{oid_name, DigestAlgorithm, DigestIdentifier, SignatureAlgorithm};
+use crate::error::{Error, SignedAttributesReason, StructureReason};
 use crate::input;
-use crate::limits::{check_der_shape, check_size, children, DEFAULT_MAX_INPUT_BYTES};
-use crate::signature::{DigestAlgorithm, SignatureAlgorithm};
-use crate::signer::SignerCertificate;
+use crate::signer::{describe_sid, find_signer, SignerCertificate};
+use crate::tlv::{
+    check_der_shape, check_size, child_at, child_starts, children, value_range,
+    DEFAULT_MAX_INPUT_BYTES,
+};
 
 /// The most certificates a document may embed. IMDS embeds one.
 pub const MAX_EMBEDDED_CERTIFICATES: usize = 16;
@@ -115,18 +115,17 @@ impl AttestedDocument {
             .content
             .decode_as()
             .map_err(|e| Error::der("SignedData", e))?;
-        Self::from_signed_data(signed, certificate_encodings(der)?)
+        Self::from_signed_data(signed, der)
     }
 
-    fn from_signed_data(
-        signed: SignedData,
-        encodings: Vec<&[u8]>,
-    ) -> Result<AttestedDocument, Error> {
+    fn from_signed_data(signed: SignedData, der: &[u8]) -> Result<AttestedDocument, Error> {
+        let encodings = certificate_encodings(der)?;
         let (signed_part, sid) = signed_part(
             signed.version,
             &signed.digest_algorithms,
             &signed.encap_content_info,
             &signed.signer_infos,
+            der,
         )?;
         let certificates = embedded_certificates(signed.certificates)?;
         let signer_index = find_signer(&certificates, sid)?;
@@ -172,33 +171,38 @@ impl AttestedDocument {
 
 /// The checks of everything but the certificates, in the order a document is read: versions,
 /// attached id-data content, one signer, its digest among `digestAlgorithms`, its signature
-/// algorithm, its signed attributes.
-fn signed_part<'s>(
+/// algorithm paired with that digest, its signed attributes (read from `der`, the whole
+/// document, as it carries them).
+pub(crate) fn signed_part<'s>(
     version: CmsVersion,
     digest_algorithms: &DigestAlgorithmIdentifiers,
     encap: &EncapsulatedContentInfo,
     signer_infos: &'s SignerInfos,
+    der: &[u8],
 ) -> Result<(SignedPart, &'s SignerIdentifier), Error> {
     if !matches!(version, CmsVersion::V1 | CmsVersion::V3) {
-        return Err(structure(format!(
-            "SignedData version {version:?}, expected 1 or 3"
-        )));
+        return Err(Error::structure(StructureReason::SignedDataVersion {
+            version: format!("{version:?}"),
+        }));
     }
     let content = attached_content(encap)?;
     let signer_info = only_signer(signer_infos)?;
-    let digest = DigestAlgorithm::from_identifier(&signer_info.digest_alg)?;
+    let digest = DigestIdentifier::from_identifier(&signer_info.digest_alg)?;
     check_digest_algorithms(digest_algorithms, &signer_info.digest_alg)?;
-    let signature_algorithm =
-        SignatureAlgorithm::from_identifier(&signer_info.signature_algorithm, digest)?;
+    let signature_algorithm = SignatureAlgorithm::from_identifier(
+        &signer_info.signature_algorithm,
+        &signer_info.digest_alg,
+        digest,
+    )?;
     let signed_attributes = signer_info
         .signed_attrs
         .as_ref()
-        .map(signed_attributes)
+        .map(|attrs| signed_attributes(attrs, der))
         .transpose()?;
     Ok((
         SignedPart {
             content,
-            digest,
+            digest: digest.digest,
             signature_algorithm,
             signature: signer_info.signature.as_bytes().to_vec(),
             signed_attributes,
@@ -207,110 +211,9 @@ fn signed_part<'s>(
     ))
 }
 
-/// A document read without decoding its one certificate: what a verifier needs when it has
-/// proven that exact certificate before (it keeps the decoded one). Anything this reader does
-/// not accept goes through [`AttestedDocument`]'s full parse, which gives the error.
-pub(crate) struct KnownSignerDocument<'a> {
-    pub(crate) signed: SignedPart,
-    /// Exactly one, checked.
-    signer_infos: SignerInfos,
-    /// The certificate's encoding as it stands in the input.
-    pub(crate) certificate: &'a [u8],
-}
-
-/// `ContentInfo`, its content borrowed.
-#[derive(Sequence)]
-struct ContentInfoShell<'a> {
-    content_type: ObjectIdentifier,
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    content: AnyRef<'a>,
-}
-
-/// `SignedData` as the `cms` crate declares it, but with its certificates left undecoded.
-#[derive(Sequence)]
-struct SignedDataShell<'a> {
-    version: CmsVersion,
-    digest_algorithms: DigestAlgorithmIdentifiers,
-    encap_content_info: EncapsulatedContentInfo,
-    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-    certificates: Option<SetOfVec<AnyRef<'a>>>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    crls: Option<RevocationInfoChoices>,
-    signer_infos: SignerInfos,
-}
-
-impl<'a> KnownSignerDocument<'a> {
-    /// The document in `der` if it has exactly one embedded certificate and passes every check
-    /// [`AttestedDocument`] makes outside that certificate; `None` for anything else.
-    pub(crate) fn read(der: &'a [u8]) -> Option<KnownSignerDocument<'a>> {
-        check_size(der, DEFAULT_MAX_INPUT_BYTES).ok()?;
-        check_der_shape(der).ok()?;
-        let info = ContentInfoShell::from_der(der).ok()?;
-        if info.content_type != ID_SIGNED_DATA {
-            return None;
-        }
-        let shell: SignedDataShell<'_> = info.content.decode_as().ok()?;
-        let [certificate] = shell.certificates.as_ref()?.as_slice() else {
-            return None;
-        };
-        // A CertificateChoices that is a Certificate: a SEQUENCE (the others are tagged).
-        if certificate.tag() != Tag::Sequence {
-            return None;
-        }
-        let (signed, _) = signed_part(
-            shell.version,
-            &shell.digest_algorithms,
-            &shell.encap_content_info,
-            &shell.signer_infos,
-        )
-        .ok()?;
-        let encodings = certificate_encodings(der).ok()?;
-        let [encoding] = encodings.as_slice() else {
-            return None;
-        };
-        Some(KnownSignerDocument {
-            signed,
-            signer_infos: shell.signer_infos,
-            certificate: encoding,
-        })
-    }
-
-    /// The signer identifier of the one SignerInfo.
-    pub(crate) fn sid(&self) -> Option<&SignerIdentifier> {
-        self.signer_infos.0.get(0).map(|info| &info.sid)
-    }
-}
-
-/// What a signer identifier can name a certificate by.
-#[derive(Debug, Clone)]
-pub(crate) struct SignerIdentity {
-    issuer: Name,
-    serial: SerialNumber,
-    subject_key_identifier: Option<Vec<u8>>,
-}
-
-impl SignerIdentity {
-    pub(crate) fn of(cert: &Certificate) -> SignerIdentity {
-        SignerIdentity {
-            issuer: cert.tbs_certificate.issuer.clone(),
-            serial: cert.tbs_certificate.serial_number.clone(),
-            subject_key_identifier: crate::signer::subject_key_identifier(cert),
-        }
-    }
-
-    pub(crate) fn is_named_by(&self, sid: &SignerIdentifier) -> bool {
-        sid_names(
-            sid,
-            &self.issuer,
-            &self.serial,
-            self.subject_key_identifier.as_deref(),
-        )
-    }
-}
-
 /// The encodings of the embedded certificates as they stand in the input.
-fn certificate_encodings(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
-    let malformed = || structure("the SignedData is not where ContentInfo puts it".into());
+pub(crate) fn certificate_encodings(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    let malformed = || Error::structure(StructureReason::Misplaced);
     let top = children(der).ok_or_else(malformed)?;
     let explicit = top.get(1).ok_or_else(malformed)?;
     let signed = children(explicit)
@@ -324,23 +227,30 @@ fn certificate_encodings(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
     }
 }
 
-fn structure(detail: String) -> Error {
-    Error::Structure { detail }
+/// The one SignerInfo's `signedAttrs` as the input carries them: `[0] IMPLICIT SET OF
+/// Attribute`, its tag included; `None` when it has none.
+fn signed_attributes_encoding(der: &[u8]) -> Option<&[u8]> {
+    // ContentInfo { contentType, [0] { SignedData { .., signerInfos } } }
+    let signed = child_at(der, child_at(der, 0, 1)?, 0)?;
+    let (fields, count) = child_starts::<8>(der, signed)?;
+    let infos = *fields.get(count.checked_sub(1)?)?;
+    // SignerInfo { version, sid, digestAlgorithm, [0] signedAttrs OPTIONAL, .. }
+    let attrs = child_at(der, child_at(der, infos, 0)?, 3)?;
+    let (tag, value) = value_range(der, attrs)?;
+    (tag == 0xa0).then(|| der.get(attrs..value.end)).flatten()
 }
 
 fn attached_content(encap: &EncapsulatedContentInfo) -> Result<Vec<u8>, Error> {
     if encap.econtent_type != ID_DATA {
-        return Err(structure(format!(
-            "encapsulated content type is {}, expected id-data",
-            oid_name(&encap.econtent_type)
-        )));
+        return Err(Error::structure(StructureReason::ContentType {
+            content_type: oid_name(&encap.econtent_type),
+        }));
     }
     let any = encap.econtent.as_ref().ok_or(Error::DetachedContent)?;
     if any.tag() != Tag::OctetString {
-        return Err(structure(format!(
-            "eContent is a {}, expected an OCTET STRING",
-            any.tag()
-        )));
+        return Err(Error::structure(StructureReason::ContentNotOctetString {
+            tag: any.tag().to_string(),
+        }));
     }
     Ok(any.value().to_vec())
 }
@@ -350,19 +260,18 @@ fn attached_content(encap: &EncapsulatedContentInfo) -> Result<Vec<u8>, Error> {
 /// list names a digest it does not know, so a verifier that ignored the list would accept
 /// what another rejects.
 fn check_digest_algorithms(
-    listed: &cms::signed_data::DigestAlgorithmIdentifiers,
+    listed: &DigestAlgorithmIdentifiers,
     signer: &x509_cert::spki::AlgorithmIdentifierOwned,
 ) -> Result<(), Error> {
     for alg in listed.iter() {
-        DigestAlgorithm::from_identifier(alg)?;
+        DigestIdentifier::from_identifier(alg)?;
     }
     if listed.iter().any(|alg| alg == signer) {
         Ok(())
     } else {
-        Err(structure(format!(
-            "the signer's digest algorithm {} is not in the SignedData's digestAlgorithms",
-            oid_name(&signer.oid)
-        )))
+        Err(Error::structure(StructureReason::DigestNotListed {
+            algorithm: oid_name(&signer.oid),
+        }))
     }
 }
 
@@ -376,10 +285,9 @@ fn only_signer(infos: &SignerInfos) -> Result<&SignerInfo, Error> {
             if version_ok {
                 Ok(one)
             } else {
-                Err(structure(format!(
-                    "SignerInfo version {:?} does not fit its signer identifier (RFC 5652 5.3)",
-                    one.version
-                )))
+                Err(Error::structure(StructureReason::SignerInfoVersion {
+                    version: format!("{:?}", one.version),
+                }))
             }
         }
         many => Err(Error::SignerCount { count: many.len() }),
@@ -391,89 +299,29 @@ fn embedded_certificates(set: Option<CertificateSet>) -> Result<Vec<Certificate>
         return Ok(Vec::new());
     };
     if set.0.len() > MAX_EMBEDDED_CERTIFICATES {
-        return Err(structure(format!(
-            "{} embedded certificates, more than the {MAX_EMBEDDED_CERTIFICATES} accepted",
-            set.0.len()
-        )));
+        return Err(Error::structure(StructureReason::TooManyCertificates {
+            count: set.0.len(),
+        }));
     }
     set.0
         .into_vec()
         .into_iter()
         .map(|choice| match choice {
             CertificateChoices::Certificate(cert) => Ok(cert),
-            CertificateChoices::Other(_) => Err(structure(
-                "an embedded certificate is not an X.509 certificate".into(),
-            )),
+            CertificateChoices::Other(_) => Err(Error::structure(StructureReason::NotX509)),
         })
         .collect()
 }
 
-/// The index of the one embedded certificate the signer identifier names (never simply the
-/// first certificate).
-fn find_signer(certificates: &[Certificate], sid: &SignerIdentifier) -> Result<usize, Error> {
-    let matches: Vec<usize> = certificates
-        .iter()
-        .enumerate()
-        .filter(|(_, cert)| sid_matches(sid, cert))
-        .map(|(i, _)| i)
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(Error::SignerCertificateNotFound {
-            sid: describe_sid(sid),
-        }),
-        _ => Err(structure(format!(
-            "{} embedded certificates match the signer identifier ({})",
-            matches.len(),
-            describe_sid(sid)
-        ))),
-    }
-}
-
-fn sid_matches(sid: &SignerIdentifier, cert: &Certificate) -> bool {
-    let tbs = &cert.tbs_certificate;
-    let ski = match sid {
-        SignerIdentifier::IssuerAndSerialNumber(_) => None,
-        SignerIdentifier::SubjectKeyIdentifier(_) => crate::signer::subject_key_identifier(cert),
-    };
-    sid_names(sid, &tbs.issuer, &tbs.serial_number, ski.as_deref())
-}
-
-fn sid_names(
-    sid: &SignerIdentifier,
-    issuer: &Name,
-    serial: &SerialNumber,
-    subject_key_identifier: Option<&[u8]>,
-) -> bool {
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(ias) => {
-            ias.issuer == *issuer && ias.serial_number == *serial
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            subject_key_identifier == Some(ski.0.as_bytes())
-        }
-    }
-}
-
-fn describe_sid(sid: &SignerIdentifier) -> String {
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(ias) => format!(
-            "issuer \"{}\", serial {}",
-            crate::signer::format_name(&ias.issuer),
-            hex(ias.serial_number.as_bytes())
-        ),
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            format!("subject key identifier {}", hex(ski.0.as_bytes()))
-        }
-    }
-}
-
+/// Reads the signed attributes (RFC 5652 section 5.4): exactly one content-type (id-data) and
+/// one message-digest, each with one value. The signature covers them as the document carries
+/// them, re-tagged as a SET OF (section 5.4): the decoder sorts a SET OF, so its re-encoding
+/// could differ from what was signed. An encoding not in DER order is refused.
 fn signed_attributes(
     attrs: &cms::signed_data::SignedAttributes,
+    der: &[u8],
 ) -> Result<SignedAttributes, Error> {
-    let fail = |detail: &str| Error::SignedAttributes {
-        detail: detail.to_owned(),
-    };
+    let fail = |reason| Error::SignedAttributes { reason };
     let mut content_type = None;
     let mut message_digest = None;
     for attr in attrs.iter() {
@@ -485,46 +333,76 @@ fn signed_attributes(
             continue;
         };
         let [value] = attr.values.as_slice() else {
-            return Err(fail("an attribute must hold exactly one value"));
+            return Err(fail(SignedAttributesReason::ValueCount));
         };
         // The SET OF decoder already refused two attributes of one type only if they were
         // byte-identical; two different values of one type are refused here.
         if slot.replace(value).is_some() {
-            return Err(fail("an attribute type appears twice"));
+            return Err(fail(SignedAttributesReason::Duplicate));
         }
     }
-    let content_type = content_type.ok_or_else(|| fail("the content-type attribute is missing"))?;
+    let content_type = content_type.ok_or(fail(SignedAttributesReason::ContentTypeMissing))?;
     let oid: ObjectIdentifier = content_type
         .decode_as()
-        .map_err(|_| fail("the content-type attribute is not an OID"))?;
+        .map_err(|_| fail(SignedAttributesReason::ContentTypeNotOid))?;
     if oid != ID_DATA {
-        return Err(Error::SignedAttributes {
-            detail: format!(
-                "the content-type attribute is {}, not id-data",
-                oid_name(&oid)
-            ),
-        });
+        return Err(fail(SignedAttributesReason::ContentTypeNotData {
+            content_type: oid_name(&oid),
+        }));
     }
     let digest: OctetString = message_digest
-        .ok_or_else(|| fail("the message-digest attribute is missing"))?
+        .ok_or(fail(SignedAttributesReason::DigestMissing))?
         .decode_as()
-        .map_err(|_| fail("the message-digest attribute is not an OCTET STRING"))?;
+        .map_err(|_| fail(SignedAttributesReason::DigestNotOctetString))?;
+    let carried = signed_attributes_encoding(der)
+        .ok_or_else(|| Error::structure(StructureReason::Misplaced))?;
+    let elements = children(carried).ok_or_else(|| Error::structure(StructureReason::Misplaced))?;
+    if !in_der_order(&elements) {
+        return Err(fail(SignedAttributesReason::NotDerOrder));
+    }
+    let mut set = carried.to_vec();
+    if let Some(tag) = set.first_mut() {
+        *tag = 0x31;
+    }
     Ok(SignedAttributes {
-        der: attrs
-            .to_der()
-            .map_err(|e| Error::der("SignedAttributes", e))?,
+        der: set,
         message_digest: digest.as_bytes().to_vec(),
     })
 }
 
-/// `name (dotted.oid)` when the OID is known, else the dotted OID.
-pub(crate) fn oid_name(oid: &ObjectIdentifier) -> String {
-    match const_oid::db::DB.by_oid(oid) {
-        Some(name) => format!("{name} ({oid})"),
-        None => oid.to_string(),
-    }
+/// Whether the encodings are in the order DER requires of a SET OF (X.690 section 11.6):
+/// ascending as octet strings, the shorter padded with zero octets at its end.
+fn in_der_order(elements: &[&[u8]]) -> bool {
+    let padded_cmp = |a: &[u8], b: &[u8]| {
+        let len = a.len().max(b.len());
+        let byte = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
+        (0..len)
+            .map(|i| byte(a, i).cmp(&byte(b, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    elements
+        .windows(2)
+        .all(|pair| matches!(pair, [a, b] if padded_cmp(a, b).is_le()))
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_order_compares_encodings_padded_with_zeros() {
+        let cases: &[(&[&[u8]], bool)] = &[
+            (&[&[0x30, 0x01, 0x01], &[0x30, 0x01, 0x02]], true),
+            (&[&[0x30, 0x01, 0x02], &[0x30, 0x01, 0x01]], false),
+            (&[&[0x30, 0x01, 0x01], &[0x30, 0x01, 0x01]], true),
+            (&[&[0x30, 0x00], &[0x30, 0x00, 0x00]], true),
+            (&[&[0x30, 0x01, 0x05], &[0x30, 0x02, 0x00, 0x01]], true),
+            (&[&[0x30, 0x02, 0x00, 0x01], &[0x30, 0x01, 0x05]], false),
+            (&[], true),
+        ];
+        for (elements, want) in cases {
+            assert_eq!(in_der_order(elements), *want, "{elements:02x?}");
+        }
+    }
 }

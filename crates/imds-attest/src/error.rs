@@ -1,7 +1,9 @@
-//! The one error type of the crate.
+//! The one error type of the crate, its typed reasons, and the stable kind names.
 //!
-//! Every variant says what was wrong, with the values involved, and its message says what to do
-//! about it where there is something to do. [`Error::kind`] gives a stable machine-readable name.
+//! Every variant says what was wrong, with the values involved, in the library's own terms (no
+//! command-line flags: the CLI adds its advice). [`Error::kind`] gives an [`ErrorKind`], whose
+//! snake_case names are the contract of every face: the CLI's JSON, the HTTP service and the
+//! Python exceptions.
 
 use std::fmt;
 
@@ -23,12 +25,12 @@ pub enum Error {
     /// The input is none of the accepted forms (IMDS JSON, base64, PEM, DER).
     UnrecognisedInput {
         /// What the input looked like.
-        detail: String,
+        reason: InputReason,
     },
     /// The IMDS JSON wrapper is malformed.
     Envelope {
         /// What was wrong with it.
-        detail: String,
+        reason: EnvelopeReason,
     },
     /// The IMDS JSON wrapper names an encoding other than `pkcs7`.
     UnsupportedEncoding {
@@ -37,15 +39,15 @@ pub enum Error {
     },
     /// The base64 text (bare, in PEM or in the JSON `signature`) does not decode.
     Base64 {
-        /// The decoder's complaint.
-        detail: String,
+        /// What was wrong.
+        reason: Base64Reason,
     },
     /// The PKCS#7 bytes are not strict DER of the expected ASN.1 structure.
     Der {
         /// Which structure was being read.
         what: &'static str,
-        /// The decoder's complaint.
-        detail: String,
+        /// What was wrong.
+        reason: DerReason,
     },
     /// The ContentInfo holds something other than SignedData.
     NotSignedData {
@@ -55,7 +57,7 @@ pub enum Error {
     /// The document's structure is valid DER but not what an attested document may be.
     Structure {
         /// What rule it broke.
-        detail: String,
+        reason: StructureReason,
     },
     /// The SignedData has no attached content (a detached signature).
     DetachedContent,
@@ -69,40 +71,61 @@ pub enum Error {
         /// The signer identifier, readable.
         sid: String,
     },
-    /// A digest algorithm that is not SHA-256, SHA-384 or SHA-512 (or a combined OID of those).
+    /// A digest algorithm that is not SHA-256, SHA-384 or SHA-512 (or, with an RSA signer, a
+    /// sha*WithRSAEncryption OID of those).
     UnsupportedDigestAlgorithm {
         /// Name or dotted OID.
         algorithm: String,
+        /// Why it was refused.
+        reason: AlgorithmReason,
     },
     /// A signature algorithm other than RSA PKCS#1 v1.5 or ECDSA, or one that disagrees with the
     /// digest algorithm or the key.
     UnsupportedSignatureAlgorithm {
-        /// Name or dotted OID, and why it was refused.
+        /// Name or dotted OID.
         algorithm: String,
+        /// Why it was refused.
+        reason: AlgorithmReason,
     },
-    /// The signer's public key is too weak or of an unsupported kind.
+    /// The signer's public key is too weak, too costly, or of an unsupported kind.
     WeakKey {
         /// Subject of the certificate holding the key.
         subject: String,
-        /// The key, e.g. `RSA-1024`.
-        key: String,
+        /// What is wrong with the key.
+        reason: KeyReason,
     },
     /// The signed attributes are present but wrong.
     SignedAttributes {
         /// What was wrong.
-        detail: String,
+        reason: SignedAttributesReason,
     },
     /// The signature does not verify over the content with the signer certificate's key.
     BadSignature {
         /// Subject of the signer certificate.
         signer: String,
     },
-    /// None of the signer's DNS names belongs to an allowed cloud.
+    /// The signer certificate's DNS names are not one allowed cloud's: none belongs to an
+    /// allowed cloud, or they name more than one cloud.
     SignerName {
-        /// The DNS names found (SAN dNSNames, or subject CNs when there is no SAN extension).
+        /// The DNS names found (SAN dNSNames, or the subject CN when there is no SAN extension).
         found: Vec<String>,
-        /// The clouds that were allowed.
+        /// The clouds the names belong to, when they name more than one; otherwise the
+        /// clouds that were allowed.
         allowed: Vec<Cloud>,
+    },
+    /// A DNS name of the signer certificate is not a plain host name.
+    InvalidSignerName {
+        /// The name, as written in the certificate.
+        name: String,
+        /// What is wrong with it.
+        reason: NameReason,
+    },
+    /// The signer certificate is not shaped like a TLS server certificate that may sign.
+    SignerProfile {
+        /// Its subject.
+        subject: String,
+        /// What is wrong with it.
+        reason: ProfileReason,
     },
     /// The trust store holds no trust anchor for the signer's cloud.
     NoTrustAnchors {
@@ -117,6 +140,8 @@ pub enum Error {
         issuer: String,
         /// The cloud whose anchors were tried.
         cloud: Cloud,
+        /// Whether that certificate is self-signed: a root that is not among the anchors.
+        self_signed: bool,
     },
     /// A certificate in the chain had expired at the verification time.
     CertificateExpired {
@@ -142,15 +167,13 @@ pub enum Error {
         subject: String,
         /// Its depth (0 is the signer).
         depth: u32,
-        /// OpenSSL's verify code.
-        code: i32,
-        /// OpenSSL's reason.
-        reason: String,
+        /// What failed.
+        reason: ChainReason,
     },
     /// The signed content is not valid claims JSON.
     Claims {
         /// What was wrong.
-        detail: String,
+        reason: ClaimsReason,
     },
     /// A JSON object in the content names the same key twice.
     DuplicateKey {
@@ -164,7 +187,7 @@ pub enum Error {
         /// The text found.
         value: String,
         /// What was wrong.
-        detail: String,
+        reason: TimestampReason,
     },
     /// The document's nonce is not the one expected.
     NonceMismatch {
@@ -201,130 +224,711 @@ pub enum Error {
         /// Where it came from.
         source: String,
         /// What was wrong.
-        detail: String,
-    },
-    /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits.
-    InvalidNonce {
-        /// The nonce given.
-        nonce: String,
-    },
-    /// Fetching from IMDS failed: unreachable, too slow, or a malformed answer.
-    Fetch {
-        /// What happened.
-        detail: String,
-    },
-    /// IMDS answered with a status that is not retried (400, 404, 405...).
-    ImdsStatus {
-        /// The HTTP status.
-        status: u16,
-        /// The body, on one line.
-        body: String,
-    },
-    /// IMDS kept returning a document for another nonce (a cached one).
-    StaleDocument {
-        /// The nonce asked for.
-        asked: String,
-        /// The nonce in the last document returned.
-        found: String,
-        /// Requests made.
-        attempts: u32,
+        reason: TrustFileReason,
     },
     /// OpenSSL failed for a reason that is not the document's fault.
     Crypto {
         /// What was being done.
         context: &'static str,
         /// OpenSSL's error stack.
-        detail: String,
+        message: String,
     },
 }
 
-impl Error {
-    /// A stable, machine-readable name for the variant (`"bad_signature"`, `"nonce_mismatch"`…).
-    pub fn kind(&self) -> &'static str {
+/// The stable, machine-readable name of a failure: the same snake_case names in the CLI's
+/// `--json` output (`"kind"`), the HTTP service and the Python exceptions. A name is never
+/// reused for another meaning; new kinds may be added.
+///
+/// | kind | meaning |
+/// |---|---|
+#[doc = include_str!("kinds.md")]
+///
+/// ```
+/// use imds_attest::ErrorKind;
+/// assert_eq!(ErrorKind::NonceMismatch.as_str(), "nonce_mismatch");
+/// assert_eq!("bad_signature".parse::<ErrorKind>(), Ok(ErrorKind::BadSignature));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::InputTooLarge`].
+    InputTooLarge,
+    /// [`Error::UnrecognisedInput`].
+    UnrecognisedInput,
+    /// [`Error::Envelope`].
+    Envelope,
+    /// [`Error::UnsupportedEncoding`].
+    UnsupportedEncoding,
+    /// [`Error::Base64`].
+    Base64,
+    /// [`Error::Der`].
+    Der,
+    /// [`Error::NotSignedData`].
+    NotSignedData,
+    /// [`Error::Structure`].
+    Structure,
+    /// [`Error::DetachedContent`].
+    DetachedContent,
+    /// [`Error::SignerCount`].
+    SignerCount,
+    /// [`Error::SignerCertificateNotFound`].
+    SignerCertificateNotFound,
+    /// [`Error::UnsupportedDigestAlgorithm`].
+    UnsupportedDigestAlgorithm,
+    /// [`Error::UnsupportedSignatureAlgorithm`].
+    UnsupportedSignatureAlgorithm,
+    /// [`Error::WeakKey`].
+    WeakKey,
+    /// [`Error::SignedAttributes`].
+    SignedAttributes,
+    /// [`Error::BadSignature`].
+    BadSignature,
+    /// [`Error::SignerName`].
+    SignerName,
+    /// [`Error::InvalidSignerName`].
+    InvalidSignerName,
+    /// [`Error::SignerProfile`].
+    SignerProfile,
+    /// [`Error::NoTrustAnchors`].
+    NoTrustAnchors,
+    /// [`Error::UntrustedIssuer`].
+    UntrustedIssuer,
+    /// [`Error::CertificateExpired`].
+    CertificateExpired,
+    /// [`Error::CertificateNotYetValid`].
+    CertificateNotYetValid,
+    /// [`Error::Chain`].
+    Chain,
+    /// [`Error::Claims`].
+    Claims,
+    /// [`Error::DuplicateKey`].
+    DuplicateKey,
+    /// [`Error::Timestamp`].
+    Timestamp,
+    /// [`Error::NonceMismatch`].
+    NonceMismatch,
+    /// [`Error::DocumentExpired`].
+    DocumentExpired,
+    /// [`Error::DocumentNotYetValid`].
+    DocumentNotYetValid,
+    /// [`Error::DocumentTooOld`].
+    DocumentTooOld,
+    /// [`Error::TrustFile`].
+    TrustFile,
+    /// [`Error::Crypto`].
+    Crypto,
+    /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits (the `fetch` module).
+    InvalidNonce,
+    /// IMDS could not be reached, was too slow, or answered something that is not a document
+    /// (the `fetch` module).
+    Fetch,
+    /// IMDS answered with a status that is not retried (the `fetch` module).
+    ImdsStatus,
+    /// IMDS kept serving a cached document for another nonce (the `fetch` module).
+    StaleDocument,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of the table above.
+    pub const ALL: [ErrorKind; 37] = [
+        ErrorKind::InputTooLarge,
+        ErrorKind::UnrecognisedInput,
+        ErrorKind::Envelope,
+        ErrorKind::UnsupportedEncoding,
+        ErrorKind::Base64,
+        ErrorKind::Der,
+        ErrorKind::NotSignedData,
+        ErrorKind::Structure,
+        ErrorKind::DetachedContent,
+        ErrorKind::SignerCount,
+        ErrorKind::SignerCertificateNotFound,
+        ErrorKind::UnsupportedDigestAlgorithm,
+        ErrorKind::UnsupportedSignatureAlgorithm,
+        ErrorKind::WeakKey,
+        ErrorKind::SignedAttributes,
+        ErrorKind::BadSignature,
+        ErrorKind::SignerName,
+        ErrorKind::InvalidSignerName,
+        ErrorKind::SignerProfile,
+        ErrorKind::NoTrustAnchors,
+        ErrorKind::UntrustedIssuer,
+        ErrorKind::CertificateExpired,
+        ErrorKind::CertificateNotYetValid,
+        ErrorKind::Chain,
+        ErrorKind::Claims,
+        ErrorKind::DuplicateKey,
+        ErrorKind::Timestamp,
+        ErrorKind::NonceMismatch,
+        ErrorKind::DocumentExpired,
+        ErrorKind::DocumentNotYetValid,
+        ErrorKind::DocumentTooOld,
+        ErrorKind::TrustFile,
+        ErrorKind::Crypto,
+        ErrorKind::InvalidNonce,
+        ErrorKind::Fetch,
+        ErrorKind::ImdsStatus,
+        ErrorKind::StaleDocument,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Error::InputTooLarge { .. } => "input_too_large",
-            Error::UnrecognisedInput { .. } => "unrecognised_input",
-            Error::Envelope { .. } => "envelope",
-            Error::UnsupportedEncoding { .. } => "unsupported_encoding",
-            Error::Base64 { .. } => "base64",
-            Error::Der { .. } => "der",
-            Error::NotSignedData { .. } => "not_signed_data",
-            Error::Structure { .. } => "structure",
-            Error::DetachedContent => "detached_content",
-            Error::SignerCount { .. } => "signer_count",
-            Error::SignerCertificateNotFound { .. } => "signer_certificate_not_found",
-            Error::UnsupportedDigestAlgorithm { .. } => "unsupported_digest_algorithm",
-            Error::UnsupportedSignatureAlgorithm { .. } => "unsupported_signature_algorithm",
-            Error::WeakKey { .. } => "weak_key",
-            Error::SignedAttributes { .. } => "signed_attributes",
-            Error::BadSignature { .. } => "bad_signature",
-            Error::SignerName { .. } => "signer_name",
-            Error::NoTrustAnchors { .. } => "no_trust_anchors",
-            Error::UntrustedIssuer { .. } => "untrusted_issuer",
-            Error::CertificateExpired { .. } => "certificate_expired",
-            Error::CertificateNotYetValid { .. } => "certificate_not_yet_valid",
-            Error::Chain { .. } => "chain",
-            Error::Claims { .. } => "claims",
-            Error::DuplicateKey { .. } => "duplicate_key",
-            Error::Timestamp { .. } => "timestamp",
-            Error::NonceMismatch { .. } => "nonce_mismatch",
-            Error::DocumentExpired { .. } => "document_expired",
-            Error::DocumentNotYetValid { .. } => "document_not_yet_valid",
-            Error::DocumentTooOld { .. } => "document_too_old",
-            Error::TrustFile { .. } => "trust_file",
-            Error::InvalidNonce { .. } => "invalid_nonce",
-            Error::Fetch { .. } => "fetch",
-            Error::ImdsStatus { .. } => "imds_status",
-            Error::StaleDocument { .. } => "stale_document",
-            Error::Crypto { .. } => "crypto",
+            ErrorKind::InputTooLarge => "input_too_large",
+            ErrorKind::UnrecognisedInput => "unrecognised_input",
+            ErrorKind::Envelope => "envelope",
+            ErrorKind::UnsupportedEncoding => "unsupported_encoding",
+            ErrorKind::Base64 => "base64",
+            ErrorKind::Der => "der",
+            ErrorKind::NotSignedData => "not_signed_data",
+            ErrorKind::Structure => "structure",
+            ErrorKind::DetachedContent => "detached_content",
+            ErrorKind::SignerCount => "signer_count",
+            ErrorKind::SignerCertificateNotFound => "signer_certificate_not_found",
+            ErrorKind::UnsupportedDigestAlgorithm => "unsupported_digest_algorithm",
+            ErrorKind::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
+            ErrorKind::WeakKey => "weak_key",
+            ErrorKind::SignedAttributes => "signed_attributes",
+            ErrorKind::BadSignature => "bad_signature",
+            ErrorKind::SignerName => "signer_name",
+            ErrorKind::InvalidSignerName => "invalid_signer_name",
+            ErrorKind::SignerProfile => "signer_profile",
+            ErrorKind::NoTrustAnchors => "no_trust_anchors",
+            ErrorKind::UntrustedIssuer => "untrusted_issuer",
+            ErrorKind::CertificateExpired => "certificate_expired",
+            ErrorKind::CertificateNotYetValid => "certificate_not_yet_valid",
+            ErrorKind::Chain => "chain",
+            ErrorKind::Claims => "claims",
+            ErrorKind::DuplicateKey => "duplicate_key",
+            ErrorKind::Timestamp => "timestamp",
+            ErrorKind::NonceMismatch => "nonce_mismatch",
+            ErrorKind::DocumentExpired => "document_expired",
+            ErrorKind::DocumentNotYetValid => "document_not_yet_valid",
+            ErrorKind::DocumentTooOld => "document_too_old",
+            ErrorKind::TrustFile => "trust_file",
+            ErrorKind::Crypto => "crypto",
+            ErrorKind::InvalidNonce => "invalid_nonce",
+            ErrorKind::Fetch => "fetch",
+            ErrorKind::ImdsStatus => "imds_status",
+            ErrorKind::StaleDocument => "stale_document",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ErrorKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown error kind {s:?}"))
+    }
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The stable, machine-readable kind of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InputTooLarge { .. } => ErrorKind::InputTooLarge,
+            Error::UnrecognisedInput { .. } => ErrorKind::UnrecognisedInput,
+            Error::Envelope { .. } => ErrorKind::Envelope,
+            Error::UnsupportedEncoding { .. } => ErrorKind::UnsupportedEncoding,
+            Error::Base64 { .. } => ErrorKind::Base64,
+            Error::Der { .. } => ErrorKind::Der,
+            Error::NotSignedData { .. } => ErrorKind::NotSignedData,
+            Error::Structure { .. } => ErrorKind::Structure,
+            Error::DetachedContent => ErrorKind::DetachedContent,
+            Error::SignerCount { .. } => ErrorKind::SignerCount,
+            Error::SignerCertificateNotFound { .. } => ErrorKind::SignerCertificateNotFound,
+            Error::UnsupportedDigestAlgorithm { .. } => ErrorKind::UnsupportedDigestAlgorithm,
+            Error::UnsupportedSignatureAlgorithm { .. } => {
+                ErrorKind::UnsupportedSignatureAlgorithm
+            }
+            Error::WeakKey { .. } => ErrorKind::WeakKey,
+            Error::SignedAttributes { .. } => ErrorKind::SignedAttributes,
+            Error::BadSignature { .. } => ErrorKind::BadSignature,
+            Error::SignerName { .. } => ErrorKind::SignerName,
+            Error::InvalidSignerName { .. } => ErrorKind::InvalidSignerName,
+            Error::SignerProfile { .. } => ErrorKind::SignerProfile,
+            Error::NoTrustAnchors { .. } => ErrorKind::NoTrustAnchors,
+            Error::UntrustedIssuer { .. } => ErrorKind::UntrustedIssuer,
+            Error::CertificateExpired { .. } => ErrorKind::CertificateExpired,
+            Error::CertificateNotYetValid { .. } => ErrorKind::CertificateNotYetValid,
+            Error::Chain { .. } => ErrorKind::Chain,
+            Error::Claims { .. } => ErrorKind::Claims,
+            Error::DuplicateKey { .. } => ErrorKind::DuplicateKey,
+            Error::Timestamp { .. } => ErrorKind::Timestamp,
+            Error::NonceMismatch { .. } => ErrorKind::NonceMismatch,
+            Error::DocumentExpired { .. } => ErrorKind::DocumentExpired,
+            Error::DocumentNotYetValid { .. } => ErrorKind::DocumentNotYetValid,
+            Error::DocumentTooOld { .. } => ErrorKind::DocumentTooOld,
+            Error::TrustFile { .. } => ErrorKind::TrustFile,
+            Error::Crypto { .. } => ErrorKind::Crypto,
         }
     }
 
     pub(crate) fn der(what: &'static str, err: der::Error) -> Self {
         Error::Der {
             what,
-            detail: err.to_string(),
+            reason: DerReason::Decoder {
+                message: err.to_string(),
+            },
         }
     }
 
     pub(crate) fn crypto(context: &'static str, err: openssl::error::ErrorStack) -> Self {
         Error::Crypto {
             context,
-            detail: err.to_string(),
+            message: err.to_string(),
         }
     }
+
+    pub(crate) fn structure(reason: StructureReason) -> Self {
+        Error::Structure { reason }
+    }
+}
+
+/// Why the input is none of the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputReason {
+    /// Nothing at all.
+    Empty,
+    /// Only white space.
+    WhiteSpace,
+    /// Binary bytes that do not begin a DER SEQUENCE.
+    BinaryNotDer,
+    /// A PEM header line that is not `-----BEGIN <label>-----`.
+    PemHeader {
+        /// The line.
+        line: String,
+    },
+    /// A PEM block of another kind than PKCS7 or CMS.
+    PemLabel {
+        /// Its label.
+        label: String,
+    },
+    /// A PEM block without its END line.
+    PemFooter {
+        /// The line expected.
+        footer: String,
+    },
+}
+
+/// Why the IMDS JSON wrapper is malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvelopeReason {
+    /// It is not JSON (the parser's complaint).
+    Syntax {
+        /// serde_json's message.
+        message: String,
+    },
+    /// A key appears twice.
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+    /// It is JSON but not an object.
+    NotObject,
+    /// A key other than `encoding` and `signature`.
+    UnexpectedKey {
+        /// The key.
+        key: String,
+    },
+    /// `encoding` or `signature` is missing.
+    Missing {
+        /// The key.
+        key: &'static str,
+    },
+    /// `encoding` or `signature` is not a string.
+    NotString {
+        /// The key.
+        key: &'static str,
+    },
+}
+
+/// Why base64 text does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Base64Reason {
+    /// The decoder refused it.
+    Invalid {
+        /// The decoder's message.
+        message: String,
+    },
+    /// It decodes to no bytes.
+    Empty,
+}
+
+/// Why bytes are not strict DER.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DerReason {
+    /// The TLV walk that runs before any decoding refused the bytes at `offset`.
+    Tlv {
+        /// Where the offending tag or length begins.
+        offset: usize,
+        /// What is wrong there.
+        problem: TlvProblem,
+    },
+    /// The ASN.1 decoder refused the bytes.
+    Decoder {
+        /// The decoder's message.
+        message: String,
+    },
+}
+
+/// A tag or length that strict DER forbids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlvProblem {
+    /// The input ends inside a tag or length.
+    Truncated,
+    /// A high tag number of more than 4 octets.
+    TagTooLong,
+    /// The indefinite length (BER).
+    IndefiniteLength,
+    /// The reserved length octet 0xFF.
+    ReservedLength,
+    /// A length of more than 4 octets.
+    LengthTooLong,
+    /// A length in more octets than needed.
+    NonMinimalLength,
+    /// A length that claims more bytes than remain.
+    Overrun {
+        /// The length claimed.
+        length: usize,
+        /// The bytes that remain.
+        remaining: usize,
+    },
+    /// A value that runs past the end of its enclosing value.
+    PastParent,
+    /// Bytes after the one top-level value.
+    Trailing {
+        /// How many.
+        count: usize,
+    },
+}
+
+/// How a well-formed DER document differs from an attested document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StructureReason {
+    /// Constructed values nest deeper than [`MAX_DER_DEPTH`](crate::MAX_DER_DEPTH).
+    TooDeep {
+        /// Where.
+        offset: usize,
+    },
+    /// A constructed value with more than [`MAX_DER_ELEMENTS`](crate::MAX_DER_ELEMENTS).
+    TooManyElements {
+        /// Where the first one too many begins.
+        offset: usize,
+    },
+    /// A SignedData version other than 1 or 3.
+    SignedDataVersion {
+        /// The version found.
+        version: String,
+    },
+    /// A SignerInfo version that does not fit its signer identifier (RFC 5652 5.3).
+    SignerInfoVersion {
+        /// The version found.
+        version: String,
+    },
+    /// Encapsulated content of a type other than id-data.
+    ContentType {
+        /// The type found.
+        content_type: String,
+    },
+    /// eContent that is not an OCTET STRING.
+    ContentNotOctetString {
+        /// The tag found.
+        tag: String,
+    },
+    /// The signer's digest algorithm is not among `digestAlgorithms`.
+    DigestNotListed {
+        /// The signer's digest algorithm.
+        algorithm: String,
+    },
+    /// More embedded certificates than [`MAX_EMBEDDED_CERTIFICATES`](crate::MAX_EMBEDDED_CERTIFICATES).
+    TooManyCertificates {
+        /// How many.
+        count: usize,
+    },
+    /// An embedded certificate that is not an X.509 certificate.
+    NotX509,
+    /// More than one embedded certificate matches the signer identifier.
+    AmbiguousSigner {
+        /// How many match.
+        count: usize,
+        /// The signer identifier.
+        sid: String,
+    },
+    /// The signer certificate has two subjectAltName extensions.
+    TwoSubjectAltNames,
+    /// A validity date beyond what can be represented.
+    ValidityOutOfRange,
+    /// The SignedData is not where ContentInfo puts it.
+    Misplaced,
+}
+
+/// Why an algorithm identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AlgorithmReason {
+    /// Not an algorithm of the kind accepted there.
+    NotAccepted,
+    /// Parameters other than absent (or NULL where RFCs allow it).
+    Parameters,
+    /// A combined signature OID naming another hash than the digest algorithm.
+    HashMismatch {
+        /// The digest algorithm.
+        digest: String,
+    },
+    /// A digest algorithm OID that names a signature algorithm of another kind than the
+    /// signature algorithm.
+    PairedWith {
+        /// The signature algorithm.
+        signature: String,
+    },
+    /// The signer certificate's key is not of the signature algorithm's kind.
+    KeyMismatch {
+        /// The kind of key the algorithm needs.
+        needs: &'static str,
+    },
+}
+
+/// What is wrong with a signer's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyReason {
+    /// An RSA modulus smaller than [`MIN_RSA_BITS`](crate::MIN_RSA_BITS).
+    RsaTooSmall {
+        /// Its size.
+        bits: u32,
+    },
+    /// An RSA modulus larger than [`MAX_RSA_BITS`](crate::MAX_RSA_BITS).
+    RsaTooLarge {
+        /// Its size.
+        bits: u32,
+    },
+    /// An RSA public exponent that is even, below 3 or above 2^32 - 1.
+    RsaExponent {
+        /// The exponent, in decimal.
+        exponent: String,
+    },
+    /// An EC key on a curve other than P-256 or P-384.
+    Curve {
+        /// The curve's name.
+        curve: String,
+    },
+}
+
+/// What is wrong with signed attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignedAttributesReason {
+    /// The message-digest attribute is not the digest of the content.
+    DigestMismatch,
+    /// An attribute holds no value or several.
+    ValueCount,
+    /// An attribute type appears twice.
+    Duplicate,
+    /// The SET OF is not in DER order.
+    NotDerOrder,
+    /// The content-type attribute is missing.
+    ContentTypeMissing,
+    /// The content-type attribute is not an OID.
+    ContentTypeNotOid,
+    /// The content-type attribute is not id-data.
+    ContentTypeNotData {
+        /// The type found.
+        content_type: String,
+    },
+    /// The message-digest attribute is missing.
+    DigestMissing,
+    /// The message-digest attribute is not an OCTET STRING.
+    DigestNotOctetString,
+}
+
+/// Why a DNS name of the signer is not a plain host name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameReason {
+    /// A wildcard label.
+    Wildcard,
+    /// An empty label (two dots, or a leading or trailing dot).
+    EmptyLabel,
+    /// A character other than a letter, a digit, a hyphen and the dots between labels.
+    Character,
+    /// A label that begins or ends with a hyphen, or is longer than 63 characters.
+    Label,
+}
+
+/// How the signer certificate differs from a TLS server certificate that may sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProfileReason {
+    /// It is a CA (basicConstraints cA TRUE).
+    Ca,
+    /// Its keyUsage lacks digitalSignature.
+    KeyUsage,
+    /// Its extendedKeyUsage has neither serverAuth nor anyExtendedKeyUsage.
+    ExtendedKeyUsage,
+    /// No subjectAltName, and not exactly one subject common name.
+    CommonNames {
+        /// How many common names it has.
+        count: usize,
+    },
+    /// An extension the profile reads does not decode.
+    Extension {
+        /// Which.
+        name: &'static str,
+    },
+}
+
+/// Why a chain was refused, beyond a missing issuer or a validity date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainReason {
+    /// An issuer that is not a CA.
+    NotCa,
+    /// A path length constraint exceeded.
+    PathLength,
+    /// A key too weak below the anchor (RSA under 2048 bits).
+    WeakKey,
+    /// A signature algorithm too weak below the anchor (MD5, SHA-1).
+    WeakSignatureAlgorithm,
+    /// A certificate's signature does not verify with its issuer's key.
+    BadSignature,
+    /// A chain longer than [`MAX_INTERMEDIATES`](crate::MAX_INTERMEDIATES) allows.
+    TooLong,
+    /// A critical extension OpenSSL does not handle.
+    UnhandledCriticalExtension,
+    /// An issuer whose keyUsage forbids signing certificates.
+    KeyUsage,
+    /// A malformed or inconsistent extension.
+    InvalidExtension,
+    /// A name outside a CA's name constraints.
+    NameConstraints,
+    /// A policy constraint violated.
+    Policy,
+    /// Anything else OpenSSL reports.
+    Other {
+        /// OpenSSL's reason.
+        message: String,
+    },
+}
+
+/// What is wrong with the signed claims JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimsReason {
+    /// Not JSON (the parser's complaint).
+    Syntax {
+        /// serde_json's message.
+        message: String,
+    },
+    /// JSON but not an object.
+    NotObject,
+    /// A required field is missing.
+    Missing {
+        /// The field.
+        field: &'static str,
+    },
+    /// A known field is not a string.
+    NotString {
+        /// The field.
+        field: &'static str,
+    },
+    /// `plan` is not an object.
+    PlanNotObject,
+    /// `timeStamp` is missing or not an object.
+    NoTimeStamp,
+    /// `expiresOn` is earlier than `createdOn`.
+    ExpiresBeforeCreated,
+}
+
+/// Why a timestamp is malformed or impossible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimestampReason {
+    /// Not 23 characters.
+    Length,
+    /// Not `MM/DD/YY HH:MM:SS +HHMM`.
+    Format,
+    /// No such month.
+    Month,
+    /// No such day in that month.
+    Day,
+    /// No such time of day.
+    TimeOfDay,
+    /// An offset out of range.
+    Offset,
+}
+
+/// Why a trust file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustFileReason {
+    /// It holds no PEM certificate.
+    NoCertificate,
+    /// OpenSSL cannot read it.
+    Unreadable {
+        /// OpenSSL's message.
+        message: String,
+    },
+    /// A certificate is not strict DER.
+    NotStrictDer {
+        /// The decoder's message.
+        message: String,
+    },
+    /// A certificate's names could not be found.
+    NoNames,
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InputTooLarge { size, max } => write!(
+            Error::InputTooLarge { max, .. } => write!(
                 f,
-                "input of {size} bytes is larger than the {max} bytes an attested document can \
-                 take; is this the right file?"
+                "input is larger than the limit of {max} bytes; an attested document is about \
+                 3 KB: is this the right file?"
             ),
-            Error::UnrecognisedInput { detail } => write!(
+            Error::UnrecognisedInput { reason } => write!(
                 f,
-                "input is not an attested document ({detail}); give the IMDS JSON response, \
+                "input is not an attested document ({reason}); give the IMDS JSON response, \
                  its base64 signature, PEM or DER"
             ),
-            Error::Envelope { detail } => write!(
+            Error::Envelope { reason } => write!(
                 f,
-                "malformed IMDS response JSON: {detail}; expected \
+                "malformed IMDS response JSON: {reason}; expected \
                  {{\"encoding\":\"pkcs7\",\"signature\":\"<base64>\"}}"
             ),
             Error::UnsupportedEncoding { encoding } => write!(
                 f,
                 "IMDS response has encoding {encoding:?}; only \"pkcs7\" is supported"
             ),
-            Error::Base64 { detail } => write!(f, "invalid base64 in the signature: {detail}"),
-            Error::Der { what, detail } => {
-                write!(f, "malformed PKCS#7: {what} is not strict DER: {detail}")
+            Error::Base64 { reason } => write!(f, "invalid base64 in the signature: {reason}"),
+            Error::Der { what, reason } => {
+                write!(f, "malformed PKCS#7: {what} is not strict DER: {reason}")
             }
             Error::NotSignedData { content_type } => {
                 write!(f, "PKCS#7 content type is {content_type}, not signedData")
             }
-            Error::Structure { detail } => write!(f, "not an attested document: {detail}"),
+            Error::Structure { reason } => write!(f, "not an attested document: {reason}"),
             Error::DetachedContent => write!(
                 f,
                 "the signature is detached: an attested document carries its JSON content inside"
@@ -337,19 +941,26 @@ impl fmt::Display for Error {
                 f,
                 "no embedded certificate matches the signer identifier ({sid})"
             ),
-            Error::UnsupportedDigestAlgorithm { algorithm } => write!(
-                f,
-                "digest algorithm {algorithm} is not accepted (only SHA-256, SHA-384, SHA-512)"
-            ),
-            Error::UnsupportedSignatureAlgorithm { algorithm } => {
-                write!(f, "signature algorithm not accepted: {algorithm}")
+            Error::UnsupportedDigestAlgorithm { algorithm, reason } => match reason {
+                AlgorithmReason::NotAccepted => write!(
+                    f,
+                    "digest algorithm {algorithm} is not accepted (only SHA-256, SHA-384, \
+                     SHA-512)"
+                ),
+                other => write!(f, "digest algorithm {algorithm} is not accepted: {other}"),
+            },
+            Error::UnsupportedSignatureAlgorithm { algorithm, reason } => match reason {
+                AlgorithmReason::NotAccepted => write!(
+                    f,
+                    "signature algorithm not accepted: {algorithm} (only RSA PKCS#1 v1.5 and \
+                     ECDSA are accepted)"
+                ),
+                other => write!(f, "signature algorithm not accepted: {algorithm}: {other}"),
+            },
+            Error::WeakKey { subject, reason } => {
+                write!(f, "certificate \"{subject}\" has {reason}")
             }
-            Error::WeakKey { subject, key } => write!(
-                f,
-                "certificate \"{subject}\" has a {key} key; RSA keys need 2048 bits or more and \
-                 EC keys P-256 or P-384"
-            ),
-            Error::SignedAttributes { detail } => write!(f, "bad signed attributes: {detail}"),
+            Error::SignedAttributes { reason } => write!(f, "bad signed attributes: {reason}"),
             Error::BadSignature { signer } => write!(
                 f,
                 "the signature does not verify with the key of \"{signer}\": the content or the \
@@ -362,25 +973,39 @@ impl fmt::Display for Error {
                     .collect();
                 write!(
                     f,
-                    "signer names [{}] are not under any allowed cloud domain: {}",
+                    "signer names [{}] are not under exactly one allowed cloud domain: {}",
                     found.join(", "),
                     allowed.join(", ")
                 )
             }
+            Error::InvalidSignerName { name, reason } => {
+                write!(f, "signer name {name:?} is not a plain host name: {reason}")
+            }
+            Error::SignerProfile { subject, reason } => write!(
+                f,
+                "signer certificate \"{subject}\" may not sign attested documents: {reason}"
+            ),
             Error::NoTrustAnchors { cloud } => write!(
                 f,
-                "the trust store has no root for cloud {cloud} ({}); pass --root with one",
+                "the trust store has no root for cloud {cloud} ({})",
                 cloud.domain()
             ),
             Error::UntrustedIssuer {
                 subject,
                 issuer,
                 cloud,
+                self_signed: false,
             } => write!(
                 f,
                 "certificate \"{subject}\" is issued by \"{issuer}\", which does not chain to a \
-                 {cloud} root in the trust store; pass --intermediate with that issuer's \
-                 certificate, or update certs/"
+                 {cloud} root in the trust store"
+            ),
+            Error::UntrustedIssuer {
+                subject, cloud, ..
+            } => write!(
+                f,
+                "certificate \"{subject}\" is self-signed and not a {cloud} root in the trust \
+                 store"
             ),
             Error::CertificateExpired {
                 subject,
@@ -408,14 +1033,12 @@ impl fmt::Display for Error {
             Error::Chain {
                 subject,
                 depth,
-                code,
                 reason,
             } => write!(
                 f,
-                "certificate chain rejected at depth {depth} (\"{subject}\"): {reason} \
-                 (OpenSSL code {code})"
+                "certificate chain rejected at depth {depth} (\"{subject}\"): {reason}"
             ),
-            Error::Claims { detail } => write!(f, "invalid claims in the signed content: {detail}"),
+            Error::Claims { reason } => write!(f, "invalid claims in the signed content: {reason}"),
             Error::DuplicateKey { key } => write!(
                 f,
                 "the signed content gives the key {key:?} twice; an ambiguous document is rejected"
@@ -423,10 +1046,10 @@ impl fmt::Display for Error {
             Error::Timestamp {
                 field,
                 value,
-                detail,
+                reason,
             } => write!(
                 f,
-                "timeStamp.{field} {value:?} is invalid: {detail} \
+                "timeStamp.{field} {value:?} is invalid: {reason} \
                  (expected MM/DD/YY HH:MM:SS +HHMM)"
             ),
             Error::NonceMismatch { expected, found } => write!(
@@ -436,7 +1059,7 @@ impl fmt::Display for Error {
             ),
             Error::DocumentExpired { expires_on, at } => write!(
                 f,
-                "document expired at {} ({} before the verification time {}); request a new one",
+                "document expired at {}, {} before the verification time {}; request a new one",
                 rfc3339(*expires_on),
                 human_duration(*at - *expires_on),
                 rfc3339(*at)
@@ -458,48 +1081,382 @@ impl fmt::Display for Error {
                  {max_age_seconds} s; request a new one",
                 rfc3339(*created_on)
             ),
-            Error::TrustFile { source, detail } => {
-                write!(f, "cannot use trust file {source}: {detail}")
+            Error::TrustFile { source, reason } => {
+                write!(f, "cannot use trust file {source}: {reason}")
             }
-            Error::InvalidNonce { nonce } => write!(
-                f,
-                "nonce {nonce:?} is not 1 to 32 ASCII letters and digits, which IMDS requires"
-            ),
-            Error::Fetch { detail } => write!(f, "cannot fetch from IMDS: {detail}"),
-            Error::ImdsStatus { status, body } => write!(f, "IMDS answered {status}: {body}"),
-            Error::StaleDocument {
-                asked,
-                found,
-                attempts,
-            } => write!(
-                f,
-                "IMDS kept serving a cached document (nonce {found:?}) instead of one for \
-                 {asked:?} after {attempts} requests; try again later"
-            ),
-            Error::Crypto { context, detail } => write!(f, "OpenSSL failed {context}: {detail}"),
+            Error::Crypto { context, message } => {
+                write!(f, "OpenSSL failed {context}: {message}")
+            }
         }
     }
 }
 
 impl std::error::Error for Error {}
 
+impl fmt::Display for InputReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputReason::Empty => f.write_str("it is empty"),
+            InputReason::WhiteSpace => f.write_str("it holds only white space"),
+            InputReason::BinaryNotDer => {
+                f.write_str("it is binary but does not start with a DER SEQUENCE")
+            }
+            InputReason::PemHeader { line } => write!(f, "malformed PEM header {line:?}"),
+            InputReason::PemLabel { label } => write!(f, "PEM block is {label:?}, not PKCS7"),
+            InputReason::PemFooter { footer } => {
+                write!(f, "PEM block has no {footer:?} line at its end")
+            }
+        }
+    }
+}
+
+impl fmt::Display for EnvelopeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvelopeReason::Syntax { message } => f.write_str(message),
+            EnvelopeReason::DuplicateKey { key } => write!(f, "key {key:?} appears twice"),
+            EnvelopeReason::NotObject => f.write_str("it is not a JSON object"),
+            EnvelopeReason::UnexpectedKey { key } => write!(f, "unexpected key {key:?}"),
+            EnvelopeReason::Missing { key } => write!(f, "{key:?} is missing"),
+            EnvelopeReason::NotString { key } => write!(f, "{key:?} is not a string"),
+        }
+    }
+}
+
+impl fmt::Display for Base64Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Base64Reason::Invalid { message } => f.write_str(message),
+            Base64Reason::Empty => f.write_str("it decodes to nothing"),
+        }
+    }
+}
+
+impl fmt::Display for DerReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DerReason::Tlv { offset, problem } => write!(f, "{problem} (offset {offset})"),
+            DerReason::Decoder { message } => f.write_str(message),
+        }
+    }
+}
+
+impl fmt::Display for TlvProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlvProblem::Truncated => f.write_str("the input ends inside a tag or length"),
+            TlvProblem::TagTooLong => f.write_str("a tag number is absurdly long"),
+            TlvProblem::IndefiniteLength => f.write_str("indefinite length (BER, not DER)"),
+            TlvProblem::ReservedLength => f.write_str("reserved length octet 0xFF"),
+            TlvProblem::LengthTooLong => f.write_str("a length of more than 4 octets"),
+            TlvProblem::NonMinimalLength => {
+                f.write_str("a length in more octets than needed (not DER)")
+            }
+            TlvProblem::Overrun { length, remaining } => write!(
+                f,
+                "a length of {length} bytes claims more than the {remaining} that remain"
+            ),
+            TlvProblem::PastParent => {
+                f.write_str("a length runs past the end of its enclosing value")
+            }
+            TlvProblem::Trailing { count } => {
+                write!(f, "{count} trailing bytes follow the DER value")
+            }
+        }
+    }
+}
+
+impl fmt::Display for StructureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::{MAX_DER_DEPTH, MAX_DER_ELEMENTS, MAX_EMBEDDED_CERTIFICATES};
+        match self {
+            StructureReason::TooDeep { offset } => write!(
+                f,
+                "values nest deeper than {MAX_DER_DEPTH} levels (at offset {offset})"
+            ),
+            StructureReason::TooManyElements { offset } => write!(
+                f,
+                "a constructed value holds more than {MAX_DER_ELEMENTS} elements (element at \
+                 offset {offset})"
+            ),
+            StructureReason::SignedDataVersion { version } => {
+                write!(f, "SignedData version {version}, expected 1 or 3")
+            }
+            StructureReason::SignerInfoVersion { version } => write!(
+                f,
+                "SignerInfo version {version} does not fit its signer identifier (RFC 5652 5.3)"
+            ),
+            StructureReason::ContentType { content_type } => write!(
+                f,
+                "encapsulated content type is {content_type}, expected id-data"
+            ),
+            StructureReason::ContentNotOctetString { tag } => {
+                write!(f, "eContent is a {tag}, expected an OCTET STRING")
+            }
+            StructureReason::DigestNotListed { algorithm } => write!(
+                f,
+                "the signer's digest algorithm {algorithm} is not in the SignedData's \
+                 digestAlgorithms"
+            ),
+            StructureReason::TooManyCertificates { count } => write!(
+                f,
+                "{count} embedded certificates, more than the {MAX_EMBEDDED_CERTIFICATES} \
+                 accepted"
+            ),
+            StructureReason::NotX509 => {
+                f.write_str("an embedded certificate is not an X.509 certificate")
+            }
+            StructureReason::AmbiguousSigner { count, sid } => write!(
+                f,
+                "{count} embedded certificates match the signer identifier ({sid})"
+            ),
+            StructureReason::TwoSubjectAltNames => {
+                f.write_str("the signer certificate has two subjectAltName extensions")
+            }
+            StructureReason::ValidityOutOfRange => {
+                f.write_str("the signer certificate's validity is out of range")
+            }
+            StructureReason::Misplaced => {
+                f.write_str("the SignedData is not where ContentInfo puts it")
+            }
+        }
+    }
+}
+
+impl fmt::Display for AlgorithmReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlgorithmReason::NotAccepted => f.write_str("not an accepted algorithm"),
+            AlgorithmReason::Parameters => f.write_str("unexpected parameters"),
+            AlgorithmReason::HashMismatch { digest } => {
+                write!(f, "it does not match the digest algorithm {digest}")
+            }
+            AlgorithmReason::PairedWith { signature } => write!(
+                f,
+                "it names another signature algorithm than the SignerInfo's {signature}"
+            ),
+            AlgorithmReason::KeyMismatch { needs } => {
+                write!(f, "the signer certificate has no {needs} key")
+            }
+        }
+    }
+}
+
+impl fmt::Display for KeyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::{MAX_RSA_BITS, MIN_RSA_BITS};
+        match self {
+            KeyReason::RsaTooSmall { bits } => write!(
+                f,
+                "an RSA-{bits} key; RSA keys need {MIN_RSA_BITS} bits or more"
+            ),
+            KeyReason::RsaTooLarge { bits } => write!(
+                f,
+                "an RSA-{bits} key; RSA keys of more than {MAX_RSA_BITS} bits are refused"
+            ),
+            KeyReason::RsaExponent { exponent } => write!(
+                f,
+                "an RSA key with public exponent {exponent}; the exponent must be odd, from 3 to \
+                 2^32 - 1"
+            ),
+            KeyReason::Curve { curve } => {
+                write!(f, "an EC {curve} key; EC keys must be P-256 or P-384")
+            }
+        }
+    }
+}
+
+impl fmt::Display for SignedAttributesReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignedAttributesReason::DigestMismatch => {
+                "the message-digest attribute is not the digest of the content"
+            }
+            SignedAttributesReason::ValueCount => "an attribute must hold exactly one value",
+            SignedAttributesReason::Duplicate => "an attribute type appears twice",
+            SignedAttributesReason::NotDerOrder => {
+                "the attributes are not in DER order (a SET OF sorted by encoding)"
+            }
+            SignedAttributesReason::ContentTypeMissing => "the content-type attribute is missing",
+            SignedAttributesReason::ContentTypeNotOid => {
+                "the content-type attribute is not an OID"
+            }
+            SignedAttributesReason::ContentTypeNotData { content_type } => {
+                return write!(
+                    f,
+                    "the content-type attribute is {content_type}, not id-data"
+                )
+            }
+            SignedAttributesReason::DigestMissing => "the message-digest attribute is missing",
+            SignedAttributesReason::DigestNotOctetString => {
+                "the message-digest attribute is not an OCTET STRING"
+            }
+        })
+    }
+}
+
+impl fmt::Display for NameReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameReason::Wildcard => "a wildcard is not accepted",
+            NameReason::EmptyLabel => "it has an empty label",
+            NameReason::Character => {
+                "it holds a character other than letters, digits, hyphens and dots"
+            }
+            NameReason::Label => {
+                "a label begins or ends with a hyphen or is longer than 63 characters"
+            }
+        })
+    }
+}
+
+impl fmt::Display for ProfileReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProfileReason::Ca => f.write_str("it is a CA certificate"),
+            ProfileReason::KeyUsage => f.write_str("its keyUsage lacks digitalSignature"),
+            ProfileReason::ExtendedKeyUsage => {
+                f.write_str("its extendedKeyUsage has neither serverAuth nor anyExtendedKeyUsage")
+            }
+            ProfileReason::CommonNames { count } => write!(
+                f,
+                "it has no subjectAltName and {count} common names, where one names the signer"
+            ),
+            ProfileReason::Extension { name } => write!(f, "its {name} extension does not decode"),
+        }
+    }
+}
+
+impl fmt::Display for ChainReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChainReason::NotCa => "an issuer is not a CA",
+            ChainReason::PathLength => "a path length constraint is exceeded",
+            ChainReason::WeakKey => "a key is too weak (RSA needs 2048 bits or more)",
+            ChainReason::WeakSignatureAlgorithm => {
+                "a certificate is signed with a weak algorithm (MD5 or SHA-1)"
+            }
+            ChainReason::BadSignature => "a certificate's signature does not verify",
+            ChainReason::TooLong => "the chain is longer than allowed",
+            ChainReason::UnhandledCriticalExtension => "an unhandled critical extension",
+            ChainReason::KeyUsage => "an issuer's keyUsage does not allow signing certificates",
+            ChainReason::InvalidExtension => "an extension is invalid or inconsistent",
+            ChainReason::NameConstraints => "a name violates a CA's name constraints",
+            ChainReason::Policy => "a certificate policy constraint is violated",
+            ChainReason::Other { message } => message,
+        })
+    }
+}
+
+impl fmt::Display for ClaimsReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimsReason::Syntax { message } => f.write_str(message),
+            ClaimsReason::NotObject => f.write_str("the content is not a JSON object"),
+            ClaimsReason::Missing { field } => write!(f, "{field:?} is missing"),
+            ClaimsReason::NotString { field } => write!(f, "{field:?} is not a string"),
+            ClaimsReason::PlanNotObject => f.write_str("\"plan\" is not an object"),
+            ClaimsReason::NoTimeStamp => f.write_str("\"timeStamp\" is missing or not an object"),
+            ClaimsReason::ExpiresBeforeCreated => {
+                f.write_str("timeStamp.expiresOn is earlier than createdOn")
+            }
+        }
+    }
+}
+
+impl fmt::Display for TimestampReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimestampReason::Length => "wrong length",
+            TimestampReason::Format => "wrong format",
+            TimestampReason::Month => "month out of range",
+            TimestampReason::Day => "no such day in that month",
+            TimestampReason::TimeOfDay => "no such time of day",
+            TimestampReason::Offset => "offset out of range",
+        })
+    }
+}
+
+impl fmt::Display for TrustFileReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustFileReason::NoCertificate => f.write_str("it holds no PEM certificate"),
+            TrustFileReason::Unreadable { message } => f.write_str(message),
+            TrustFileReason::NotStrictDer { message } => {
+                write!(f, "a certificate is not strict DER: {message}")
+            }
+            TrustFileReason::NoNames => f.write_str("a certificate's names could not be found"),
+        }
+    }
+}
+
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// `1,427 days 3h 2m`, `3h 2m 1s`, `2m 1s`, `1s`.
 fn human_duration(d: time::Duration) -> String {
     let secs = d.whole_seconds().unsigned_abs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (hours, rem) = (rem / 3600, rem % 3600);
     let (minutes, seconds) = (rem / 60, rem % 60);
     if days > 0 {
-        format!("{days}d {hours}h {minutes}m")
+        let unit = if days == 1 { "day" } else { "days" };
+        format!("{} {unit} {hours}h {minutes}m", thousands(days))
     } else if hours > 0 {
         format!("{hours}h {minutes}m {seconds}s")
     } else if minutes > 0 {
         format!("{minutes}m {seconds}s")
     } else {
         format!("{seconds}s")
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table in the docs (`kinds.md`) and the README list every kind, with its meaning,
+    /// in the order of [`ErrorKind::ALL`]: adding or renaming a kind without them fails here.
+    #[test]
+    fn every_kind_is_in_the_documented_tables() {
+        let names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        let rows = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("| `"))
+                .filter_map(|l| l.split_once('`'))
+                .map(|(name, _)| name.to_owned())
+                .collect()
+        };
+        assert_eq!(rows(include_str!("kinds.md")), names, "src/kinds.md");
+        let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(readme).unwrap_or_default();
+        assert_eq!(rows(&readme), names, "README.md's table of error kinds");
+        for kind in ErrorKind::ALL {
+            assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
+        }
+    }
+
+    #[test]
+    fn durations_read_as_days_with_thousands() {
+        assert_eq!(
+            human_duration(time::Duration::seconds(1_427 * 86_400 + 3 * 3600 + 120)),
+            "1,427 days 3h 2m"
+        );
+        assert_eq!(human_duration(time::Duration::seconds(86_400)), "1 day 0h 0m");
+        assert_eq!(human_duration(time::Duration::seconds(61)), "1m 1s");
     }
 }

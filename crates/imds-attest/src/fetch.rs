@@ -12,10 +12,141 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cms::AttestedDocument;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
+
+/// Why a fetch failed. Its [`kind`](Self::kind) names are in the same table as the verifier's
+/// ([`ErrorKind`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits.
+    InvalidNonce {
+        /// The nonce given.
+        nonce: String,
+    },
+    /// IMDS could not be reached, was too slow, or answered something that is not a document.
+    Failed {
+        /// What happened.
+        reason: FetchReason,
+    },
+    /// IMDS answered with a status that is not retried (400, 404, 405...).
+    ImdsStatus {
+        /// The HTTP status.
+        status: u16,
+        /// The body, on one line.
+        body: String,
+    },
+    /// IMDS kept returning a document for another nonce (a cached one).
+    StaleDocument {
+        /// The nonce asked for.
+        asked: String,
+        /// The nonce in the last document returned.
+        found: String,
+        /// Requests made.
+        attempts: u32,
+    },
+}
+
+/// What went wrong in a failed fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchReason {
+    /// No answer within the deadline.
+    Deadline {
+        /// The deadline, in seconds.
+        seconds: u64,
+    },
+    /// Retries ran out of time.
+    GaveUp {
+        /// Requests made.
+        attempts: u32,
+        /// Time spent, in milliseconds.
+        millis: u64,
+        /// Why the last attempt failed.
+        last: String,
+    },
+    /// A response larger than [`MAX_RESPONSE_BYTES`].
+    TooLarge,
+    /// A 200 whose body is not an attested document.
+    NotADocument {
+        /// Why it is not one.
+        error: Error,
+    },
+    /// The HTTP client, the runtime or the OS random number generator could not be set up.
+    Setup {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl FetchError {
+    /// The stable, machine-readable kind: `invalid_nonce`, `fetch`, `imds_status` or
+    /// `stale_document`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FetchError::InvalidNonce { .. } => ErrorKind::InvalidNonce,
+            FetchError::Failed { .. } => ErrorKind::Fetch,
+            FetchError::ImdsStatus { .. } => ErrorKind::ImdsStatus,
+            FetchError::StaleDocument { .. } => ErrorKind::StaleDocument,
+        }
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::InvalidNonce { nonce } => write!(
+                f,
+                "nonce {nonce:?} is not 1 to 32 ASCII letters and digits, which IMDS requires"
+            ),
+            FetchError::Failed { reason } => write!(f, "cannot fetch from IMDS: {reason}"),
+            FetchError::ImdsStatus { status, body } => write!(f, "IMDS answered {status}: {body}"),
+            FetchError::StaleDocument {
+                asked,
+                found,
+                attempts,
+            } => write!(
+                f,
+                "IMDS kept serving a cached document (nonce {found:?}) instead of one for \
+                 {asked:?} after {attempts} requests; try again later"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for FetchReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchReason::Deadline { seconds } => {
+                write!(f, "no answer within the deadline of {seconds} s")
+            }
+            FetchReason::GaveUp {
+                attempts,
+                millis,
+                last,
+            } => write!(
+                f,
+                "gave up after {attempts} attempts in {:.1} s: {last}",
+                *millis as f64 / 1000.0
+            ),
+            FetchReason::TooLarge => {
+                write!(f, "the response is larger than {MAX_RESPONSE_BYTES} bytes")
+            }
+            FetchReason::NotADocument { error } => {
+                write!(f, "IMDS answered 200 with something else: {error}")
+            }
+            FetchReason::Setup { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {}
 
 /// The IMDS address on every Azure VM.
 pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
+
+/// The environment variable that overrides [`DEFAULT_ENDPOINT`] (the CLI reads it too).
+pub const ENDPOINT_VARIABLE: &str = "IMDS_ENDPOINT";
 
 /// The newest api-version known here that serves the attested document.
 pub const DEFAULT_API_VERSION: &str = "2023-07-01";
@@ -26,10 +157,12 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(70);
 /// The largest response accepted, in bytes (genuine ones are about 4 KB).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// How to ask IMDS for a document.
+/// How to ask IMDS for a document. Make one with [`FetchOptions::default`] and set fields.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FetchOptions {
-    /// Base URL, `http://169.254.169.254` on a VM (an emulator's address in tests).
+    /// Base URL: `$IMDS_ENDPOINT` when set and not empty (an emulator's address in tests),
+    /// else `http://169.254.169.254`, as on every VM.
     pub endpoint: String,
     /// The api-version query parameter.
     pub api_version: String,
@@ -44,9 +177,14 @@ pub struct FetchOptions {
 }
 
 impl Default for FetchOptions {
+    /// `$IMDS_ENDPOINT` (or the IMDS address), [`DEFAULT_API_VERSION`], a random nonce, 5 s
+    /// per connection, [`DEFAULT_DEADLINE`], 500 ms of first backoff.
     fn default() -> Self {
         FetchOptions {
-            endpoint: DEFAULT_ENDPOINT.into(),
+            endpoint: std::env::var(ENDPOINT_VARIABLE)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_ENDPOINT.into()),
             api_version: DEFAULT_API_VERSION.into(),
             nonce: None,
             connect_timeout: Duration::from_secs(5),
@@ -58,6 +196,7 @@ impl Default for FetchOptions {
 
 /// A retry about to happen, for a caller that wants to say so.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Retry {
     /// The attempt that failed (1 for the first).
     pub attempt: u32,
@@ -84,7 +223,7 @@ pub struct Fetched {
 pub async fn fetch(
     options: &FetchOptions,
     mut on_retry: impl FnMut(&Retry),
-) -> Result<Fetched, Error> {
+) -> Result<Fetched, FetchError> {
     let (nonce, nonce_generated) = match &options.nonce {
         Some(n) => (check_nonce(n)?.to_owned(), false),
         None => (random_nonce()?, true),
@@ -94,7 +233,7 @@ pub async fn fetch(
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .build()
-        .map_err(|e| fetch_error(format!("cannot build the HTTP client: {e}")))?;
+        .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
     let url = format!(
         "{}/metadata/attested/document",
         options.endpoint.trim_end_matches('/')
@@ -113,15 +252,14 @@ pub async fn fetch(
             // The deadline ran out during this attempt: if IMDS kept serving a cached
             // document before it, that is what the caller needs to know.
             return Err(match served_stale {
-                Some(found) => Error::StaleDocument {
+                Some(found) => FetchError::StaleDocument {
                     asked: nonce,
                     found,
                     attempts: attempt,
                 },
-                None => fetch_error(format!(
-                    "no answer within the deadline of {} s",
-                    options.deadline.as_secs()
-                )),
+                None => failed(FetchReason::Deadline {
+                    seconds: options.deadline.as_secs(),
+                }),
             });
         };
         let (reason, hint) = match outcome {
@@ -153,15 +291,16 @@ pub async fn fetch(
         let delay = hint.unwrap_or_else(|| backoff(options.backoff, attempt));
         if started.elapsed() + delay >= options.deadline {
             return Err(match stale {
-                Some(found) => Error::StaleDocument {
+                Some(found) => FetchError::StaleDocument {
                     asked: nonce,
                     found,
                     attempts: attempt,
                 },
-                None => fetch_error(format!(
-                    "gave up after {attempt} attempts in {:.1} s: {reason}",
-                    started.elapsed().as_secs_f64()
-                )),
+                None => failed(FetchReason::GaveUp {
+                    attempts: attempt,
+                    millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    last: reason,
+                }),
             });
         }
         on_retry(&Retry {
@@ -177,11 +316,11 @@ pub async fn fetch(
 pub fn fetch_blocking(
     options: &FetchOptions,
     on_retry: impl FnMut(&Retry),
-) -> Result<Fetched, Error> {
+) -> Result<Fetched, FetchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| fetch_error(format!("cannot start a runtime: {e}")))?;
+        .map_err(|e| setup(format!("cannot start a runtime: {e}")))?;
     runtime.block_on(fetch(options, on_retry))
 }
 
@@ -190,7 +329,7 @@ enum Attempt {
         reason: String,
         retry_after: Option<Duration>,
     },
-    Fatal(Error),
+    Fatal(FetchError),
 }
 
 async fn request(
@@ -229,9 +368,7 @@ async fn request(
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(Attempt::Fatal(fetch_error(format!(
-                        "the response is larger than {MAX_RESPONSE_BYTES} bytes"
-                    ))));
+                    return Err(Attempt::Fatal(failed(FetchReason::TooLarge)));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -254,7 +391,7 @@ async fn request(
             reason: format!("IMDS answered {status}: {}", one_line(&text)),
             retry_after: if status == 429 { retry_after } else { None },
         }),
-        _ => Err(Attempt::Fatal(Error::ImdsStatus {
+        _ => Err(Attempt::Fatal(FetchError::ImdsStatus {
             status,
             body: one_line(&text),
         })),
@@ -262,10 +399,10 @@ async fn request(
 }
 
 /// A 200 must be `{"encoding":"pkcs7","signature":"..."}` holding a parseable document.
-fn check_shape(body: &str) -> Result<(), Error> {
+fn check_shape(body: &str) -> Result<(), FetchError> {
     AttestedDocument::parse(body.as_bytes())
         .map(|_| ())
-        .map_err(|e| fetch_error(format!("IMDS answered 200 with something else: {e}")))
+        .map_err(|error| failed(FetchReason::NotADocument { error }))
 }
 
 /// The nonce in the document's content, read without verifying anything.
@@ -276,23 +413,23 @@ fn unverified_nonce(body: &str) -> Option<String> {
 }
 
 /// A nonce IMDS accepts: 1 to 32 ASCII letters and digits.
-pub fn check_nonce(nonce: &str) -> Result<&str, Error> {
+pub fn check_nonce(nonce: &str) -> Result<&str, FetchError> {
     if (1..=32).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(nonce)
     } else {
-        Err(Error::InvalidNonce {
+        Err(FetchError::InvalidNonce {
             nonce: nonce.to_owned(),
         })
     }
 }
 
 /// 32 alphanumerics from the OS RNG (rejection sampling, so every character is equally likely).
-pub fn random_nonce() -> Result<String, Error> {
+pub fn random_nonce() -> Result<String, FetchError> {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(32);
     while out.len() < 32 {
         let mut bytes = [0u8; 64];
-        getrandom::fill(&mut bytes).map_err(|e| fetch_error(format!("no OS randomness: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(|e| setup(format!("no OS randomness: {e}")))?;
         for b in bytes {
             // 248 = 4 * 62: bytes above it would favour the first letters.
             if b < 248 && out.len() < 32 {
@@ -316,8 +453,12 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     exp.mul_f64(0.5 + jitter / 2.0)
 }
 
-fn fetch_error(detail: String) -> Error {
-    Error::Fetch { detail }
+fn failed(reason: FetchReason) -> FetchError {
+    FetchError::Failed { reason }
+}
+
+fn setup(message: String) -> FetchError {
+    failed(FetchReason::Setup { message })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -351,7 +492,7 @@ mod tests {
         for bad in ["", &"x".repeat(33), "with space", "dash-ed", "ünï"] {
             assert_eq!(
                 check_nonce(bad),
-                Err(Error::InvalidNonce { nonce: bad.into() })
+                Err(FetchError::InvalidNonce { nonce: bad.into() })
             );
         }
     }

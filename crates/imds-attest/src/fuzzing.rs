@@ -1,5 +1,5 @@
-//! Entry points into the parsers for the fuzz targets in `fuzz/`. Behind the `fuzzing`
-//! feature: not part of the supported API.
+//! Entry points into the parsers for the fuzz targets in `fuzz/`. Compiled only under
+//! `cfg(fuzzing)` (which cargo-fuzz sets): not part of the supported API.
 
 use time::OffsetDateTime;
 
@@ -7,13 +7,14 @@ use crate::claims::Claims;
 use crate::cloud::Cloud;
 use crate::cms::AttestedDocument;
 use crate::error::Error;
+use crate::signature::{self, SignerKey};
 use crate::signer::SignerCertificate;
 use crate::trust::{chain, TrustStore};
-use crate::{input, limits, signature};
+use crate::{input, tlv};
 
 /// Input detection and decoding to DER.
 pub fn decode_input(data: &[u8]) -> Result<Vec<u8>, Error> {
-    limits::check_size(data, limits::DEFAULT_MAX_INPUT_BYTES)?;
+    tlv::check_size(data, tlv::DEFAULT_MAX_INPUT_BYTES)?;
     input::decode(data).map(std::borrow::Cow::into_owned)
 }
 
@@ -22,30 +23,29 @@ pub fn parse_claims(data: &[u8]) -> Result<Claims, Error> {
     Claims::parse(data)
 }
 
-/// A certificate as the signer-certificate code reads it (facts and DNS names).
+/// A certificate as the signer-certificate code reads it (DNS names, then the profile).
 pub fn signer_certificate(der: &[u8]) -> Result<Vec<String>, Error> {
     use der::Decode;
     let cert = x509_cert::Certificate::from_der(der).map_err(|e| Error::der("Certificate", e))?;
-    Ok(SignerCertificate::new(cert, der.to_vec())?.dns_names)
+    let signer = SignerCertificate::new(cert, der.to_vec())?;
+    signer.check_profile()?;
+    Ok(signer.dns_names)
 }
 
-/// The signature and chain checks alone, for the signer's cloud among all clouds: what the
-/// differential target compares with OpenSSL's own PKCS#7 verification.
+/// The signature, signer and chain checks alone, for the signer's cloud among all clouds, in
+/// the production order and with the production cloud selection: what the differential
+/// target compares with OpenSSL's own PKCS#7 verification.
 pub fn verify_signature_and_chain(
     doc: &AttestedDocument,
     trust: &TrustStore,
     at: OffsetDateTime,
 ) -> Result<(), Error> {
-    let key = signature::SignerKey::new(doc)?;
-    signature::verify(&doc.signed, &key, &doc.signer.subject())?;
-    let cloud = doc
-        .signer
-        .dns_names
-        .iter()
-        .find_map(|name| Cloud::of_name(name, &Cloud::ALL))
-        .ok_or_else(|| Error::SignerName {
-            found: doc.signer.dns_names.clone(),
-            allowed: Cloud::ALL.to_vec(),
-        })?;
-    chain::verify(trust, cloud, &doc.signer.der, &doc.other_certificates, at).map(|_| ())
+    let signer = &doc.signer;
+    let key = SignerKey::for_signer(doc.signed.signature_algorithm, &signer.spki_der, || {
+        signer.subject()
+    })?;
+    signature::verify(&doc.signed, &key, &signer.subject())?;
+    signer.check_profile()?;
+    let cloud = Cloud::of_signer(&signer.dns_names, &Cloud::ALL)?;
+    chain::verify(trust, cloud, &signer.der, &doc.other_certificates, at).map(|_| ())
 }

@@ -5,41 +5,49 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{Base64Reason, EnvelopeReason, Error, InputReason};
 use crate::strict_json::{self, JsonError};
 
 const PEM_LABELS: [&str; 2] = ["PKCS7", "CMS"];
 
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+fn unrecognised(reason: InputReason) -> Error {
+    Error::UnrecognisedInput { reason }
+}
+
+fn envelope(reason: EnvelopeReason) -> Error {
+    Error::Envelope { reason }
+}
+
 /// Turns any accepted form of a document into its DER bytes (borrowed when it is DER).
 pub(crate) fn decode(input: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
     if input.is_empty() {
-        return Err(Error::UnrecognisedInput {
-            detail: "it is empty".into(),
-        });
+        return Err(unrecognised(InputReason::Empty));
     }
+    // A UTF-8 byte order mark before text, as Windows PowerShell writes files.
+    let input = match input.strip_prefix(UTF8_BOM) {
+        Some(text) if !text.is_empty() && text.iter().all(|&b| is_text_byte(b)) => text,
+        _ => input,
+    };
     // DER of a SignedData always holds bytes outside printable ASCII (its long-form lengths),
     // and every text form is printable ASCII: this tells them apart without guessing.
     if !input.iter().all(|&b| is_text_byte(b)) {
         return match input.first() {
             Some(0x30) => Ok(Cow::Borrowed(input)),
-            _ => Err(Error::UnrecognisedInput {
-                detail: "it is binary but does not start with a DER SEQUENCE".into(),
-            }),
+            _ => Err(unrecognised(InputReason::BinaryNotDer)),
         };
     }
     // All bytes are ASCII, so this cannot fail; the error arm keeps the code panic-free.
-    let text = std::str::from_utf8(input).map_err(|e| Error::UnrecognisedInput {
-        detail: e.to_string(),
-    })?;
+    let text =
+        std::str::from_utf8(input).map_err(|_| unrecognised(InputReason::BinaryNotDer))?;
     let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
     let der = if text.starts_with('{') {
         decode_envelope(text.as_bytes())
     } else if text.starts_with("-----BEGIN ") {
         decode_pem(text)
     } else if text.is_empty() {
-        Err(Error::UnrecognisedInput {
-            detail: "it holds only white space".into(),
-        })
+        Err(unrecognised(InputReason::WhiteSpace))
     } else {
         decode_base64(text)
     };
@@ -51,24 +59,22 @@ fn is_text_byte(b: u8) -> bool {
 }
 
 fn decode_envelope(bytes: &[u8]) -> Result<Vec<u8>, Error> {
-    let value = strict_json::parse(bytes).map_err(|e| Error::Envelope {
-        detail: match e {
-            JsonError::DuplicateKey(key) => format!("key {key:?} appears twice"),
-            JsonError::Syntax(s) => s,
-        },
+    let value = strict_json::parse(bytes).map_err(|e| {
+        envelope(match e {
+            JsonError::DuplicateKey(key) => EnvelopeReason::DuplicateKey { key },
+            JsonError::Syntax(message) => EnvelopeReason::Syntax { message },
+        })
     })?;
     let Value::Object(map) = value else {
-        return Err(Error::Envelope {
-            detail: "it is not a JSON object".into(),
-        });
+        return Err(envelope(EnvelopeReason::NotObject));
     };
     if let Some(unknown) = map
         .keys()
         .find(|k| k.as_str() != "encoding" && k.as_str() != "signature")
     {
-        return Err(Error::Envelope {
-            detail: format!("unexpected key {unknown:?}"),
-        });
+        return Err(envelope(EnvelopeReason::UnexpectedKey {
+            key: unknown.clone(),
+        }));
     }
     match map.get("encoding") {
         Some(Value::String(enc)) if enc == "pkcs7" => {}
@@ -77,25 +83,13 @@ fn decode_envelope(bytes: &[u8]) -> Result<Vec<u8>, Error> {
                 encoding: enc.clone(),
             })
         }
-        Some(_) => {
-            return Err(Error::Envelope {
-                detail: "\"encoding\" is not a string".into(),
-            })
-        }
-        None => {
-            return Err(Error::Envelope {
-                detail: "\"encoding\" is missing".into(),
-            })
-        }
+        Some(_) => return Err(envelope(EnvelopeReason::NotString { key: "encoding" })),
+        None => return Err(envelope(EnvelopeReason::Missing { key: "encoding" })),
     }
     match map.get("signature") {
         Some(Value::String(sig)) => decode_base64(sig),
-        Some(_) => Err(Error::Envelope {
-            detail: "\"signature\" is not a string".into(),
-        }),
-        None => Err(Error::Envelope {
-            detail: "\"signature\" is missing".into(),
-        }),
+        Some(_) => Err(envelope(EnvelopeReason::NotString { key: "signature" })),
+        None => Err(envelope(EnvelopeReason::Missing { key: "signature" })),
     }
 }
 
@@ -104,21 +98,21 @@ fn decode_pem(text: &str) -> Result<Vec<u8>, Error> {
     let label = first_line
         .strip_prefix("-----BEGIN ")
         .and_then(|rest| rest.strip_suffix("-----"))
-        .ok_or_else(|| Error::UnrecognisedInput {
-            detail: format!("malformed PEM header {first_line:?}"),
+        .ok_or_else(|| {
+            unrecognised(InputReason::PemHeader {
+                line: first_line.to_owned(),
+            })
         })?;
     if !PEM_LABELS.contains(&label) {
-        return Err(Error::UnrecognisedInput {
-            detail: format!("PEM block is {label:?}, not PKCS7"),
-        });
+        return Err(unrecognised(InputReason::PemLabel {
+            label: label.to_owned(),
+        }));
     }
     let footer = format!("-----END {label}-----");
     let body = text
         .get(first_line.len()..)
         .and_then(|rest| rest.trim_end().strip_suffix(footer.as_str()))
-        .ok_or_else(|| Error::UnrecognisedInput {
-            detail: format!("PEM block has no {footer:?} line at its end"),
-        })?;
+        .ok_or_else(|| unrecognised(InputReason::PemFooter { footer }))?;
     decode_base64(body)
 }
 
@@ -131,11 +125,13 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, Error> {
     let der = base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .map_err(|e| Error::Base64 {
-            detail: e.to_string(),
+            reason: Base64Reason::Invalid {
+                message: e.to_string(),
+            },
         })?;
     if der.is_empty() {
         return Err(Error::Base64 {
-            detail: "it decodes to nothing".into(),
+            reason: Base64Reason::Empty,
         });
     }
     Ok(der)
@@ -144,6 +140,7 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     const DER: &[u8] = &[0x30, 0x82, 0x00, 0x01, 0x05];
     const B64: &str = "MIIAAQU=";
@@ -174,48 +171,48 @@ mod tests {
 
     #[test]
     fn rejects_each_malformed_form_with_its_reason() {
-        let cases: &[(&str, &[u8], &str)] = &[
-            ("empty", b"", "unrecognised_input"),
-            ("blank", b" \n ", "unrecognised_input"),
-            ("binary not der", &[0x04, 0x81, 0x80], "unrecognised_input"),
-            ("junk base64", b"MIIA*AQU=", "base64"),
+        let cases: &[(&str, &[u8], ErrorKind)] = &[
+            ("empty", b"", ErrorKind::UnrecognisedInput),
+            ("blank", b" \n ", ErrorKind::UnrecognisedInput),
+            ("binary not der", &[0x04, 0x81, 0x80], ErrorKind::UnrecognisedInput),
+            ("junk base64", b"MIIA*AQU=", ErrorKind::Base64),
             (
                 "wrong encoding",
                 br#"{"encoding":"jws","signature":"MIIAAQU="}"#,
-                "unsupported_encoding",
+                ErrorKind::UnsupportedEncoding,
             ),
-            ("no encoding", br#"{"signature":"MIIAAQU="}"#, "envelope"),
-            ("no signature", br#"{"encoding":"pkcs7"}"#, "envelope"),
+            ("no encoding", br#"{"signature":"MIIAAQU="}"#, ErrorKind::Envelope),
+            ("no signature", br#"{"encoding":"pkcs7"}"#, ErrorKind::Envelope),
             (
                 "number signature",
                 br#"{"encoding":"pkcs7","signature":5}"#,
-                "envelope",
+                ErrorKind::Envelope,
             ),
             (
                 "extra key",
                 br#"{"encoding":"pkcs7","signature":"MIIAAQU=","x":1}"#,
-                "envelope",
+                ErrorKind::Envelope,
             ),
             (
                 "duplicate key",
                 br#"{"encoding":"pkcs7","encoding":"pkcs7","signature":"MIIAAQU="}"#,
-                "envelope",
+                ErrorKind::Envelope,
             ),
-            ("array", b"[1]", "base64"),
+            ("array", b"[1]", ErrorKind::Base64),
             (
                 "pem label",
                 b"-----BEGIN CERTIFICATE-----\nMIIAAQU=\n-----END CERTIFICATE-----",
-                "unrecognised_input",
+                ErrorKind::UnrecognisedInput,
             ),
             (
                 "pem no footer",
                 b"-----BEGIN PKCS7-----\nMIIAAQU=\n",
-                "unrecognised_input",
+                ErrorKind::UnrecognisedInput,
             ),
             (
                 "empty signature",
                 br#"{"encoding":"pkcs7","signature":""}"#,
-                "base64",
+                ErrorKind::Base64,
             ),
         ];
         for (name, input, kind) in cases {

@@ -5,28 +5,22 @@ use der::{Decode, Encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::AuthorityInfoAccessSyntax;
 use x509_cert::Certificate;
 
-use crate::cms::{hex, AttestedDocument};
+use crate::cms::AttestedDocument;
 use crate::error::Error;
-use crate::signer::{dns_names, format_name, instant};
 use crate::trust::TrustStore;
-
-const ID_AD_CA_ISSUERS: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
-const ID_PE_AUTHORITY_INFO_ACCESS: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+use crate::x509::{ca_issuers, dns_names, format_name, hex, instant};
 
 /// What a document holds, **unverified**.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Inspection {
     /// Always false: nothing here was checked.
     pub verified: bool,
     /// The content as JSON when it parses as JSON, else as (lossy) text.
-    pub content: serde_json::Value,
+    pub content: crate::json::Value,
     /// Every embedded certificate, the signer marked.
     pub certificates: Vec<CertificateInfo>,
     /// Chains from the signer through the given trust store's certificates to one of its
@@ -37,6 +31,7 @@ pub struct Inspection {
 /// One certificate's facts, as written in it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CertificateInfo {
     /// Whether the SignerInfo names this certificate.
     pub signer: bool,
@@ -87,19 +82,7 @@ pub fn inspect(doc: &AttestedDocument, trust: &TrustStore) -> Result<Inspection,
 fn describe(der: &[u8], signer: bool) -> Result<CertificateInfo, Error> {
     let cert = Certificate::from_der(der).map_err(|e| Error::der("Certificate", e))?;
     let tbs = &cert.tbs_certificate;
-    let ca_issuers = tbs
-        .extensions
-        .iter()
-        .flatten()
-        .filter(|e| e.extn_id == ID_PE_AUTHORITY_INFO_ACCESS)
-        .filter_map(|e| AuthorityInfoAccessSyntax::from_der(e.extn_value.as_bytes()).ok())
-        .flat_map(|aia| aia.0)
-        .filter(|ad| ad.access_method == ID_AD_CA_ISSUERS)
-        .filter_map(|ad| match ad.access_location {
-            GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
-            _ => None,
-        })
-        .collect();
+    let ca_issuers = ca_issuers(&cert);
     Ok(CertificateInfo {
         signer,
         subject: format_name(&tbs.subject),

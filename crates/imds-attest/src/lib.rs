@@ -19,41 +19,54 @@
 //! let verified = verifier.verify(&doc, NonceCheck::Exact("20240422-233245"),
 //!                                datetime!(2024-04-22 17:32:45 UTC))?;
 //! println!("VM {} in {}", verified.claims().vm_id, verified.cloud());
+//! # assert_eq!(verified.region(), Some("eastus"));
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 
-mod cache;
+mod algorithms;
 mod claims;
 mod cloud;
 mod cms;
 mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;
-#[cfg(feature = "fuzzing")]
+#[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 mod input;
 mod inspect;
-mod limits;
-mod outline;
 mod policy;
+mod proven;
 mod signature;
 mod signer;
 mod strict_json;
+mod tlv;
 mod trust;
 mod verify;
+mod warm;
+mod x509;
 
-pub use cache::DEFAULT_CACHE_CAPACITY;
+/// The JSON types that appear in public fields ([`Claims::other`], [`Inspection::content`]),
+/// re-exported so that callers name the same version.
+pub mod json {
+    pub use serde_json::{Map, Value};
+}
+
 pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
 pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES};
-pub use error::Error;
+pub use error::{
+    AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason, EnvelopeReason, Error,
+    ErrorKind, InputReason, KeyReason, NameReason, ProfileReason, SignedAttributesReason,
+    StructureReason, TimestampReason, TlvProblem, TrustFileReason,
+};
 pub use inspect::{inspect, CertificateInfo, Inspection};
-pub use limits::{DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS};
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
-pub use signature::MIN_RSA_BITS;
+pub use signature::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub use signer::SignerFacts;
+pub use tlv::{DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS};
 pub use trust::chain::MAX_INTERMEDIATES;
 pub use trust::TrustStore;
 pub use verify::{VerifiedDocument, Verifier};
+pub use warm::DEFAULT_CACHE_CAPACITY;

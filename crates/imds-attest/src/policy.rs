@@ -1,8 +1,11 @@
-//! What a verification requires beyond a valid signature and chain: clouds, nonce and time.
+//! What a verification requires beyond a valid signature and chain: clouds, nonce and time, and
+//! the checks of the nonce and the time.
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
+use crate::claims::Claims;
 use crate::cloud::Cloud;
+use crate::error::Error;
 
 /// The default clock skew tolerated between IMDS and the verifier: 300 s.
 pub const DEFAULT_SKEW: Duration = Duration::seconds(300);
@@ -72,14 +75,64 @@ impl Policy {
     pub fn max_age(&self) -> Option<Duration> {
         self.max_age
     }
+
+    /// Checks createdOn and expiresOn against `at` with the skew, then the maximum age. Sums
+    /// past what a time can hold saturate: a skew of `Duration::MAX` tolerates everything,
+    /// whatever `at` is, and nothing panics.
+    pub(crate) fn check_time(&self, claims: &Claims, at: OffsetDateTime) -> Result<(), Error> {
+        // `None`: beyond the last (or before the first) representable instant.
+        let latest_creation = at.checked_add(self.skew);
+        if latest_creation.is_some_and(|latest| claims.created_on > latest) {
+            return Err(Error::DocumentNotYetValid {
+                created_on: claims.created_on,
+                at,
+            });
+        }
+        let earliest_expiry = at.checked_sub(self.skew);
+        if earliest_expiry.is_some_and(|earliest| claims.expires_on < earliest) {
+            return Err(Error::DocumentExpired {
+                expires_on: claims.expires_on,
+                at,
+            });
+        }
+        if let Some(max_age) = self.max_age {
+            let age = at - claims.created_on;
+            if age > max_age {
+                return Err(Error::DocumentTooOld {
+                    created_on: claims.created_on,
+                    age_seconds: age.whole_seconds(),
+                    max_age_seconds: max_age.whole_seconds().unsigned_abs(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How the document's nonce is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NonceCheck<'a> {
     /// The nonce must equal this, byte for byte.
     Exact(&'a str),
     /// Do not check the nonce. A document verified so can be replayed by anyone who saw it,
     /// until it expires.
     DangerousAnyNonce,
+}
+
+impl NonceCheck<'_> {
+    /// Whether the nonce was checked (`false` only for [`NonceCheck::DangerousAnyNonce`]), or
+    /// why it does not match.
+    pub(crate) fn check(self, claims: &Claims) -> Result<bool, Error> {
+        match self {
+            NonceCheck::Exact(expected) if claims.nonce.as_bytes() == expected.as_bytes() => {
+                Ok(true)
+            }
+            NonceCheck::Exact(expected) => Err(Error::NonceMismatch {
+                expected: expected.to_owned(),
+                found: claims.nonce.clone(),
+            }),
+            NonceCheck::DangerousAnyNonce => Ok(false),
+        }
+    }
 }

@@ -1,124 +1,31 @@
-//! Digest and signature algorithms, and the check of the CMS signature itself.
+//! The CMS signature itself: the signer's key, decoded once and checked for strength and cost,
+//! and the check of the signature over the content or the signed attributes.
+//!
+//! ```text
+//! SignatureValue ::= OCTET STRING                         -- RFC 5652 section 5.3
+//! ```
+//! RSA is PKCS#1 v1.5 (RFC 8017 section 8.2.2) with the exact DigestInfo; ECDSA is over P-256 or
+//! P-384 with a DER-encoded (r, s).
 
-use const_oid::ObjectIdentifier;
-use der::{Tag, Tagged};
 use openssl::ec::EcKey;
 use openssl::ecdsa::EcdsaSig;
 use openssl::nid::Nid;
 use openssl::pkey::Public;
 use openssl::rsa::{Padding, Rsa};
-use sha2::{Digest, Sha256, Sha384, Sha512};
-use x509_cert::spki::AlgorithmIdentifierOwned;
 
-use crate::cms::{oid_name, AttestedDocument, SignedPart};
-use crate::error::Error;
+use crate::algorithms::{DigestAlgorithm, SignatureAlgorithm};
+use crate::cms::SignedPart;
+use crate::error::{AlgorithmReason, Error, KeyReason, SignedAttributesReason};
 
-/// The least RSA modulus accepted, in bits.
+/// The least RSA modulus accepted for a signer, in bits.
 pub const MIN_RSA_BITS: u32 = 2048;
 
-/// A digest algorithm the verifier accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DigestAlgorithm {
-    Sha256,
-    Sha384,
-    Sha512,
-}
+/// The largest RSA modulus accepted for a signer, in bits: a larger key costs the verifier far
+/// more than a genuine (RSA-2048) signer, before any chain is checked.
+pub const MAX_RSA_BITS: u32 = 4096;
 
-/// The kind of signature, with the hash it names when its OID names one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum SignatureAlgorithm {
-    RsaPkcs1,
-    Ecdsa,
-}
-
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-
-impl DigestAlgorithm {
-    /// Maps a SignerInfo `digestAlgorithm`. IMDS writes sha256WithRSAEncryption there rather
-    /// than id-sha256; the combined OIDs are read as their hash, anything else is refused.
-    pub(crate) fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self, Error> {
-        let digest = match alg.oid {
-            SHA256 | SHA256_WITH_RSA | ECDSA_WITH_SHA256 => DigestAlgorithm::Sha256,
-            SHA384 | SHA384_WITH_RSA | ECDSA_WITH_SHA384 => DigestAlgorithm::Sha384,
-            SHA512 | SHA512_WITH_RSA | ECDSA_WITH_SHA512 => DigestAlgorithm::Sha512,
-            other => {
-                return Err(Error::UnsupportedDigestAlgorithm {
-                    algorithm: oid_name(&other),
-                })
-            }
-        };
-        if !params_absent_or_null(alg) {
-            return Err(Error::UnsupportedDigestAlgorithm {
-                algorithm: format!("{} with unexpected parameters", oid_name(&alg.oid)),
-            });
-        }
-        Ok(digest)
-    }
-}
-
-impl SignatureAlgorithm {
-    /// Maps a SignerInfo `signatureAlgorithm`; a combined OID must name the same hash as the
-    /// digest algorithm.
-    pub(crate) fn from_identifier(
-        alg: &AlgorithmIdentifierOwned,
-        digest: DigestAlgorithm,
-    ) -> Result<Self, Error> {
-        let (kind, hash) = match alg.oid {
-            RSA_ENCRYPTION => (SignatureAlgorithm::RsaPkcs1, None),
-            SHA256_WITH_RSA => (SignatureAlgorithm::RsaPkcs1, Some(DigestAlgorithm::Sha256)),
-            SHA384_WITH_RSA => (SignatureAlgorithm::RsaPkcs1, Some(DigestAlgorithm::Sha384)),
-            SHA512_WITH_RSA => (SignatureAlgorithm::RsaPkcs1, Some(DigestAlgorithm::Sha512)),
-            EC_PUBLIC_KEY => (SignatureAlgorithm::Ecdsa, None),
-            ECDSA_WITH_SHA256 => (SignatureAlgorithm::Ecdsa, Some(DigestAlgorithm::Sha256)),
-            ECDSA_WITH_SHA384 => (SignatureAlgorithm::Ecdsa, Some(DigestAlgorithm::Sha384)),
-            ECDSA_WITH_SHA512 => (SignatureAlgorithm::Ecdsa, Some(DigestAlgorithm::Sha512)),
-            other => {
-                return Err(Error::UnsupportedSignatureAlgorithm {
-                    algorithm: format!(
-                        "{} (only RSA PKCS#1 v1.5 and ECDSA are accepted)",
-                        oid_name(&other)
-                    ),
-                })
-            }
-        };
-        if hash.is_some_and(|h| h != digest) {
-            return Err(Error::UnsupportedSignatureAlgorithm {
-                algorithm: format!(
-                    "{} does not match the digest algorithm {digest:?}",
-                    oid_name(&alg.oid)
-                ),
-            });
-        }
-        let params_ok = match kind {
-            SignatureAlgorithm::RsaPkcs1 => params_absent_or_null(alg),
-            SignatureAlgorithm::Ecdsa => alg.parameters.is_none() || alg.oid == EC_PUBLIC_KEY,
-        };
-        if !params_ok {
-            return Err(Error::UnsupportedSignatureAlgorithm {
-                algorithm: format!("{} with unexpected parameters", oid_name(&alg.oid)),
-            });
-        }
-        Ok(kind)
-    }
-}
-
-fn params_absent_or_null(alg: &AlgorithmIdentifierOwned) -> bool {
-    match &alg.parameters {
-        None => true,
-        Some(any) => any.tag() == Tag::Null && any.value().is_empty(),
-    }
-}
+/// The largest RSA public exponent accepted: 2^32 - 1. A genuine signer's is 65537.
+const MAX_RSA_EXPONENT: u64 = u32::MAX as u64;
 
 /// A signer's public key, decoded once and checked for strength.
 ///
@@ -132,46 +39,102 @@ pub(crate) enum SignerKey {
 }
 
 impl SignerKey {
-    /// Decodes the signer certificate's key and checks it fits the signature algorithm.
-    pub(crate) fn new(doc: &AttestedDocument) -> Result<SignerKey, Error> {
-        let weak = |desc: String| Error::WeakKey {
-            subject: doc.signer.subject(),
-            key: desc,
+    /// Decodes the signer's key (its SubjectPublicKeyInfo) and checks that it fits the
+    /// signature algorithm and is neither weak nor costly: RSA of [`MIN_RSA_BITS`] to
+    /// [`MAX_RSA_BITS`] bits with an odd exponent from 3 to 2^32 - 1 (checked before any
+    /// modular arithmetic), or EC on P-256 or P-384. `subject` names the certificate in errors.
+    pub(crate) fn for_signer(
+        algorithm: SignatureAlgorithm,
+        spki_der: &[u8],
+        subject: impl FnOnce() -> String,
+    ) -> Result<SignerKey, Error> {
+        let checked = match algorithm {
+            SignatureAlgorithm::RsaPkcs1 => match Rsa::public_key_from_der(spki_der) {
+                Ok(rsa) => rsa_strength(&rsa).map(|()| SignerKey::Rsa(rsa)),
+                Err(_) => {
+                    return Err(Error::UnsupportedSignatureAlgorithm {
+                        algorithm: "rsaEncryption".into(),
+                        reason: AlgorithmReason::KeyMismatch { needs: "RSA" },
+                    })
+                }
+            },
+            SignatureAlgorithm::Ecdsa => match EcKey::public_key_from_der(spki_der) {
+                Ok(ec) => ec_strength(&ec).map(|()| SignerKey::Ec(ec)),
+                Err(_) => {
+                    return Err(Error::UnsupportedSignatureAlgorithm {
+                        algorithm: "ECDSA".into(),
+                        reason: AlgorithmReason::KeyMismatch { needs: "EC" },
+                    })
+                }
+            },
         };
-        match doc.signed.signature_algorithm {
-            SignatureAlgorithm::RsaPkcs1 => {
-                let rsa = Rsa::public_key_from_der(&doc.signer.spki_der).map_err(|_| {
-                    Error::UnsupportedSignatureAlgorithm {
-                        algorithm: "an RSA signature by a certificate without an RSA key".into(),
-                    }
-                })?;
-                let bits = rsa.n().num_bits();
-                if bits < MIN_RSA_BITS as i32 {
-                    return Err(weak(format!("RSA-{bits}")));
-                }
-                Ok(SignerKey::Rsa(rsa))
-            }
-            SignatureAlgorithm::Ecdsa => {
-                let ec = EcKey::public_key_from_der(&doc.signer.spki_der).map_err(|_| {
-                    Error::UnsupportedSignatureAlgorithm {
-                        algorithm: "an ECDSA signature by a certificate without an EC key".into(),
-                    }
-                })?;
-                let curve = ec.group().curve_name();
-                if !matches!(curve, Some(Nid::X9_62_PRIME256V1) | Some(Nid::SECP384R1)) {
-                    let name = curve
-                        .and_then(|n| n.short_name().ok())
-                        .unwrap_or("an unnamed curve");
-                    return Err(weak(format!("EC {name}")));
-                }
-                Ok(SignerKey::Ec(ec))
-            }
+        checked.map_err(|reason| Error::WeakKey {
+            subject: subject(),
+            reason,
+        })
+    }
+}
+
+fn rsa_strength(rsa: &Rsa<Public>) -> Result<(), KeyReason> {
+    let bits = u32::try_from(rsa.n().num_bits()).unwrap_or(0);
+    if bits < MIN_RSA_BITS {
+        return Err(KeyReason::RsaTooSmall { bits });
+    }
+    if bits > MAX_RSA_BITS {
+        return Err(KeyReason::RsaTooLarge { bits });
+    }
+    let e = rsa.e();
+    // Read from the bytes, no arithmetic: a huge exponent is refused at the cost of its length.
+    let exponent_ok = bn_to_u64(e).is_some_and(|v| v % 2 == 1 && (3..=MAX_RSA_EXPONENT).contains(&v));
+    if exponent_ok {
+        Ok(())
+    } else {
+        Err(KeyReason::RsaExponent {
+            exponent: e
+                .to_dec_str()
+                .map(|s| abbreviate(&s))
+                .unwrap_or_else(|_| "(unreadable)".into()),
+        })
+    }
+}
+
+/// The value of a non-negative BIGNUM of at most 64 bits.
+fn bn_to_u64(n: &openssl::bn::BigNumRef) -> Option<u64> {
+    if n.is_negative() || n.num_bits() > 64 {
+        return None;
+    }
+    n.to_vec()
+        .iter()
+        .try_fold(0u64, |acc, b| acc.checked_mul(256)?.checked_add(u64::from(*b)))
+}
+
+/// A huge decimal number shortened to its first and last digits and its length.
+fn abbreviate(digits: &str) -> String {
+    match (digits.get(..12), digits.get(digits.len().saturating_sub(6)..)) {
+        (Some(head), Some(tail)) if digits.len() > 40 => {
+            format!("{head}...{tail} ({} digits)", digits.len())
         }
+        _ => digits.to_owned(),
+    }
+}
+
+fn ec_strength(ec: &EcKey<Public>) -> Result<(), KeyReason> {
+    let curve = ec.group().curve_name();
+    if matches!(curve, Some(Nid::X9_62_PRIME256V1) | Some(Nid::SECP384R1)) {
+        Ok(())
+    } else {
+        Err(KeyReason::Curve {
+            curve: curve
+                .and_then(|n| n.short_name().ok())
+                .unwrap_or("unnamed")
+                .to_owned(),
+        })
     }
 }
 
 impl SignerKey {
-    /// Decodes a SubjectPublicKeyInfo holding an RSA or EC key (no strength check).
+    /// Decodes a SubjectPublicKeyInfo holding an RSA or EC key (no strength check: for an
+    /// issuer whose chain OpenSSL verified).
     pub(crate) fn from_spki(spki_der: &[u8]) -> Option<SignerKey> {
         Rsa::public_key_from_der(spki_der)
             .map(SignerKey::Rsa)
@@ -199,58 +162,6 @@ impl SignerKey {
     }
 }
 
-/// A digest value, on the stack.
-struct DigestValue {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl DigestValue {
-    fn new(hash: &[u8]) -> DigestValue {
-        let mut bytes = [0u8; 64];
-        let len = hash.len().min(64);
-        if let (Some(to), Some(from)) = (bytes.get_mut(..len), hash.get(..len)) {
-            to.copy_from_slice(from);
-        }
-        DigestValue { bytes, len }
-    }
-}
-
-impl std::ops::Deref for DigestValue {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
-    }
-}
-
-impl DigestAlgorithm {
-    fn digest(self, data: &[u8]) -> DigestValue {
-        match self {
-            DigestAlgorithm::Sha256 => DigestValue::new(&Sha256::digest(data)),
-            DigestAlgorithm::Sha384 => DigestValue::new(&Sha384::digest(data)),
-            DigestAlgorithm::Sha512 => DigestValue::new(&Sha512::digest(data)),
-        }
-    }
-
-    /// The DER DigestInfo prefix (RFC 8017 section 9.2, note 1) before the hash.
-    fn digest_info_prefix(self) -> &'static [u8] {
-        match self {
-            DigestAlgorithm::Sha256 => &[
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x01, 0x05, 0x00, 0x04, 0x20,
-            ],
-            DigestAlgorithm::Sha384 => &[
-                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x02, 0x05, 0x00, 0x04, 0x30,
-            ],
-            DigestAlgorithm::Sha512 => &[
-                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x03, 0x05, 0x00, 0x04, 0x40,
-            ],
-        }
-    }
-}
-
 /// Verifies the CMS signature: over the content itself, or over the signed attributes after
 /// checking that their message digest is the content's. `signer` names the certificate in the
 /// error.
@@ -260,7 +171,7 @@ pub(crate) fn verify(signed: &SignedPart, key: &SignerKey, signer: &str) -> Resu
         Some(attrs) => {
             if *signed.digest.digest(&signed.content) != *attrs.message_digest {
                 return Err(Error::SignedAttributes {
-                    detail: "the message-digest attribute is not the digest of the content".into(),
+                    reason: SignedAttributesReason::DigestMismatch,
                 });
             }
             &attrs.der

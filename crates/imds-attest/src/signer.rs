@@ -1,20 +1,26 @@
-//! The signer certificate: its facts, and the DNS names checked against the clouds.
+//! The signer certificate: the one the SignerInfo names (never simply the first), its profile,
+//! its DNS names, and the facts a verified document reports about it.
+//!
+//! ```text
+//! SignerIdentifier ::= CHOICE {                               -- RFC 5652 section 5.3
+//!   issuerAndSerialNumber IssuerAndSerialNumber,
+//!   subjectKeyIdentifier [0] SubjectKeyIdentifier }
+//! ```
 
-use const_oid::db::rfc4519::COMMON_NAME;
-use const_oid::db::rfc5280::{ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER};
-use const_oid::ObjectIdentifier;
-use der::asn1::{Ia5StringRef, PrintableStringRef, Utf8StringRef};
+use cms::signed_data::SignerIdentifier;
+use const_oid::db::rfc5280::{ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE};
+use const_oid::db::rfc5912::{ANY_EXTENDED_KEY_USAGE, ID_KP_SERVER_AUTH};
 use der::{Decode, Encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{SubjectAltName, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
-use crate::cms::hex;
-use crate::error::Error;
+use crate::error::{Error, NameReason, ProfileReason, StructureReason};
+use crate::x509::{self, format_name, hex, instant};
 
 /// The certificate a SignerInfo names, parsed once. Its names are formatted only when asked
 /// for: formatting is costly, and a verifier that has seen the signer before never needs it.
@@ -29,6 +35,7 @@ pub(crate) struct SignerCertificate {
 /// What a verified document reports about the certificate that signed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SignerFacts {
     /// Subject distinguished name (RFC 4514).
     pub subject: String,
@@ -55,7 +62,7 @@ impl SignerCertificate {
             .subject_public_key_info
             .to_der()
             .map_err(|e| Error::der("SubjectPublicKeyInfo", e))?;
-        let dns_names = dns_names(&cert)?;
+        let dns_names = x509::dns_names(&cert)?;
         Ok(SignerCertificate {
             der,
             spki_der,
@@ -75,15 +82,69 @@ impl SignerCertificate {
     }
 
     /// What a SignerInfo may name this certificate by.
-    pub(crate) fn identity(&self) -> crate::cms::SignerIdentity {
-        crate::cms::SignerIdentity::of(&self.cert)
+    pub(crate) fn identity(&self) -> SignerIdentity {
+        SignerIdentity::of(&self.cert)
+    }
+
+    /// Checks that the certificate may sign as a TLS server does and names itself plainly: not
+    /// a CA; keyUsage (if present) with digitalSignature; extendedKeyUsage (if present) with
+    /// serverAuth or anyExtendedKeyUsage; exactly one CN when there is no SAN; every DNS name
+    /// made of LDH labels.
+    pub(crate) fn check_profile(&self) -> Result<(), Error> {
+        let fail = |reason| Error::SignerProfile {
+            subject: self.subject(),
+            reason,
+        };
+        let cert = &self.cert;
+        for ext in x509::extensions(cert, ID_CE_BASIC_CONSTRAINTS) {
+            let bc = BasicConstraints::from_der(ext.extn_value.as_bytes()).map_err(|_| {
+                fail(ProfileReason::Extension {
+                    name: "basicConstraints",
+                })
+            })?;
+            if bc.ca {
+                return Err(fail(ProfileReason::Ca));
+            }
+        }
+        for ext in x509::extensions(cert, ID_CE_KEY_USAGE) {
+            let ku = KeyUsage::from_der(ext.extn_value.as_bytes())
+                .map_err(|_| fail(ProfileReason::Extension { name: "keyUsage" }))?;
+            if !ku.0.contains(KeyUsages::DigitalSignature) {
+                return Err(fail(ProfileReason::KeyUsage));
+            }
+        }
+        for ext in x509::extensions(cert, ID_CE_EXT_KEY_USAGE) {
+            let eku = ExtendedKeyUsage::from_der(ext.extn_value.as_bytes()).map_err(|_| {
+                fail(ProfileReason::Extension {
+                    name: "extendedKeyUsage",
+                })
+            })?;
+            if !eku
+                .0
+                .iter()
+                .any(|p| *p == ID_KP_SERVER_AUTH || *p == ANY_EXTENDED_KEY_USAGE)
+            {
+                return Err(fail(ProfileReason::ExtendedKeyUsage));
+            }
+        }
+        if !x509::has_san(cert) {
+            let count = x509::common_names(cert).len();
+            if count != 1 {
+                return Err(fail(ProfileReason::CommonNames { count }));
+            }
+        }
+        for name in &self.dns_names {
+            check_host_name(name).map_err(|reason| Error::InvalidSignerName {
+                name: name.clone(),
+                reason,
+            })?;
+        }
+        Ok(())
     }
 
     /// Everything a verified document reports about this certificate.
     pub(crate) fn facts(&self) -> Result<SignerFacts, Error> {
-        let out_of_range = || Error::Structure {
-            detail: "the signer certificate's validity is out of range".into(),
-        };
+        let out_of_range = || Error::structure(StructureReason::ValidityOutOfRange);
         let tbs = &self.cert.tbs_certificate;
         Ok(SignerFacts {
             subject: self.subject(),
@@ -97,147 +158,123 @@ impl SignerCertificate {
     }
 }
 
-/// A distinguished name as RFC 4514 text, as x509-cert formats it (last RDN first), but with
-/// the common attribute types looked up in a short table: x509-cert searches the whole OID
-/// database for each attribute, which made formatting cost more than parsing.
-pub(crate) fn format_name(name: &Name) -> String {
-    const SHORT: [(ObjectIdentifier, &str); 10] = [
-        (COMMON_NAME, "CN"),
-        (ObjectIdentifier::new_unwrap("2.5.4.6"), "C"),
-        (ObjectIdentifier::new_unwrap("2.5.4.7"), "L"),
-        (ObjectIdentifier::new_unwrap("2.5.4.8"), "ST"),
-        (ObjectIdentifier::new_unwrap("2.5.4.9"), "STREET"),
-        (ObjectIdentifier::new_unwrap("2.5.4.10"), "O"),
-        (ObjectIdentifier::new_unwrap("2.5.4.11"), "OU"),
-        (ObjectIdentifier::new_unwrap("2.5.4.5"), "SERIALNUMBER"),
-        (
-            ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"),
-            "DC",
-        ),
-        (
-            ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1"),
-            "UID",
-        ),
-    ];
-    let mut out = String::new();
-    for (i, rdn) in name.0.iter().rev().enumerate() {
-        if i > 0 {
-            out.push(',');
+/// A host name of LDH labels (RFC 1034 section 3.5, RFC 5280 section 4.2.1.6): letters, digits
+/// and hyphens, 1 to 63 of them, not beginning or ending with a hyphen; no wildcard.
+fn check_host_name(name: &str) -> Result<(), NameReason> {
+    if name.is_empty() {
+        return Err(NameReason::EmptyLabel);
+    }
+    for label in name.split('.') {
+        if label == "*" || label.contains('*') {
+            return Err(NameReason::Wildcard);
         }
-        for (j, atv) in rdn.0.iter().enumerate() {
-            if j > 0 {
-                out.push('+');
-            }
-            let short = SHORT
-                .iter()
-                .find(|(oid, _)| *oid == atv.oid)
-                .map(|(_, s)| *s);
-            match (short, directory_string(&atv.value)) {
-                (Some(short), Some(value)) => {
-                    out.push_str(short);
-                    out.push('=');
-                    escape_value(&mut out, value);
-                }
-                _ => out.push_str(&atv.to_string()),
-            }
+        if label.is_empty() {
+            return Err(NameReason::EmptyLabel);
+        }
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(NameReason::Character);
+        }
+        if label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
+            return Err(NameReason::Label);
         }
     }
-    out
+    Ok(())
 }
 
-fn directory_string(value: &der::Any) -> Option<&str> {
-    Utf8StringRef::try_from(value)
-        .map(|s| s.as_str())
-        .or_else(|_| PrintableStringRef::try_from(value).map(|s| s.as_str()))
-        .or_else(|_| Ia5StringRef::try_from(value).map(|s| s.as_str()))
-        .ok()
+/// What a signer identifier can name a certificate by.
+#[derive(Debug, Clone)]
+pub(crate) struct SignerIdentity {
+    issuer: Name,
+    serial: SerialNumber,
+    subject_key_identifier: Option<Vec<u8>>,
 }
 
-/// RFC 4514 section 2.4 escaping, as x509-cert does it.
-fn escape_value(out: &mut String, value: &str) {
-    let mut chars = value.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '#' if i == 0 => out.push_str("\\#"),
-            ' ' if i == 0 || chars.peek().is_none() => out.push_str("\\ "),
-            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
-                out.push('\\');
-                out.push(c);
+impl SignerIdentity {
+    pub(crate) fn of(cert: &Certificate) -> SignerIdentity {
+        SignerIdentity {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial: cert.tbs_certificate.serial_number.clone(),
+            subject_key_identifier: x509::subject_key_identifier(cert),
+        }
+    }
+
+    /// Whether `sid` names the certificate this identity is of.
+    pub(crate) fn is_named_by(&self, sid: &SignerIdentifier) -> bool {
+        match sid {
+            SignerIdentifier::IssuerAndSerialNumber(ias) => {
+                ias.issuer == self.issuer && ias.serial_number == self.serial
             }
-            '\x00'..='\x1f' | '\x7f' => out.push_str(&format!("\\{:02x}", c as u32)),
-            _ => out.push(c),
+            SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                self.subject_key_identifier.as_deref() == Some(ski.0.as_bytes())
+            }
         }
     }
 }
 
-/// A certificate time as an instant; `None` past what `time` can represent.
-pub(crate) fn instant(t: x509_cert::time::Time) -> Option<OffsetDateTime> {
-    i64::try_from(t.to_unix_duration().as_secs())
-        .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-}
-
-/// The certificate's DNS names: its SAN dNSNames, or its subject CNs only when it has no SAN
-/// extension at all (a SAN without a matching name is never rescued by the CN).
-pub(crate) fn dns_names(cert: &Certificate) -> Result<Vec<String>, Error> {
-    let tbs = &cert.tbs_certificate;
-    let mut sans = tbs
-        .extensions
+/// The index of the one certificate the signer identifier names (never simply the first).
+pub(crate) fn find_signer(
+    certificates: &[Certificate],
+    sid: &SignerIdentifier,
+) -> Result<usize, Error> {
+    let matches: Vec<usize> = certificates
         .iter()
-        .flatten()
-        .filter(|ext| ext.extn_id == ID_CE_SUBJECT_ALT_NAME);
-    match (sans.next(), sans.next()) {
-        (Some(_), Some(_)) => Err(Error::Structure {
-            detail: "the signer certificate has two subjectAltName extensions".into(),
+        .enumerate()
+        .filter(|(_, cert)| SignerIdentity::of(cert).is_named_by(sid))
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::SignerCertificateNotFound {
+            sid: describe_sid(sid),
         }),
-        (Some(ext), None) => {
-            let san = SubjectAltName::from_der(ext.extn_value.as_bytes())
-                .map_err(|e| Error::der("signer subjectAltName", e))?;
-            Ok(san
-                .0
-                .iter()
-                .filter_map(|name| match name {
-                    GeneralName::DnsName(dns) => Some(dns.to_string()),
-                    _ => None,
-                })
-                .collect())
-        }
-        (None, _) => Ok(tbs
-            .subject
-            .0
-            .iter()
-            .flat_map(|rdn| rdn.0.iter())
-            .filter(|atv| atv.oid == COMMON_NAME)
-            .filter_map(|atv| directory_string(&atv.value).map(str::to_owned))
-            .collect()),
+        _ => Err(Error::structure(StructureReason::AmbiguousSigner {
+            count: matches.len(),
+            sid: describe_sid(sid),
+        })),
     }
 }
 
-pub(crate) fn subject_key_identifier(cert: &Certificate) -> Option<Vec<u8>> {
-    cert.tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .find(|ext| ext.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER)
-        .and_then(|ext| SubjectKeyIdentifier::from_der(ext.extn_value.as_bytes()).ok())
-        .map(|ski| ski.0.as_bytes().to_vec())
+/// The signer identifier, readable.
+pub(crate) fn describe_sid(sid: &SignerIdentifier) -> String {
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => format!(
+            "issuer \"{}\", serial {}",
+            format_name(&ias.issuer),
+            hex(ias.serial_number.as_bytes())
+        ),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            format!("subject key identifier {}", hex(ski.0.as_bytes()))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
     #[test]
-    fn formats_names_exactly_as_x509_cert_does() {
-        for text in [
-            "CN=metadata.azure.com,O=Microsoft Corporation,L=Redmond,ST=WA,C=US",
-            "CN=a\\,b+OU=x,DC=example,DC=com",
-            "CN=\\#hash,O=\\ lead and trail\\ ",
-            "UID=u1,SERIALNUMBER=42,STREET=1 Main",
-        ] {
-            let name = Name::from_str(text).unwrap();
-            assert_eq!(format_name(&name), name.to_string(), "{text}");
+    fn accepts_only_ldh_host_names() {
+        let cases: &[(&str, Result<(), NameReason>)] = &[
+            ("eastus.metadata.azure.com", Ok(())),
+            ("metadata.azure.com", Ok(())),
+            ("a-1.metadata.azure.com", Ok(())),
+            ("*.metadata.azure.com", Err(NameReason::Wildcard)),
+            ("e*.metadata.azure.com", Err(NameReason::Wildcard)),
+            ("..metadata.azure.com", Err(NameReason::EmptyLabel)),
+            (".metadata.azure.com", Err(NameReason::EmptyLabel)),
+            ("metadata.azure.com.", Err(NameReason::EmptyLabel)),
+            ("", Err(NameReason::EmptyLabel)),
+            (" .metadata.azure.com", Err(NameReason::Character)),
+            ("evil.example\0.metadata.azure.com", Err(NameReason::Character)),
+            ("east_us.metadata.azure.com", Err(NameReason::Character)),
+            ("-east.metadata.azure.com", Err(NameReason::Label)),
+        ];
+        for (name, want) in cases {
+            assert_eq!(check_host_name(name), *want, "{name:?}");
         }
+        assert_eq!(
+            check_host_name(&format!("{}.metadata.azure.com", "a".repeat(64))),
+            Err(NameReason::Label)
+        );
     }
 }

@@ -1,22 +1,27 @@
 //! The verifier: every check, in order, from an [`AttestedDocument`] to a [`VerifiedDocument`].
+//!
+//! This module orchestrates; each check lives with its concept: the signature (`signature`),
+//! the signer's profile and names (`signer`), its cloud (`cloud`), the chain (`trust`), the
+//! claims (`claims`), the nonce and the time (`policy`). What a verifier remembers between
+//! documents is the warm path (`warm`), consulted here and nowhere in the cold modules.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cache::{signer_id, KnownOutline, ProvenSigner, SignerCache, DEFAULT_CACHE_CAPACITY};
 use crate::claims::Claims;
 use crate::cloud::Cloud;
-use crate::cms::{AttestedDocument, KnownSignerDocument, SignedPart};
+use crate::cms::{AttestedDocument, SignedPart};
 use crate::error::Error;
 use crate::input;
-use crate::limits::{check_size, DEFAULT_MAX_INPUT_BYTES};
-use crate::outline::Outline;
 use crate::policy::{NonceCheck, Policy};
+use crate::proven::ProvenSigner;
 use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
+use crate::tlv::{check_size, DEFAULT_MAX_INPUT_BYTES};
 use crate::trust::TrustStore;
+use crate::warm::{Memory, Recall, DEFAULT_CACHE_CAPACITY};
 
 /// Verifies attested documents against a trust store and a policy, both fixed at construction.
 /// It never reads the clock or the network: the verification time is an argument.
@@ -37,32 +42,24 @@ use crate::trust::TrustStore;
 /// assert_eq!(verified.claims().vm_id, "ddc87bd2-3ebb-43dc-92a9-90b104cd9527");
 /// assert_eq!(verified.cloud(), imds_attest::Cloud::Public);
 ///
-/// // The same document today: its signer certificate and the document have expired.
+/// // The same document a year later: the document has expired (and its signer certificate).
 /// let late = verifier.verify(&doc, NonceCheck::Exact("20251119-185330"), datetime!(2026-11-21 0:00 UTC));
-/// assert_eq!(late.unwrap_err().kind(), "certificate_expired");
+/// assert_eq!(late.unwrap_err().kind(), imds_attest::ErrorKind::DocumentExpired);
 /// # Ok(()) }
 /// ```
 ///
 /// A verifier remembers what it proved about each signer (its key, cloud and chain, within the
-/// chain's validity window), so a licence server that keeps one verifier pays one signature
-/// check per document from a signer it has seen. It is `Send + Sync`: share it across threads.
+/// chain's validity window) and which issuing CAs it has proven up to a root, so a licence
+/// server that keeps one verifier pays one signature check per document from a signer it has
+/// seen, and one more for a new signer of a known CA. It is `Send + Sync`: share it across
+/// threads.
 #[derive(Debug)]
 pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
-    cache: SignerCache,
-    /// Outlines of documents verified through `verify_bytes`, with what they parse to.
-    outlines: SignerCache<KnownOutline>,
+    memory: Memory,
 }
 
-/// A document whose signature, chain, signer name, nonce and time were all checked. Only
-/// [`Verifier::verify`] makes one.
-#[derive(Debug, Clone)]
-pub struct VerifiedDocument {
-    nonce_checked: bool,
-    claims: Claims,
-    signer: Arc<ProvenSigner>,
-}
 
 impl Verifier {
     /// A verifier that trusts `trust` and applies `policy`, remembering up to
@@ -72,21 +69,25 @@ impl Verifier {
     }
 
     /// A verifier remembering up to about `signers` signers. With 0 it remembers nothing and
-    /// uses nothing remembered: every document's chain is built by OpenSSL from scratch, and
-    /// the issuers the trust store has proven (see [`TrustStore::proven_issuers`]) are neither
-    /// used nor added to.
+    /// uses nothing remembered: every document's chain is built by OpenSSL from scratch.
     pub fn with_cache_capacity(trust: TrustStore, policy: Policy, signers: usize) -> Verifier {
         Verifier {
             trust,
             policy,
-            cache: SignerCache::new(signers),
-            outlines: SignerCache::new(signers),
+            memory: Memory::new(signers),
         }
     }
 
     /// How many signers this verifier can remember.
     pub fn cache_capacity(&self) -> usize {
-        self.cache.capacity()
+        self.memory.capacity()
+    }
+
+    /// How many issuing CAs this verifier has proven up to a root and remembers: a new signer
+    /// certificate from one of them is then checked with one signature verification instead
+    /// of a chain build.
+    pub fn proven_issuers(&self) -> usize {
+        self.memory.proven_issuers()
     }
 
     /// The policy applied.
@@ -94,18 +95,30 @@ impl Verifier {
         &self.policy
     }
 
-    /// Checks, in order: the CMS signature over the content with the signer certificate's key;
-    /// the signer's DNS names against the allowed clouds; the chain to a root of that cloud at
+    /// Checks, in order: the CMS signature over the content with the signer certificate's key
+    /// (after the key's strength); the signer certificate's profile and DNS names; the cloud
+    /// those names belong to, among the allowed ones; the chain to a root of that cloud at
     /// `at`; the claims; the nonce; createdOn and expiresOn against `at` with the policy's skew
-    /// and maximum age. The first failure is returned.
+    /// and maximum age. The first failure is returned, except that a document whose chain has
+    /// expired (or is not yet valid) and whose own time is out too reports its own time: that
+    /// is what to fix first.
     pub fn verify(
         &self,
         doc: &AttestedDocument,
         nonce: NonceCheck<'_>,
         at: OffsetDateTime,
     ) -> Result<VerifiedDocument, Error> {
-        let signer = self.proven_signer(doc, at)?;
-        self.check_claims(&doc.signed, signer, nonce, at)
+        let signer = match self.proven_signer(doc, at) {
+            Err(e @ (Error::CertificateExpired { .. } | Error::CertificateNotYetValid { .. })) => {
+                // The signature held, so the content is the signer's: its own time decides.
+                if let Ok(claims) = Claims::parse(&doc.signed.content) {
+                    self.policy.check_time(&claims, at)?;
+                }
+                return Err(e);
+            }
+            other => other?,
+        };
+        self.finish(&doc.signed, signer, nonce, at)
     }
 
     /// Parses `input` (any form [`AttestedDocument::parse`] accepts, up to
@@ -135,65 +148,23 @@ impl Verifier {
     ) -> Result<VerifiedDocument, Error> {
         check_size(input, DEFAULT_MAX_INPUT_BYTES)?;
         let der = input::decode(input)?;
-        let outline = Outline::of(&der);
-        if let Some(outline) = &outline {
-            if let Some(known) = self.outlines.get(&outline.key, at) {
-                let signed = SignedPart {
-                    content: outline.content.to_vec(),
-                    signature: outline.signature.to_vec(),
-                    ..known.template.clone()
-                };
-                let signer = Arc::clone(&known.signer);
-                return signature::verify(&signed, &signer.key, &signer.facts.subject)
-                    .and_then(|()| self.check_claims(&signed, signer, nonce, at));
+        let verified = match self.memory.recall(&der, at) {
+            Recall::Outline(signed) => {
+                let (signed, signer) = signed?;
+                return self.finish(&signed, signer, nonce, at);
             }
-        }
-        let verified = match self.verify_known_signer(&der, nonce, at) {
-            Some(result) => result,
-            None => self.verify(&AttestedDocument::from_der(&der)?, nonce, at),
-        }?;
-        // Remember how documents of this outline parse (the one certificate's kind only).
-        if let (Some(outline), Some(doc)) = (outline, KnownSignerDocument::read(&der)) {
-            let template = SignedPart {
-                content: Vec::new(),
-                signature: Vec::new(),
-                ..doc.signed
-            };
-            self.outlines.insert(
-                outline.key,
-                Arc::new(KnownOutline {
-                    signer: Arc::clone(&verified.signer),
-                    template,
-                }),
-            );
-        }
+            Recall::KnownSigner(signed) => {
+                let (signed, signer) = signed?;
+                self.finish(&signed, signer, nonce, at)?
+            }
+            Recall::Unknown => self.verify(&AttestedDocument::from_der(&der)?, nonce, at)?,
+        };
+        self.memory.remember_outline(&der, &verified.signer);
         Ok(verified)
     }
 
-    /// The verification of a document whose one certificate this verifier proved before (and
-    /// whose chain is still valid at `at`), without decoding that certificate again; `None`
-    /// for any other document, left to the full parse.
-    fn verify_known_signer(
-        &self,
-        der: &[u8],
-        nonce: NonceCheck<'_>,
-        at: OffsetDateTime,
-    ) -> Option<Result<VerifiedDocument, Error>> {
-        let doc = KnownSignerDocument::read(der)?;
-        let id = signer_id(doc.signed.signature_algorithm, doc.certificate, &[]);
-        let known = self.cache.get(&id, at)?;
-        // The full parse would refuse a SignerInfo that does not name this certificate.
-        if !doc.sid().is_some_and(|sid| known.identity.is_named_by(sid)) {
-            return None;
-        }
-        Some(
-            signature::verify(&doc.signed, &known.key, &known.facts.subject)
-                .and_then(|()| self.check_claims(&doc.signed, known, nonce, at)),
-        )
-    }
-
     /// The checks after the signer is proven: claims, nonce, time.
-    fn check_claims(
+    fn finish(
         &self,
         signed: &SignedPart,
         signer: Arc<ProvenSigner>,
@@ -201,8 +172,8 @@ impl Verifier {
         at: OffsetDateTime,
     ) -> Result<VerifiedDocument, Error> {
         let claims = Claims::parse(&signed.content)?;
-        let nonce_checked = check_nonce(&claims, nonce)?;
-        self.check_time(&claims, at)?;
+        let nonce_checked = nonce.check(&claims)?;
+        self.policy.check_time(&claims, at)?;
         Ok(VerifiedDocument {
             nonce_checked,
             claims,
@@ -210,103 +181,48 @@ impl Verifier {
         })
     }
 
-    /// The signature checked with the signer's key, and the signer proven: from the cache
-    /// when this signer was proven before with a chain valid at `at`, else from scratch.
+    /// The signature checked with the signer's key, and the signer proven: remembered when
+    /// this signer was proven before with a chain valid at `at`, else from scratch.
     fn proven_signer(
         &self,
         doc: &AttestedDocument,
         at: OffsetDateTime,
     ) -> Result<Arc<ProvenSigner>, Error> {
-        let id = signer_id(
-            doc.signed.signature_algorithm,
-            &doc.signer.der,
-            &doc.other_certificates,
-        );
-        if let Some(known) = self.cache.get(&id, at) {
+        if let Some(known) = self.memory.signer(doc, at) {
             signature::verify(&doc.signed, &known.key, &known.facts.subject)?;
             return Ok(known);
         }
-        let key = SignerKey::new(doc)?;
-        signature::verify(&doc.signed, &key, &doc.signer.subject())?;
-        let cloud = self.cloud_of(doc)?;
-        let remember = self.cache.capacity() > 0;
+        let signer = &doc.signer;
+        let key = SignerKey::for_signer(doc.signed.signature_algorithm, &signer.spki_der, || {
+            signer.subject()
+        })?;
+        signature::verify(&doc.signed, &key, &signer.subject())?;
+        signer.check_profile()?;
+        let cloud = Cloud::of_signer(&signer.dns_names, self.policy.clouds())?;
         let chain =
-            self.trust
-                .verify_chain(cloud, &doc.signer, &doc.other_certificates, at, remember)?;
+            self.memory
+                .verify_chain(&self.trust, cloud, signer, &doc.other_certificates, at)?;
         let proven = Arc::new(ProvenSigner {
             key,
-            identity: doc.signer.identity(),
+            identity: signer.identity(),
             cloud,
-            facts: doc.signer.facts()?,
+            facts: signer.facts()?,
             chain: chain.subjects,
             valid_from: chain.valid_from,
             valid_until: chain.valid_until,
         });
-        self.cache.insert(id, Arc::clone(&proven));
+        self.memory.remember_signer(doc, Arc::clone(&proven));
         Ok(proven)
-    }
-
-    fn cloud_of(&self, doc: &AttestedDocument) -> Result<Cloud, Error> {
-        let allowed = self.policy.clouds();
-        let mut clouds: Vec<Cloud> = doc
-            .signer
-            .dns_names
-            .iter()
-            .filter_map(|name| Cloud::of_name(name, allowed))
-            .collect();
-        clouds.sort();
-        clouds.dedup();
-        match clouds.as_slice() {
-            [one] => Ok(*one),
-            // A certificate naming two clouds would pick its own anchors: refuse it.
-            _ => Err(Error::SignerName {
-                found: doc.signer.dns_names.clone(),
-                allowed: if clouds.is_empty() {
-                    allowed.to_vec()
-                } else {
-                    clouds
-                },
-            }),
-        }
-    }
-
-    fn check_time(&self, claims: &Claims, at: OffsetDateTime) -> Result<(), Error> {
-        let skew = self.policy.skew();
-        if claims.created_on > at + skew {
-            return Err(Error::DocumentNotYetValid {
-                created_on: claims.created_on,
-                at,
-            });
-        }
-        if claims.expires_on < at - skew {
-            return Err(Error::DocumentExpired {
-                expires_on: claims.expires_on,
-                at,
-            });
-        }
-        if let Some(max_age) = self.policy.max_age() {
-            let age = at - claims.created_on;
-            if age > max_age {
-                return Err(Error::DocumentTooOld {
-                    created_on: claims.created_on,
-                    age_seconds: age.whole_seconds(),
-                    max_age_seconds: max_age.whole_seconds().unsigned_abs(),
-                });
-            }
-        }
-        Ok(())
     }
 }
 
-fn check_nonce(claims: &Claims, nonce: NonceCheck<'_>) -> Result<bool, Error> {
-    match nonce {
-        NonceCheck::Exact(expected) if claims.nonce.as_bytes() == expected.as_bytes() => Ok(true),
-        NonceCheck::Exact(expected) => Err(Error::NonceMismatch {
-            expected: expected.to_owned(),
-            found: claims.nonce.clone(),
-        }),
-        NonceCheck::DangerousAnyNonce => Ok(false),
-    }
+/// A document whose signature, chain, signer name, nonce and time were all checked. Only
+/// [`Verifier::verify`] makes one.
+#[derive(Debug, Clone)]
+pub struct VerifiedDocument {
+    nonce_checked: bool,
+    claims: Claims,
+    signer: Arc<ProvenSigner>,
 }
 
 impl VerifiedDocument {
@@ -318,6 +234,19 @@ impl VerifiedDocument {
     /// The cloud whose name the signer bears and whose root the chain reached.
     pub fn cloud(&self) -> Cloud {
         self.signer.cloud
+    }
+
+    /// The region label of the signer's name (`eastus` in `eastus.metadata.azure.com`), when
+    /// the signer names one: the first DNS name one label below the cloud's domain.
+    pub fn region(&self) -> Option<&str> {
+        let domain = self.signer.cloud.domain();
+        self.signer.facts.dns_names.iter().find_map(|name| {
+            let split = name.len().checked_sub(domain.len() + 1)?;
+            let (label, rest) = (name.get(..split)?, name.get(split..)?);
+            let suffix = rest.strip_prefix('.')?;
+            (suffix.eq_ignore_ascii_case(domain) && !label.is_empty() && !label.contains('.'))
+                .then_some(label)
+        })
     }
 
     /// Whether the nonce was checked (false only under [`NonceCheck::DangerousAnyNonce`]).

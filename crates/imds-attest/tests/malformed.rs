@@ -65,63 +65,63 @@ fn every_corpus_file_has_a_readable_source_and_a_test() {
 
 /// File, error kind, and a part of the message.
 const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
-    ("empty.bin", "unrecognised_input", "it is empty"),
+    ("empty.bin", ErrorKind::UnrecognisedInput, "it is empty"),
     (
         "truncated-half.bin",
-        "der",
+        ErrorKind::Der,
         "claims more than the 1478 that remain (offset 0)",
     ),
     (
         "truncated-in-signature.bin",
-        "der",
+        ErrorKind::Der,
         "claims more than the 2960 that remain (offset 0)",
     ),
     (
         "length-overclaims.bin",
-        "der",
+        ErrorKind::Der,
         "a length of 2147483647 bytes claims more than",
     ),
     (
         "indefinite-length.bin",
-        "der",
+        ErrorKind::Der,
         "indefinite length (BER, not DER) (offset 0)",
     ),
     (
         "nonminimal-length.bin",
-        "der",
+        ErrorKind::Der,
         "more octets than needed (not DER) (offset 4)",
     ),
     (
         "nested-10000.bin",
-        "structure",
+        ErrorKind::Structure,
         "values nest deeper than 32 levels",
     ),
-    ("signerinfos-zero.bin", "signer_count", "has 0 SignerInfos"),
-    ("oid-absurd-arc.bin", "der", "ContentInfo is not strict DER"),
+    ("signerinfos-zero.bin", ErrorKind::SignerCount, "has 0 SignerInfos"),
+    ("oid-absurd-arc.bin", ErrorKind::Der, "ContentInfo is not strict DER"),
     (
         "not-signed-data.bin",
-        "not_signed_data",
+        ErrorKind::NotSignedData,
         "content type is id-data (1.2.840.113549.1.7.1)",
     ),
     (
         "trailing-garbage.bin",
-        "der",
+        ErrorKind::Der,
         "7 trailing bytes follow the DER value",
     ),
-    ("base64-junk.txt", "base64", "Invalid symbol 42, offset 400"),
+    ("base64-junk.txt", ErrorKind::Base64, "Invalid symbol 42, offset 400"),
     (
         "json-wrong-encoding.json",
-        "unsupported_encoding",
+        ErrorKind::UnsupportedEncoding,
         "encoding \"jws\"",
     ),
     (
         "pem-certificate-label.pem",
-        "unrecognised_input",
+        ErrorKind::UnrecognisedInput,
         "PEM block is \"CERTIFICATE\"",
     ),
     (
         "fuzz-differential-unknown-digest-in-set.bin",
-        "unsupported_digest_algorithm",
+        ErrorKind::UnsupportedDigestAlgorithm,
         "1.2.840.13.1.769.15243",
     ),
 ];
@@ -138,52 +138,52 @@ fn rejects_each_malformed_structure_with_its_specific_error() {
 const CONTENT_CASES: &[(&str, &str, &str)] = &[
     (
         "content-nested-10000.json",
-        "claims",
+        ErrorKind::Claims,
         "recursion limit exceeded",
     ),
     (
         "content-invalid-utf8.json",
-        "claims",
+        ErrorKind::Claims,
         "invalid unicode code point",
     ),
     (
         "content-nul-byte.json",
-        "claims",
+        ErrorKind::Claims,
         "control character (\\u0000-\\u001F) found",
     ),
     (
         "content-february-30.json",
-        "timestamp",
+        ErrorKind::Timestamp,
         "\"02/30/25 12:00:00 -0000\" is invalid: no such day in that month",
     ),
     (
         "content-month-13.json",
-        "timestamp",
+        ErrorKind::Timestamp,
         "\"13/01/25 12:00:00 -0000\" is invalid: month out of range",
     ),
     (
         "content-hour-24.json",
-        "timestamp",
+        ErrorKind::Timestamp,
         "\"06/01/26 24:00:00 -0000\" is invalid: no such time of day",
     ),
     (
         "content-year-99.json",
-        "claims",
+        ErrorKind::Claims,
         "timeStamp.expiresOn is earlier than createdOn",
     ),
     (
         "content-year-00.json",
-        "document_expired",
+        ErrorKind::DocumentExpired,
         "document expired at 2000-01-01T06:00:00Z",
     ),
     (
         "content-duplicate-nonce.json",
-        "duplicate_key",
+        ErrorKind::DuplicateKey,
         "gives the key \"nonce\" twice",
     ),
     (
         "content-no-timestamp.json",
-        "claims",
+        ErrorKind::Claims,
         "\"timeStamp\" is missing",
     ),
 ];
@@ -339,13 +339,13 @@ fn rejects_a_thousand_signer_infos_without_decoding_them() {
     expect(
         "1000 SignerInfos",
         AttestedDocument::parse(&der),
-        "input_too_large",
+        ErrorKind::InputTooLarge,
         "larger than the 65536 bytes",
     );
     expect(
         "1000 SignerInfos, raised limit",
         AttestedDocument::parse_with_max_size(&der, 1 << 20),
-        "structure",
+        ErrorKind::Structure,
         "holds more than 64 elements",
     );
 }
@@ -366,7 +366,7 @@ fn rejects_ten_thousand_embedded_certificates_without_decoding_them() {
     expect(
         "10000 certificates",
         AttestedDocument::parse_with_max_size(&der, 64 << 20),
-        "structure",
+        ErrorKind::Structure,
         "holds more than 64 elements",
     );
 }
@@ -397,7 +397,7 @@ fn rejects_certificates_that_issue_each_other_in_a_cycle() {
     expect(
         "certificate cycle",
         r,
-        "untrusted_issuer",
+        ErrorKind::UntrustedIssuer,
         "which does not chain to a public root",
     );
 }

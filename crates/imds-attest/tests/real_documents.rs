@@ -212,7 +212,7 @@ fn builds_the_chain_openssl_builds_from_the_whole_store() {
     for real in real_documents() {
         let raw = |ext: &str| std::fs::read(testdata().join(format!("raw/{}.{ext}", real.name)));
         let leaf = X509::from_pem(&raw("leaf.pem").unwrap()).unwrap();
-        let doc = AttestedDocument::parse(&raw("der").unwrap()).unwrap();
+        let doc = AttestedDocument::parse(&raw(ErrorKind::Der).unwrap()).unwrap();
         let days = |n: i64| time::Duration::days(n);
         for at in [
             real.at,

@@ -133,7 +133,7 @@ fn checks_the_signed_data_digest_algorithm_list() {
     let with_md5 = signed(&pki, |s| s.listed_digests = Some(vec![quirk, OID_MD5]));
     assert_eq!(
         verify(&pki, &with_md5).unwrap_err().kind(),
-        "unsupported_digest_algorithm"
+        ErrorKind::UnsupportedDigestAlgorithm
     );
 }
 
@@ -148,7 +148,7 @@ fn rejects_tampered_content() {
     der[at + NONCE.len() - 1] = b'2';
     assert_eq!(
         verify(&pki, &der).unwrap_err().kind(),
-        "bad_signature",
+        ErrorKind::BadSignature,
         "a changed byte of content must break the signature"
     );
 }
@@ -181,7 +181,7 @@ fn verifies_with_the_certificate_the_sid_names_not_the_first_one() {
         s.signing_key = Some(decoy.key.clone());
         s.embed = Some(vec![decoy.cert.clone(), pki.leaf.cert.clone()]);
     });
-    assert_eq!(verify(&pki, &der).unwrap_err().kind(), "bad_signature");
+    assert_eq!(verify(&pki, &der).unwrap_err().kind(), ErrorKind::BadSignature);
     // The same embedding, honestly signed, verifies.
     let der = signed(&pki, |s| {
         s.embed = Some(vec![decoy.cert.clone(), pki.leaf.cert.clone()])
@@ -286,7 +286,7 @@ fn uses_the_cn_only_when_there_is_no_san_extension() {
     });
     assert_eq!(
         verify(&pki, &pki.sign(&content())).unwrap_err().kind(),
-        "signer_name"
+        ErrorKind::SignerName
     );
 }
 
@@ -311,7 +311,7 @@ fn reports_the_cloud_the_signer_name_belongs_to_and_honours_the_allowed_list() {
             &der,
             REFERENCE_TIME,
         );
-        assert_eq!(r.unwrap_err().kind(), "signer_name", "{san}");
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::SignerName, "{san}");
     }
 }
 
@@ -337,8 +337,8 @@ fn chains_only_to_builtin_anchors_of_the_signer_cloud() {
     // With the built-in store, a China-named signer may only reach DigiCert Global Root CA and
     // a Germany-named one has no anchor at all; neither falls back to another cloud's roots.
     for (san, expected) in [
-        ("chinaeast.metadata.azure.cn", "untrusted_issuer"),
-        ("metadata.microsoftazure.de", "no_trust_anchors"),
+        ("chinaeast.metadata.azure.cn", ErrorKind::UntrustedIssuer),
+        ("metadata.microsoftazure.de", ErrorKind::NoTrustAnchors),
     ] {
         let pki = pki_with_leaf(CertSpec {
             san: Some(vec![san.into()]),
@@ -470,14 +470,14 @@ fn rejects_documents_outside_their_validity_window_beyond_the_skew() {
         (created - skew, None),
         (
             created - skew - Duration::seconds(1),
-            Some("document_not_yet_valid"),
+            Some(ErrorKind::DocumentNotYetValid),
         ),
         (expires + skew, None),
         (
             expires + skew + Duration::seconds(1),
-            Some("document_expired"),
+            Some(ErrorKind::DocumentExpired),
         ),
-        (expires + Duration::days(2), Some("document_expired")),
+        (expires + Duration::days(2), Some(ErrorKind::DocumentExpired)),
     ];
     for (at, want) in cases {
         let r = verify_with(trust_for(&pki), Policy::default(), &der, at);
@@ -788,7 +788,7 @@ fn rejects_an_ecdsa_signature_that_is_not_der() {
         s.digest_oid = OID_SHA256;
         s.tweak_signature = Some(long_form);
     });
-    assert_eq!(verify(&pki, &der).unwrap_err().kind(), "bad_signature");
+    assert_eq!(verify(&pki, &der).unwrap_err().kind(), ErrorKind::BadSignature);
 }
 
 #[test]

@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 use x509_cert::der::Decode;
 
 use crate::cloud::Cloud;
-use crate::limits::{child_at, value_range};
-use crate::signer::instant;
+use crate::error::TrustFileReason;
+use crate::tlv::{child_at, value_range};
+use crate::x509::instant;
 
 pub(super) struct TrustCert {
     der: Vec<u8>,
@@ -41,13 +42,15 @@ impl TrustCert {
         label: String,
         anchor: bool,
         clouds: &'static [Cloud],
-    ) -> Result<TrustCert, String> {
-        let cert = x509_cert::Certificate::from_der(&der)
-            .map_err(|e| format!("a certificate is not strict DER: {e}"))?;
+    ) -> Result<TrustCert, TrustFileReason> {
+        let cert = x509_cert::Certificate::from_der(&der).map_err(|e| {
+            TrustFileReason::NotStrictDer {
+                message: e.to_string(),
+            }
+        })?;
         let validity = cert.tbs_certificate.validity;
         let validity = instant(validity.not_before).zip(instant(validity.not_after));
-        let (issuer, subject) =
-            name_ranges(&der).ok_or("a certificate's names could not be found")?;
+        let (issuer, subject) = name_ranges(&der).ok_or(TrustFileReason::NoNames)?;
         Ok(TrustCert {
             der,
             issuer,
@@ -68,7 +71,7 @@ impl TrustCert {
         der: Vec<u8>,
         label: String,
         anchor: bool,
-    ) -> Result<TrustCert, String> {
+    ) -> Result<TrustCert, TrustFileReason> {
         let cert = TrustCert::new(der, label, anchor, &[])?;
         // Just created: the cell is empty.
         let _ = cert.x509.set(Some(x509));
@@ -108,7 +111,7 @@ impl TrustCert {
         self.der.get(self.issuer.clone()).unwrap_or_default()
     }
 
-    #[cfg(test)]
+    /// The certificate's DER.
     pub(super) fn der(&self) -> &[u8] {
         &self.der
     }

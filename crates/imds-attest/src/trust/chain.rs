@@ -14,8 +14,8 @@ use x509_cert::der::{Decode, Encode};
 
 use super::{TrustCert, TrustStore};
 use crate::cloud::Cloud;
-use crate::error::Error;
-use crate::signer::{format_name, instant};
+use crate::error::{ChainReason, Error};
+use crate::x509::{format_name, instant};
 
 /// The most intermediates a chain may have. Azure's longest (2026, G2) has two.
 pub const MAX_INTERMEDIATES: i32 = 4;
@@ -26,6 +26,18 @@ const AUTH_LEVEL: i32 = 2;
 
 // Some X509_V_ERR_* codes differ between OpenSSL versions: openssl-sys has the right ones.
 use openssl_sys::{
+    X509_V_ERR_CA_KEY_TOO_SMALL as CA_KEY_TOO_SMALL, X509_V_ERR_CA_MD_TOO_WEAK as CA_MD_TOO_WEAK,
+    X509_V_ERR_CERT_CHAIN_TOO_LONG as CERT_CHAIN_TOO_LONG,
+    X509_V_ERR_CERT_SIGNATURE_FAILURE as CERT_SIGNATURE_FAILURE,
+    X509_V_ERR_EE_KEY_TOO_SMALL as EE_KEY_TOO_SMALL, X509_V_ERR_INVALID_CA as INVALID_CA,
+    X509_V_ERR_INVALID_EXTENSION as INVALID_EXTENSION,
+    X509_V_ERR_INVALID_POLICY_EXTENSION as INVALID_POLICY_EXTENSION,
+    X509_V_ERR_KEYUSAGE_NO_CERTSIGN as KEYUSAGE_NO_CERTSIGN,
+    X509_V_ERR_NO_EXPLICIT_POLICY as NO_EXPLICIT_POLICY,
+    X509_V_ERR_PATH_LENGTH_EXCEEDED as PATH_LENGTH_EXCEEDED,
+    X509_V_ERR_PERMITTED_VIOLATION as PERMITTED_VIOLATION,
+    X509_V_ERR_EXCLUDED_VIOLATION as EXCLUDED_VIOLATION,
+    X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION as UNHANDLED_CRITICAL_EXTENSION,
     X509_V_ERR_CERT_HAS_EXPIRED as CERT_HAS_EXPIRED,
     X509_V_ERR_CERT_NOT_YET_VALID as CERT_NOT_YET_VALID,
     X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT as DEPTH_ZERO_SELF_SIGNED_CERT,
@@ -232,12 +244,17 @@ fn classify(
     match code {
         UNABLE_TO_GET_ISSUER_CERT
         | UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-        | UNABLE_TO_VERIFY_LEAF_SIGNATURE
-        | DEPTH_ZERO_SELF_SIGNED_CERT
-        | SELF_SIGNED_CERT_IN_CHAIN => Error::UntrustedIssuer {
+        | UNABLE_TO_VERIFY_LEAF_SIGNATURE => Error::UntrustedIssuer {
             subject: cert.subject,
             issuer: cert.issuer,
             cloud,
+            self_signed: false,
+        },
+        DEPTH_ZERO_SELF_SIGNED_CERT | SELF_SIGNED_CERT_IN_CHAIN => Error::UntrustedIssuer {
+            subject: cert.subject,
+            issuer: cert.issuer,
+            cloud,
+            self_signed: true,
         },
         CERT_HAS_EXPIRED => match cert.not_after {
             Some(not_after) => Error::CertificateExpired {
@@ -260,11 +277,26 @@ fn classify(
 }
 
 fn chain_error(code: i32, reason: &str, depth: u32, cert: Described) -> Error {
+    let reason = match code {
+        INVALID_CA => ChainReason::NotCa,
+        PATH_LENGTH_EXCEEDED => ChainReason::PathLength,
+        CA_KEY_TOO_SMALL | EE_KEY_TOO_SMALL => ChainReason::WeakKey,
+        CA_MD_TOO_WEAK => ChainReason::WeakSignatureAlgorithm,
+        CERT_SIGNATURE_FAILURE => ChainReason::BadSignature,
+        CERT_CHAIN_TOO_LONG => ChainReason::TooLong,
+        UNHANDLED_CRITICAL_EXTENSION => ChainReason::UnhandledCriticalExtension,
+        KEYUSAGE_NO_CERTSIGN => ChainReason::KeyUsage,
+        INVALID_EXTENSION | INVALID_POLICY_EXTENSION => ChainReason::InvalidExtension,
+        PERMITTED_VIOLATION | EXCLUDED_VIOLATION => ChainReason::NameConstraints,
+        NO_EXPLICIT_POLICY => ChainReason::Policy,
+        _ => ChainReason::Other {
+            message: reason.to_owned(),
+        },
+    };
     Error::Chain {
         subject: cert.subject,
         depth,
-        code,
-        reason: reason.to_owned(),
+        reason,
     }
 }
 

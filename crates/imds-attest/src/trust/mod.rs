@@ -3,42 +3,33 @@
 mod builtin;
 mod cert;
 pub(crate) mod chain;
-mod issuers;
 
 use std::sync::Arc;
 
 use openssl::x509::X509;
 use time::OffsetDateTime;
-use x509_cert::der::Decode;
 
 use crate::cloud::Cloud;
-use crate::error::Error;
-use crate::signature::SignerKey;
-use crate::signer::{instant, SignerCertificate};
+use crate::error::{Error, TrustFileReason};
 use cert::TrustCert;
-use chain::{ChainProof, MAX_INTERMEDIATES};
-use issuers::{IssuerProof, ProvenIssuers, SignerProfile};
+use chain::MAX_INTERMEDIATES;
 
 /// Roots (trust anchors) and intermediates (chain-building help, never trusted by themselves),
-/// each serving some clouds.
+/// each serving some clouds: plain configuration, built once and given to a
+/// [`Verifier`](crate::Verifier).
 ///
 /// ```
 /// use imds_attest::{Cloud, TrustStore};
 /// let trust = TrustStore::builtin();
 /// assert!(trust.roots_for(Cloud::Public).count() >= 5);
 /// // Replacing the roots: keep the pinned intermediates, trust only your own anchor.
-/// let mut mine = TrustStore::builtin().without_roots();
+/// let mine = TrustStore::builtin().without_roots();
 /// assert_eq!(mine.roots_for(Cloud::Public).count(), 0);
 /// ```
-///
-/// A store remembers which of its issuing CAs it has proven up to a root (see
-/// [`proven_issuers`](Self::proven_issuers)); clones share that memory, and changing the
-/// store's certificates clears it.
 #[derive(Clone)]
 pub struct TrustStore {
     /// Shared by clones, with the decodings OpenSSL made of them.
     certs: Arc<Vec<TrustCert>>,
-    proven: Arc<ProvenIssuers>,
 }
 
 /// One pinned certificate, as the generated table lists it.
@@ -79,7 +70,6 @@ impl TrustStore {
             .collect();
         TrustStore {
             certs: Arc::new(certs),
-            proven: Arc::default(),
         }
     }
 
@@ -88,7 +78,6 @@ impl TrustStore {
     pub fn empty() -> TrustStore {
         TrustStore {
             certs: Arc::default(),
-            proven: Arc::default(),
         }
     }
 
@@ -113,7 +102,6 @@ impl TrustStore {
     /// This store without its roots (keeping its intermediates), to be given other roots.
     pub fn without_roots(mut self) -> TrustStore {
         Arc::make_mut(&mut self.certs).retain(|c| !c.anchor);
-        self.proven = Arc::default();
         self
     }
 
@@ -130,135 +118,46 @@ impl TrustStore {
     }
 
     fn add_pem(&mut self, pem: &[u8], source: &str, anchor: bool) -> Result<usize, Error> {
-        let fail = |detail: String| Error::TrustFile {
+        let fail = |reason| Error::TrustFile {
             source: source.to_owned(),
-            detail,
+            reason,
         };
-        let certs = X509::stack_from_pem(pem).map_err(|e| fail(e.to_string()))?;
+        let unreadable = |e: openssl::error::ErrorStack| {
+            fail(TrustFileReason::Unreadable {
+                message: e.to_string(),
+            })
+        };
+        let certs = X509::stack_from_pem(pem).map_err(unreadable)?;
         if certs.is_empty() {
-            return Err(fail("it holds no PEM certificate".into()));
+            return Err(fail(TrustFileReason::NoCertificate));
         }
         let mut read = Vec::with_capacity(certs.len());
         for x509 in certs {
-            let der = x509.to_der().map_err(|e| fail(e.to_string()))?;
+            let der = x509.to_der().map_err(unreadable)?;
             read.push(TrustCert::decoded(x509, der, source.to_owned(), anchor).map_err(fail)?);
         }
         let added = read.len();
-        self.proven = Arc::default();
         Arc::make_mut(&mut self.certs).extend(read);
         Ok(added)
     }
 
-    /// The roots that anchor chains for `cloud`.
-    pub fn roots_for(&self, cloud: Cloud) -> impl Iterator<Item = &X509> + '_ {
+    /// The DER of the roots that anchor chains for `cloud`.
+    pub fn roots_for(&self, cloud: Cloud) -> impl Iterator<Item = &[u8]> + '_ {
         self.serving(cloud, true)
     }
 
-    /// The intermediates offered for chains of `cloud`.
-    pub fn intermediates_for(&self, cloud: Cloud) -> impl Iterator<Item = &X509> + '_ {
+    /// The DER of the intermediates offered for chains of `cloud`.
+    pub fn intermediates_for(&self, cloud: Cloud) -> impl Iterator<Item = &[u8]> + '_ {
         self.serving(cloud, false)
     }
 
-    /// How many issuing CAs this store has proven up to one of its roots and remembers: a new
-    /// signer certificate from one of them is then checked with one signature verification
-    /// instead of a chain build. Clones of the store share what it remembers.
-    pub fn proven_issuers(&self) -> usize {
-        self.proven.len()
-    }
-
-    /// Verifies that `signer` chains to a root serving `cloud` at `at`: through an issuer
-    /// proven before when the signer allows it (see `issuers.rs`), else with OpenSSL,
-    /// remembering the issuer when that is sound. With `remember` false, always with OpenSSL
-    /// and nothing remembered.
-    pub(crate) fn verify_chain(
+    /// The validity (notBefore, notAfter) of each certificate serving `cloud`; `None` where
+    /// it could not be read.
+    pub(crate) fn validities(
         &self,
         cloud: Cloud,
-        signer: &SignerCertificate,
-        carried: &[Vec<u8>],
-        at: OffsetDateTime,
-        remember: bool,
-    ) -> Result<ChainProof, Error> {
-        let profile = if remember && carried.is_empty() {
-            SignerProfile::of(cloud, signer)
-        } else {
-            None
-        };
-        if let Some(profile) = &profile {
-            if let Some(proof) = self.proven.get(&profile.key, at) {
-                if profile.issued_by(&proof, at) {
-                    let (valid_from, valid_until) = profile.window(&proof);
-                    return Ok(ChainProof {
-                        subjects: std::iter::once(signer.subject())
-                            .chain(proof.subjects.iter().cloned())
-                            .collect(),
-                        valid_from,
-                        valid_until,
-                        issuer: None,
-                    });
-                }
-            }
-        }
-        let mut chain = chain::verify(self, cloud, &signer.der, carried, at)?;
-        // The verdict holds only while every certificate OpenSSL could choose keeps the
-        // validity it has at `at`.
-        let carried_validity: Vec<_> = carried
-            .iter()
-            .map(|der| {
-                x509_cert::Certificate::from_der(der).ok().and_then(|c| {
-                    let v = c.tbs_certificate.validity;
-                    instant(v.not_before).zip(instant(v.not_after))
-                })
-            })
-            .collect();
-        let (from, until) = self.stable_window(cloud, &carried_validity, at);
-        chain.valid_from = chain.valid_from.max(from);
-        chain.valid_until = chain.valid_until.min(until);
-        if let (Some(profile), Some(issuer)) = (profile, &chain.issuer) {
-            let key = SignerKey::from_spki(&issuer.spki_der);
-            if let (false, Some(key)) = (issuer.constrained, key) {
-                self.proven.remember(
-                    profile.key,
-                    IssuerProof {
-                        key,
-                        subjects: chain.subjects.iter().skip(1).cloned().collect(),
-                        valid_from: from,
-                        valid_until: until,
-                    },
-                );
-            }
-        }
-        Ok(chain)
-    }
-
-    /// The span around `at` in which no certificate serving `cloud`, nor any in `extra`,
-    /// begins or ends its validity (`until` excluded); empty when a validity is unknown.
-    fn stable_window(
-        &self,
-        cloud: Cloud,
-        extra: &[Option<(OffsetDateTime, OffsetDateTime)>],
-        at: OffsetDateTime,
-    ) -> (OffsetDateTime, OffsetDateTime) {
-        let mut from = OffsetDateTime::UNIX_EPOCH;
-        let mut until = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
-        let validities = self
-            .certs
-            .iter()
-            .filter(|c| c.serves(cloud))
-            .map(|c| c.validity)
-            .chain(extra.iter().copied());
-        for validity in validities {
-            let Some((not_before, not_after)) = validity else {
-                return (until, from);
-            };
-            for event in [not_before, not_after] {
-                if event <= at {
-                    from = from.max(event);
-                } else {
-                    until = until.min(event);
-                }
-            }
-        }
-        (from, until)
+    ) -> impl Iterator<Item = Option<(OffsetDateTime, OffsetDateTime)>> + '_ {
+        self.certs_for(cloud).map(|c| c.validity)
     }
 
     /// Chains of certificate labels from a certificate issued by `issuer` (DER of the name)
@@ -301,11 +200,11 @@ impl TrustStore {
         labels
     }
 
-    fn serving(&self, cloud: Cloud, anchor: bool) -> impl Iterator<Item = &X509> + '_ {
+    fn serving(&self, cloud: Cloud, anchor: bool) -> impl Iterator<Item = &[u8]> + '_ {
         self.certs
             .iter()
             .filter(move |c| c.anchor == anchor && c.serves(cloud))
-            .filter_map(TrustCert::x509)
+            .map(TrustCert::der)
     }
 
     /// The certificates serving `cloud`, in the store's order.
@@ -330,7 +229,7 @@ mod tests {
             let Ok(digest) = digest else {
                 panic!("{}: {digest:?}", b.file)
             };
-            assert_eq!(crate::cms::hex(&digest), b.sha256, "{}", b.file);
+            assert_eq!(crate::x509::hex(&digest), b.sha256, "{}", b.file);
         }
         // The store's own reading of the files: every one, the same bytes, and OpenSSL
         // decodes each when asked.
@@ -338,7 +237,7 @@ mod tests {
         assert_eq!(store.certs.len(), builtin::BUILTIN.len());
         for (cert, b) in store.certs.iter().zip(builtin::BUILTIN) {
             let digest = openssl::sha::sha256(cert.der());
-            assert_eq!(crate::cms::hex(&digest), b.sha256, "{}", b.file);
+            assert_eq!(crate::x509::hex(&digest), b.sha256, "{}", b.file);
             assert!(cert.x509().is_some(), "{}", b.file);
             assert!(cert.names().is_some(), "{}", b.file);
         }
@@ -358,10 +257,12 @@ mod tests {
     #[test]
     fn rejects_trust_file_without_certificate() {
         let mut t = TrustStore::empty();
-        let r = t.add_roots_pem(b"not a pem\n", "x.pem");
-        assert!(
-            matches!(r, Err(Error::TrustFile { ref source, ref detail }) if source == "x.pem" && detail.contains("no PEM certificate")),
-            "{r:?}"
+        assert_eq!(
+            t.add_roots_pem(b"not a pem\n", "x.pem"),
+            Err(Error::TrustFile {
+                source: "x.pem".into(),
+                reason: TrustFileReason::NoCertificate,
+            })
         );
     }
 

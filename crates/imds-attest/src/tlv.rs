@@ -1,4 +1,5 @@
-//! Resource limits on untrusted bytes, checked before the ASN.1 decoder sees them.
+//! The TLV bounds walk: resource limits on untrusted bytes, checked before the ASN.1 decoder
+//! sees them, and the bounds-checked readers of tags and lengths the other modules use.
 //!
 //! The decoder allocates per element and sorts every SET OF by insertion (quadratic), so a
 //! document holding thousands of SignerInfos or certificates would cost seconds. One linear,
@@ -8,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::error::Error;
+use crate::error::{DerReason, Error, StructureReason, TlvProblem};
 
 /// The largest input accepted by default, in bytes. Genuine documents are about 3 KB in any
 /// form.
@@ -40,10 +41,9 @@ pub(crate) fn check_der_shape(der: &[u8]) -> Result<(), Error> {
     if top.end != der.len() {
         return Err(der_error(
             top.end,
-            &format!(
-                "{} trailing bytes follow the DER value",
-                der.len() - top.end
-            ),
+            TlvProblem::Trailing {
+                count: der.len() - top.end,
+            },
         ));
     }
     loop {
@@ -57,25 +57,19 @@ pub(crate) fn check_der_shape(der: &[u8]) -> Result<(), Error> {
         let tlv = Tlv::read(der, pos)?;
         if let Some((parent_end, children)) = depth.checked_sub(1).and_then(|d| open.get_mut(d)) {
             if tlv.end > *parent_end {
-                return Err(der_error(
-                    pos,
-                    "a length runs past the end of its enclosing value",
-                ));
+                return Err(der_error(pos, TlvProblem::PastParent));
             }
             *children += 1;
             if *children > MAX_DER_ELEMENTS {
-                return Err(shape(format!(
-                    "a constructed value holds more than {MAX_DER_ELEMENTS} elements \
-                     (element at offset {pos})"
-                )));
+                return Err(Error::structure(StructureReason::TooManyElements {
+                    offset: pos,
+                }));
             }
         }
         if tlv.constructed && tlv.content_start < tlv.end {
-            let slot = open.get_mut(depth).ok_or_else(|| {
-                shape(format!(
-                    "values nest deeper than {MAX_DER_DEPTH} levels (at offset {pos})"
-                ))
-            })?;
+            let slot = open
+                .get_mut(depth)
+                .ok_or(Error::structure(StructureReason::TooDeep { offset: pos }))?;
             *slot = (tlv.end, 0);
             depth += 1;
             pos = tlv.content_start;
@@ -140,7 +134,7 @@ impl Tlv {
         let byte = |i: usize| {
             der.get(i)
                 .copied()
-                .ok_or_else(|| der_error(pos, "the input ends inside a tag or length"))
+                .ok_or_else(|| der_error(pos, TlvProblem::Truncated))
         };
         let tag = byte(pos)?;
         let mut i = pos + 1;
@@ -151,7 +145,7 @@ impl Tlv {
                 i += 1;
                 digits += 1;
                 if digits > 4 {
-                    return Err(der_error(pos, "a tag number is absurdly long"));
+                    return Err(der_error(pos, TlvProblem::TagTooLong));
                 }
             }
             i += 1;
@@ -159,13 +153,13 @@ impl Tlv {
         let first = byte(i)?;
         i += 1;
         let len = match first {
-            0x80 => return Err(der_error(pos, "indefinite length (BER, not DER)")),
-            0xff => return Err(der_error(pos, "reserved length octet 0xFF")),
+            0x80 => return Err(der_error(pos, TlvProblem::IndefiniteLength)),
+            0xff => return Err(der_error(pos, TlvProblem::ReservedLength)),
             n if n < 0x80 => usize::from(n),
             n => {
                 let count = usize::from(n & 0x7f);
                 if count > 4 {
-                    return Err(der_error(pos, "a length of more than 4 octets"));
+                    return Err(der_error(pos, TlvProblem::LengthTooLong));
                 }
                 let mut len = 0usize;
                 for _ in 0..count {
@@ -173,10 +167,7 @@ impl Tlv {
                     i += 1;
                 }
                 if len < 0x80 || (count > 1 && len >> ((count - 1) * 8) == 0) {
-                    return Err(der_error(
-                        pos,
-                        "a length in more octets than needed (not DER)",
-                    ));
+                    return Err(der_error(pos, TlvProblem::NonMinimalLength));
                 }
                 len
             }
@@ -187,10 +178,10 @@ impl Tlv {
             .ok_or_else(|| {
                 der_error(
                     pos,
-                    &format!(
-                        "a length of {len} bytes claims more than the {} that remain",
-                        der.len().saturating_sub(i)
-                    ),
+                    TlvProblem::Overrun {
+                        length: len,
+                        remaining: der.len().saturating_sub(i),
+                    },
                 )
             })?;
         Ok(Tlv {
@@ -201,15 +192,11 @@ impl Tlv {
     }
 }
 
-fn der_error(pos: usize, detail: &str) -> Error {
+fn der_error(offset: usize, problem: TlvProblem) -> Error {
     Error::Der {
         what: "the TLV structure",
-        detail: format!("{detail} (offset {pos})"),
+        reason: DerReason::Tlv { offset, problem },
     }
-}
-
-fn shape(detail: String) -> Error {
-    Error::Structure { detail }
 }
 
 #[cfg(test)]
@@ -218,7 +205,8 @@ mod tests {
 
     fn detail(r: Result<(), Error>) -> String {
         match r {
-            Err(Error::Der { detail, .. } | Error::Structure { detail }) => detail,
+            Err(Error::Der { reason, .. }) => reason.to_string(),
+            Err(Error::Structure { reason }) => reason.to_string(),
             other => panic!("{other:?}"),
         }
     }

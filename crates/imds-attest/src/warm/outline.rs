@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
-use crate::limits::{check_size, child_at, child_starts, value_range, DEFAULT_MAX_INPUT_BYTES};
+use crate::tlv::{check_size, child_at, child_starts, value_range, DEFAULT_MAX_INPUT_BYTES};
 
 /// The outline's key and the two values left out of it.
 pub(crate) struct Outline<'a> {

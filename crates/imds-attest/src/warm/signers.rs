@@ -1,5 +1,5 @@
-//! What a verifier proved about a signer, remembered so that the next document from the same
-//! signer costs one signature check.
+//! The signer cache: what a verifier proved about a signer, remembered so that the next
+//! document from the same signer costs one signature check.
 //!
 //! An entry is keyed by the SHA-256 of the signer certificate, the certificates the document
 //! carried and the signature algorithm, so it applies only to documents that would be checked
@@ -19,31 +19,14 @@ use std::sync::{Arc, RwLock};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::cloud::Cloud;
-use crate::cms::SignerIdentity;
-use crate::signature::{SignatureAlgorithm, SignerKey};
-use crate::signer::SignerFacts;
+use crate::algorithms::SignatureAlgorithm;
+use crate::cms::SignedPart;
+use crate::proven::ProvenSigner;
 
 /// The number of signers a [`Verifier`](crate::Verifier) remembers by default.
 pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
 
 const SHARDS: usize = 16;
-
-/// Everything the slow path proved about one signer.
-#[derive(Debug)]
-pub(crate) struct ProvenSigner {
-    pub(crate) key: SignerKey,
-    /// What a SignerInfo may name the certificate by.
-    pub(crate) identity: SignerIdentity,
-    pub(crate) cloud: Cloud,
-    pub(crate) facts: SignerFacts,
-    pub(crate) chain: Vec<String>,
-    /// The instants at which every certificate of the chain is valid: from `valid_from`
-    /// (included) to `valid_until` (excluded), as OpenSSL counts them: a certificate is
-    /// valid at its notBefore and expired at its notAfter.
-    pub(crate) valid_from: OffsetDateTime,
-    pub(crate) valid_until: OffsetDateTime,
-}
 
 /// A remembered proof that holds within a span of time.
 pub(crate) trait Proof {
@@ -52,7 +35,7 @@ pub(crate) trait Proof {
 
 impl Proof for ProvenSigner {
     fn valid_at(&self, at: OffsetDateTime) -> bool {
-        self.valid_from <= at && at < self.valid_until
+        ProvenSigner::valid_at(self, at)
     }
 }
 
@@ -62,7 +45,7 @@ impl Proof for ProvenSigner {
 pub(crate) struct KnownOutline {
     pub(crate) signer: Arc<ProvenSigner>,
     /// The signed part with an empty content and signature.
-    pub(crate) template: crate::cms::SignedPart,
+    pub(crate) template: SignedPart,
 }
 
 impl Proof for KnownOutline {

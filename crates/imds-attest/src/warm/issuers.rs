@@ -1,4 +1,4 @@
-//! Issuers proven before. Once OpenSSL has built and verified a chain from a signer, through
+//! The proven-issuer memory. Once OpenSSL has built and verified a chain from a signer, through
 //! the certificate that issued it, to a root, a new signer from the same issuer costs one
 //! signature check of its certificate instead of a chain build (which begins with OpenSSL 3
 //! decoding the signer certificate, the most costly step of a first verification).
@@ -44,12 +44,17 @@ use x509_cert::ext::pkix::{
     CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, SubjectAltName, SubjectKeyIdentifier,
 };
 
+use crate::algorithms::{certificate_signature, DigestAlgorithm, SignatureAlgorithm};
 use crate::cloud::Cloud;
-use crate::limits::children;
-use crate::signature::{DigestAlgorithm, SignerKey};
-use crate::signer::{instant, SignerCertificate};
+use crate::error::Error;
+use crate::signature::SignerKey;
+use crate::signer::SignerCertificate;
+use crate::tlv::children;
+use crate::trust::chain::{self, ChainProof};
+use crate::trust::TrustStore;
+use crate::x509::instant;
 
-/// The most issuers a trust store remembers. Azure has a few dozen.
+/// The most issuers a verifier remembers. Azure has a few dozen.
 const MAX_PROVEN_ISSUERS: usize = 256;
 
 /// What a chain built by OpenSSL proved above a signer.
@@ -64,7 +69,7 @@ pub(crate) struct IssuerProof {
     pub(crate) valid_until: OffsetDateTime,
 }
 
-/// The proofs a trust store (and its clones) remember, keyed by [`SignerProfile::key`].
+/// The proofs a verifier remembers, keyed by [`SignerProfile::key`].
 #[derive(Debug, Default)]
 pub(crate) struct ProvenIssuers {
     proofs: RwLock<HashMap<[u8; 32], Arc<IssuerProof>>>,
@@ -91,6 +96,98 @@ impl ProvenIssuers {
     }
 }
 
+impl ProvenIssuers {
+    /// Verifies that `signer` chains to a root of `trust` serving `cloud` at `at`: through an
+    /// issuer proven before when the signer allows it, else with OpenSSL
+    /// ([`chain::verify`], the cold path's check), remembering the issuer when that is sound.
+    /// The proof's window is narrowed to the span in which no certificate OpenSSL could choose
+    /// begins or ends its validity.
+    pub(crate) fn verify_chain(
+        &self,
+        trust: &TrustStore,
+        cloud: Cloud,
+        signer: &SignerCertificate,
+        carried: &[Vec<u8>],
+        at: OffsetDateTime,
+    ) -> Result<ChainProof, Error> {
+        let profile = if carried.is_empty() {
+            SignerProfile::of(cloud, signer)
+        } else {
+            None
+        };
+        if let Some(profile) = &profile {
+            if let Some(proof) = self.get(&profile.key, at) {
+                if profile.issued_by(&proof, at) {
+                    let (valid_from, valid_until) = profile.window(&proof);
+                    return Ok(ChainProof {
+                        subjects: std::iter::once(signer.subject())
+                            .chain(proof.subjects.iter().cloned())
+                            .collect(),
+                        valid_from,
+                        valid_until,
+                        issuer: None,
+                    });
+                }
+            }
+        }
+        let mut chain = chain::verify(trust, cloud, &signer.der, carried, at)?;
+        // The verdict holds only while every certificate OpenSSL could choose keeps the
+        // validity it has at `at`.
+        let carried_validity: Vec<_> = carried
+            .iter()
+            .map(|der| {
+                x509_cert::Certificate::from_der(der).ok().and_then(|c| {
+                    let v = c.tbs_certificate.validity;
+                    instant(v.not_before).zip(instant(v.not_after))
+                })
+            })
+            .collect();
+        let (from, until) = stable_window(trust, cloud, &carried_validity, at);
+        chain.valid_from = chain.valid_from.max(from);
+        chain.valid_until = chain.valid_until.min(until);
+        if let (Some(profile), Some(issuer)) = (profile, &chain.issuer) {
+            let key = SignerKey::from_spki(&issuer.spki_der);
+            if let (false, Some(key)) = (issuer.constrained, key) {
+                self.remember(
+                    profile.key,
+                    IssuerProof {
+                        key,
+                        subjects: chain.subjects.iter().skip(1).cloned().collect(),
+                        valid_from: from,
+                        valid_until: until,
+                    },
+                );
+            }
+        }
+        Ok(chain)
+    }
+}
+
+/// The span around `at` in which no certificate of `trust` serving `cloud`, nor any in
+/// `extra`, begins or ends its validity (`until` excluded); empty when a validity is unknown.
+fn stable_window(
+    trust: &TrustStore,
+    cloud: Cloud,
+    extra: &[Option<(OffsetDateTime, OffsetDateTime)>],
+    at: OffsetDateTime,
+) -> (OffsetDateTime, OffsetDateTime) {
+    let mut from = OffsetDateTime::UNIX_EPOCH;
+    let mut until = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
+    for validity in trust.validities(cloud).chain(extra.iter().copied()) {
+        let Some((not_before, not_after)) = validity else {
+            return (until, from);
+        };
+        for event in [not_before, not_after] {
+            if event <= at {
+                from = from.max(event);
+            } else {
+                until = until.min(event);
+            }
+        }
+    }
+    (from, until)
+}
+
 /// A plain signer certificate, read for the checks this module makes.
 pub(crate) struct SignerProfile<'a> {
     /// What OpenSSL chooses the signer's issuer by, and the cloud: the proofs' key.
@@ -102,12 +199,6 @@ pub(crate) struct SignerProfile<'a> {
     not_after: OffsetDateTime,
 }
 
-const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 /// Signed certificate timestamps (RFC 6962), not read by chain verification.
 const CT_SCTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 /// Microsoft's certificate template and application policies, not read by OpenSSL.
@@ -126,15 +217,8 @@ impl<'a> SignerProfile<'a> {
         {
             return None;
         }
-        let (digest, params_null) = match cert.signature_algorithm.oid {
-            RSA_SHA256 => (DigestAlgorithm::Sha256, true),
-            RSA_SHA384 => (DigestAlgorithm::Sha384, true),
-            RSA_SHA512 => (DigestAlgorithm::Sha512, true),
-            ECDSA_SHA256 => (DigestAlgorithm::Sha256, false),
-            ECDSA_SHA384 => (DigestAlgorithm::Sha384, false),
-            ECDSA_SHA512 => (DigestAlgorithm::Sha512, false),
-            _ => return None,
-        };
+        let (digest, kind) = certificate_signature(cert.signature_algorithm.oid)?;
+        let params_null = kind == SignatureAlgorithm::RsaPkcs1;
         let params_ok = match &cert.signature_algorithm.parameters {
             None => !params_null,
             Some(p) => params_null && p.tag() == Tag::Null && p.value().is_empty(),
