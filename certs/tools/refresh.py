@@ -83,6 +83,8 @@ def main():
             "//! `crates/imds-attest/certs`, a symlink to the top-level `certs/` that `cargo package`\n"
             "//! follows, so the published crate carries the files.\n\n"
             "use super::BuiltinCert;\nuse crate::cloud::Cloud;\n\n"
+            "// Generated with one line per field, however long: rustfmt would wrap some.\n"
+            "#[rustfmt::skip]\n"
             f"pub(super) const BUILTIN: &[BuiltinCert] = &[\n{items}\n];\n"
         )
     print(f"{len(entries)} certificates: manifest.json, README.md and {os.path.relpath(TABLE, ROOT)} written")

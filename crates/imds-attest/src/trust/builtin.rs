@@ -6,6 +6,8 @@
 use super::BuiltinCert;
 use crate::cloud::Cloud;
 
+// Generated with one line per field, however long: rustfmt would wrap some.
+#[rustfmt::skip]
 pub(super) const BUILTIN: &[BuiltinCert] = &[
     BuiltinCert {
         file: "public/roots/baltimore_cybertrust_root.pem",
