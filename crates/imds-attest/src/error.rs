@@ -369,7 +369,7 @@ impl fmt::Display for Error {
             }
             Error::NoTrustAnchors { cloud } => write!(
                 f,
-                "the trust store has no root for cloud {cloud} ({}); pass --root with one",
+                "the trust store has no root for cloud {cloud} ({})",
                 cloud.domain()
             ),
             Error::UntrustedIssuer {
@@ -379,8 +379,7 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "certificate \"{subject}\" is issued by \"{issuer}\", which does not chain to a \
-                 {cloud} root in the trust store; pass --intermediate with that issuer's \
-                 certificate, or update certs/"
+                 {cloud} root in the trust store"
             ),
             Error::CertificateExpired {
                 subject,
