@@ -7,28 +7,21 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
 use std::sync::OnceLock;
 
+use common::{run, ANY_NONCE_WARNING, REAL, REAL_AT, REAL_NONCE};
 use imds_attest_testpki::{claims_json, imds_response, TestPki, REFERENCE_TIME};
 
-const REAL: &str = "taskcluster_2025_rsatls07";
-const REAL_NONCE: &str = "20251119-185330";
-const REAL_AT: &str = "2025-11-19T12:53:30Z";
 const TEST_AT: &str = "2026-06-01T12:00:00Z";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn real(ext: &str) -> String {
-    let path = match ext {
-        "json" => repo().join(format!("testdata/real/{REAL}.json")),
-        other => repo().join(format!("testdata/real/raw/{REAL}.{other}")),
-    };
-    path.to_str().unwrap().to_owned()
+    match ext {
+        "json" => common::real(&format!("{REAL}.json")),
+        other => common::real(&format!("raw/{REAL}.{other}")),
+    }
 }
 
 /// Files made from the test PKI once per run: its root, its intermediate and a document.
@@ -67,30 +60,6 @@ fn fixtures() -> &'static Fixtures {
     })
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The command may exit before reading everything (a usage error): ignore a broken pipe.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
 enum Expect {
     /// Exit 0; stdout starts with the text verdict; stderr empty.
     Verified(&'static str),
@@ -117,13 +86,19 @@ fn verify_exit_statuses_and_messages() {
         ("older than max age", vec!["verify", &json, "--any-nonce", "--at", "2025-11-19T13:05:00Z", "--max-age", "600"], vec![], Expect::Rejected("is 690 s old, more than the maximum age of 600 s")),
         ("expired document", vec!["verify", &f.doc, "--any-nonce", "--at", "2026-06-01T18:06:00Z", "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Rejected("document expired at 2026-06-01T18:00:00Z (6m 0s before")),
         ("test PKI with its root and intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Verified("cloud           public")),
-        ("test PKI without its intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root], vec![], Expect::Rejected("is issued by \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", which does not chain to a public root in the trust store; pass --intermediate")),
-        ("test PKI against built-in roots", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--intermediate", &f.intermediate], vec![], Expect::Rejected("\"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" is issued by \"CN=Test Global Root G2,O=Microsoft Corporation\", which does not chain")),
+        ("test PKI without its intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root], vec![], Expect::Rejected("is issued by \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", which does not chain to a root given with --root; pass --intermediate with the certificate of \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", or --root if it is a root (its caIssuers URL is shown by imds-attest inspect); see the README's trust section")),
+        ("test PKI against built-in roots", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--intermediate", &f.intermediate], vec![], Expect::Rejected("\"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" is issued by \"CN=Test Global Root G2,O=Microsoft Corporation\", which does not chain to a public root in the trust store; pass --intermediate with the certificate of \"CN=Test Global Root G2,O=Microsoft Corporation\" (its caIssuers URL")),
         ("garbage", vec!["verify", "--any-nonce"], b"hello world".to_vec(), Expect::Rejected("invalid base64")),
         ("empty stdin", vec!["verify", "--any-nonce"], vec![], Expect::Rejected("input is not an attested document (it is empty)")),
         ("oversized input", vec!["verify", "--any-nonce"], huge.clone(), Expect::Rejected("input of 65537 bytes is larger than the 65536 bytes")),
         ("input over a lowered limit", vec!["verify", &json, "--any-nonce", "--max-input", "1000"], vec![], Expect::Rejected("input of 1001 bytes is larger than the 1000 bytes")),
         ("raised limit reaches the decoder", vec!["verify", "--any-nonce", "--max-input", "100000"], huge, Expect::Rejected("52498 trailing bytes follow the DER value")),
+        ("real document at Unix seconds", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "1763556810"], vec![], Expect::Verified("createdOn       2025-11-19T12:53:30Z")),
+        ("huge skew and max age do not overflow", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", REAL_AT, "--skew", "4294967295", "--max-age", "4294967295"], vec![], Expect::Verified("cloud           public")),
+        ("the last minutes of year 9999", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "9999-12-31T23:58:00Z"], vec![], Expect::Rejected("before the verification time 9999-12-31T23:58:00Z")),
+        ("empty --nonce", vec!["verify", &json, "--nonce", "", "--at", REAL_AT], vec![], Expect::Usage("invalid value '' for '--nonce <NONCE>': the nonce is empty; give the nonce the document must carry, or --any-nonce to skip the check")),
+        ("--at beyond year 9999", vec!["verify", &json, "--any-nonce", "--at", "253402300800"], vec![], Expect::Usage("Unix time 253402300800 is out of range")),
+        ("--at beyond i64", vec!["verify", &json, "--any-nonce", "--at", "99999999999999999999"], vec![], Expect::Usage("Unix time 99999999999999999999 is out of range")),
         ("unreadable file", vec!["verify", "/nonexistent/doc.json", "--any-nonce"], vec![], Expect::Usage("cannot read /nonexistent/doc.json")),
         ("no nonce option", vec!["verify", &json], vec![], Expect::Usage("<--nonce <NONCE>|--any-nonce>")),
         ("both nonce options", vec!["verify", &json, "--nonce", "a", "--any-nonce"], vec![], Expect::Usage("cannot be used with")),
@@ -135,11 +110,17 @@ fn verify_exit_statuses_and_messages() {
         ("no subcommand", vec![], vec![], Expect::Usage("Usage: imds-attest")),
     ];
     for (name, args, stdin, expect) in cases {
-        let r = run(&args, &stdin);
+        let mut r = run(&args, &stdin);
         let context = format!(
             "{name}: exit {}\nstdout: {}\nstderr: {}",
             r.code, r.stdout, r.stderr
         );
+        // --any-nonce always earns its warning, first, before any verdict.
+        if args.contains(&"--any-nonce") && !matches!(expect, Expect::Usage(_)) {
+            let warning = format!("{ANY_NONCE_WARNING}\n");
+            assert!(r.stderr.starts_with(&warning), "{context}");
+            r.stderr = r.stderr.split_off(warning.len());
+        }
         match expect {
             Expect::Verified(line) => {
                 assert_eq!(r.code, 0, "{context}");
@@ -250,4 +231,195 @@ fn json_output_on_rejection_gives_kind_and_message() {
     assert_eq!(r.code, 1);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["error"]["kind"], "unrecognised_input");
+}
+
+/// Every outcome of verify and inspect with --json, usage errors and unreadable files
+/// included, gives exactly one JSON object on standard output, with the kind the text names.
+#[test]
+fn json_gives_one_object_for_every_outcome() {
+    let json = real("json");
+    let garbage = common::repo()
+        .join("testdata/malformed/truncated-half.bin")
+        .display()
+        .to_string();
+    let cases: Vec<(Vec<&str>, i32, &str, &str)> = vec![
+        (
+            vec![
+                "verify", &json, "--json", "--nonce", "wrong", "--at", REAL_AT,
+            ],
+            1,
+            "nonce_mismatch",
+            "imds-attest: rejected: ",
+        ),
+        (
+            vec!["verify", &json, "--json", "--bogus"],
+            2,
+            "usage",
+            "error: unexpected argument '--bogus' found",
+        ),
+        (
+            vec!["verify", &json, "--json"],
+            2,
+            "usage",
+            "error: the following required arguments were not provided",
+        ),
+        (
+            vec!["verify", &json, "--json", "--nonce", ""],
+            2,
+            "usage",
+            "error: invalid value '' for '--nonce <NONCE>'",
+        ),
+        (
+            vec!["verify", &json, "--json", "--at", "soon", "--any-nonce"],
+            2,
+            "usage",
+            "error: invalid value 'soon' for '--at <TIME>'",
+        ),
+        (
+            vec!["verify", "/nonexistent/doc.json", "--json", "--nonce", "n"],
+            2,
+            "usage",
+            "imds-attest: cannot read /nonexistent/doc.json: ",
+        ),
+        (
+            vec![
+                "verify",
+                &json,
+                "--json",
+                "--nonce",
+                "n",
+                "--root",
+                "/nonexistent/root.pem",
+            ],
+            2,
+            "usage",
+            "imds-attest: cannot read /nonexistent/root.pem: ",
+        ),
+        (
+            vec!["inspect", "--json", "/nonexistent/doc.json"],
+            2,
+            "usage",
+            "imds-attest: cannot read /nonexistent/doc.json: ",
+        ),
+        (
+            vec!["inspect", "--json", "--bogus"],
+            2,
+            "usage",
+            "error: unexpected argument '--bogus' found",
+        ),
+        (
+            vec!["inspect", "--json", &garbage],
+            1,
+            "der",
+            "imds-attest: cannot inspect: malformed PKCS#7",
+        ),
+    ];
+    for (args, code, kind, stderr_start) in cases {
+        let r = run(&args, b"");
+        let context = format!(
+            "{args:?}: exit {}\nstdout: {}\nstderr: {}",
+            r.code, r.stdout, r.stderr
+        );
+        assert_eq!(r.code, code, "{context}");
+        assert_eq!(r.stdout.lines().count(), 1, "{context}");
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&context);
+        assert_eq!(v["verified"], false, "{context}");
+        assert_eq!(v["error"]["kind"], kind, "{context}");
+        let message = v["error"]["message"].as_str().expect(&context);
+        assert!(!message.is_empty() && !message.contains('\n'), "{context}");
+        assert!(r.stderr.starts_with(stderr_start), "{context}");
+        if !stderr_start.starts_with("error: ") {
+            assert_eq!(r.stderr.lines().count(), 1, "{context}");
+            assert!(r.stderr.contains(message), "{context}");
+        }
+    }
+}
+
+/// A rejection for an untrusted issuer gives the CLI's advice in the JSON `hint`, apart from
+/// the library's message, which advises nothing.
+#[test]
+fn json_rejection_for_an_untrusted_issuer_carries_the_hint() {
+    let f = fixtures();
+    let r = run(
+        &[
+            "verify",
+            &f.doc,
+            "--nonce",
+            "cli-nonce",
+            "--at",
+            TEST_AT,
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "untrusted_issuer");
+    assert_eq!(
+        v["error"]["message"],
+        "certificate \"CN=metadata.azure.com,O=Microsoft Corporation\" is issued by \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", which does not chain to a public root in the trust store"
+    );
+    assert_eq!(
+        v["error"]["hint"],
+        "pass --intermediate with the certificate of \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" (its caIssuers URL is shown by imds-attest inspect); see the README's trust section"
+    );
+    assert!(!r.stderr.contains("certs/"), "{}", r.stderr);
+}
+
+#[test]
+fn completions_name_the_subcommands_and_man_is_roff() {
+    let r = run(&["completions", "bash"], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for sub in [
+        "verify",
+        "fetch",
+        "inspect",
+        "completions",
+        "man",
+        "--any-nonce",
+    ] {
+        assert!(
+            r.stdout.contains(sub),
+            "{sub} missing from the bash completions"
+        );
+    }
+    for shell in ["zsh", "fish", "powershell"] {
+        let r = run(&["completions", shell], b"");
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains("verify"), "{shell}");
+    }
+    let r = run(&["man"], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // clap_mangen defines the apostrophe string (.ie/.el) first; the title comes next.
+    let first = r
+        .stdout
+        .lines()
+        .find(|l| !l.starts_with(".ie ") && !l.starts_with(".el "));
+    assert!(
+        first.unwrap().starts_with(".TH imds-attest 1 "),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\n.SH NAME\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("imds\\-attest"), "{}", r.stdout);
+}
+
+/// On a terminal, reading standard input gets one hint line, so that a forgotten FILE does not
+/// look like a hang; run under util-linux `script` for a pseudo-terminal, skipped without it.
+#[test]
+fn reading_a_terminal_hints_once_and_a_pipe_not_at_all() {
+    let bin = env!("CARGO_BIN_EXE_imds-attest");
+    let hint = "imds-attest: reading the document from standard input (Ctrl-D to end; pass a FILE to read a file)";
+    let piped = run(&["verify", "--nonce", "n"], b"");
+    assert!(!piped.stderr.contains(hint), "{}", piped.stderr);
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} verify --nonce n"), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    let Ok(tty) = tty else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert_eq!(text.matches(hint).count(), 1, "{text}");
 }

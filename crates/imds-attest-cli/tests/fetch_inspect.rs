@@ -6,6 +6,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -110,7 +112,12 @@ fn fetch_ignores_proxy_variables_and_reads_the_endpoint_from_the_environment() {
         &env,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("{\"encoding\":\"pkcs7\""));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("{\"encoding\":\"pkcs7\""), "{stdout}");
+    assert!(
+        stdout.ends_with("\"}\n"),
+        "the document ends its line, once: {stdout:?}"
+    );
     assert_eq!(text(&out.stderr), "", "a given nonce is not printed");
 }
 
@@ -137,6 +144,8 @@ fn fetch_writes_the_file_and_reports_retries() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(text(&out.stdout), "");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.ends_with('}'), "--out writes the body as returned");
     assert!(
         stderr.starts_with("imds-attest: attempt 1 failed: IMDS answered 503"),
         "{stderr}"
@@ -161,17 +170,17 @@ fn fetch_exit_statuses() {
         (
             strings(&["fetch", "--endpoint", &dead, "--timeout", "1"]),
             1,
-            "cannot fetch from IMDS: ",
+            "imds-attest: fetch failed: cannot fetch from IMDS: ",
         ),
         (
             strings(&["fetch", "--endpoint", &r.url, "--api-version", "2001-01-01"]),
             1,
-            "IMDS answered 400: ",
+            "imds-attest: fetch failed: IMDS answered 400: ",
         ),
         (
             strings(&["fetch", "--endpoint", &r.url, "--verify"]),
             1,
-            "which does not chain to a public root",
+            "imds-attest: rejected: certificate \"CN=metadata.azure.com,O=Microsoft Corporation\" is issued by",
         ),
     ];
     for (args, code, needle) in cases {
@@ -182,18 +191,10 @@ fn fetch_exit_statuses() {
     }
 }
 
-fn real(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/real")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn inspect_shows_everything_marked_unverified() {
     let out = run(
-        &strings(&["inspect", &real("taskcluster_2025_rsatls07.json")]),
+        &strings(&["inspect", &common::real("taskcluster_2025_rsatls07.json")]),
         &[],
     );
     assert_eq!(out.status.code(), Some(0));
@@ -221,7 +222,7 @@ fn inspect_json_and_exit_statuses() {
         &strings(&[
             "inspect",
             "--json",
-            &real("raw/coder_rsa_2024_rsatls08.der"),
+            &common::real("raw/coder_rsa_2024_rsatls08.der"),
         ]),
         &[],
     );
@@ -243,5 +244,5 @@ fn inspect_json_and_exit_statuses() {
         .join("../../testdata/malformed/truncated-half.bin");
     let out = run(&strings(&["inspect", &garbage.display().to_string()]), &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("imds-attest: rejected: malformed PKCS#7"));
+    assert!(text(&out.stderr).starts_with("imds-attest: cannot inspect: malformed PKCS#7"));
 }

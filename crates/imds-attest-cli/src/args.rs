@@ -1,0 +1,278 @@
+//! The command line, parsed by clap: subcommands, their options, and the value parsers that
+//! turn option text into typed values.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use imds_attest::{Cloud, DEFAULT_MAX_INPUT_BYTES};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The whole command line.
+#[derive(Parser)]
+#[command(
+    name = "imds-attest",
+    version,
+    about = "Verify Azure IMDS attested documents",
+    after_help = "Exit status: 0 success, 1 rejected or fetch failed, 2 usage error or unreadable file."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Verify an attested document (IMDS JSON response, base64, PEM or DER).
+    #[command(
+        after_help = "Exit status: 0 verified, 1 rejected, 2 usage error or unreadable file."
+    )]
+    Verify(VerifyArgs),
+    /// Fetch an attested document from IMDS (on an Azure VM, or from an emulator) and print
+    /// it as returned.
+    #[command(
+        after_help = "Exit status: 0 fetched (and verified with --verify), 1 fetch failed or rejected, 2 usage error."
+    )]
+    Fetch(FetchArgs),
+    /// Show everything in a document without trusting it: content, certificates, and which
+    /// trusted certificates could complete its chain.
+    #[command(
+        after_help = "Exit status: 0 shown, 1 not an attested document, 2 usage error or unreadable file."
+    )]
+    Inspect(InspectArgs),
+    /// Print a shell completion script to standard output.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to standard output.
+    Man,
+}
+
+impl Command {
+    /// Whether the subcommand was asked for JSON output.
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Verify(args) => args.json,
+            Command::Inspect(args) => args.json,
+            Command::Fetch(_) | Command::Completions(_) | Command::Man => false,
+        }
+    }
+}
+
+/// Whether `--json` is among the raw arguments: the only way to know it when clap itself
+/// refuses the command line.
+pub fn json_requested(raw: &[OsString]) -> bool {
+    raw.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// Where trust comes from: the built-in certificates, or files.
+#[derive(Args)]
+pub struct TrustArgs {
+    /// Trusted root PEM file; repeatable. Replaces the built-in roots.
+    #[arg(long = "root", value_name = "PEM")]
+    pub roots: Vec<PathBuf>,
+    /// Extra intermediate PEM file; repeatable. Added to the pinned intermediates.
+    #[arg(long = "intermediate", value_name = "PEM")]
+    pub intermediates: Vec<PathBuf>,
+}
+
+/// `imds-attest verify`.
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("nonce-check").required(true).args(["nonce", "any_nonce"]))]
+pub struct VerifyArgs {
+    /// The document: a path, or '-' for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+    /// The nonce the document must carry, compared byte for byte.
+    #[arg(long, value_parser = parse_expected_nonce)]
+    pub nonce: Option<String>,
+    /// Do not check the nonce. The document could be a replay of one seen elsewhere.
+    #[arg(long)]
+    pub any_nonce: bool,
+    /// Verify as of this instant instead of now: RFC 3339 (2025-11-19T12:53:30Z) or Unix
+    /// seconds (1763556810).
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub at: Option<OffsetDateTime>,
+    /// Clock skew tolerated on createdOn and expiresOn, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub skew: u32,
+    /// Reject documents created longer ago than this, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_age: Option<u32>,
+    /// Allowed cloud (public, usgov, china, germany); repeatable. Default: all.
+    #[arg(long = "cloud", value_name = "CLOUD")]
+    pub clouds: Vec<Cloud>,
+    /// Trust settings.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Refuse documents larger than this many bytes; no more than this is read.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_INPUT_BYTES)]
+    pub max_input: usize,
+    /// Machine-readable output: one JSON object on standard output, whatever the outcome.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `imds-attest fetch`.
+#[derive(Args)]
+pub struct FetchArgs {
+    /// The nonce to ask for (1-32 letters and digits). Default: 32 random ones, printed on
+    /// standard error.
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// The IMDS base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "IMDS_ENDPOINT",
+        hide_env_values = true,
+        default_value = imds_attest::fetch::DEFAULT_ENDPOINT
+    )]
+    pub endpoint: String,
+    /// The api-version to ask for.
+    #[arg(long, value_name = "VERSION", default_value = imds_attest::fetch::DEFAULT_API_VERSION)]
+    pub api_version: String,
+    /// Give up after this many seconds, retries included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 70)]
+    pub timeout: u64,
+    /// Write the document to this file, exactly as returned, instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also verify the document against the trust and the nonce asked for, now.
+    #[arg(long)]
+    pub verify: bool,
+    /// Trust settings, for --verify.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// `imds-attest inspect`.
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The document: a path, or '-' for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+    /// Machine-readable output: one JSON object on standard output, whatever the outcome.
+    #[arg(long)]
+    pub json: bool,
+    /// Trust settings, to show which certificates could complete the chain.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// `imds-attest completions`.
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells completion scripts are made for.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Shell {
+    /// GNU Bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+}
+
+impl From<Shell> for clap_complete::Shell {
+    fn from(shell: Shell) -> Self {
+        match shell {
+            Shell::Bash => clap_complete::Shell::Bash,
+            Shell::Zsh => clap_complete::Shell::Zsh,
+            Shell::Fish => clap_complete::Shell::Fish,
+            Shell::Powershell => clap_complete::Shell::PowerShell,
+        }
+    }
+}
+
+/// An empty expected nonce matches no document IMDS can produce (it requires 1 to 32
+/// characters): refuse it as a mistake rather than report a mismatch.
+fn parse_expected_nonce(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err(
+            "the nonce is empty; give the nonce the document must carry, \
+                    or --any-nonce to skip the check"
+                .into(),
+        );
+    }
+    Ok(s.to_owned())
+}
+
+/// RFC 3339, or whole seconds since 1970 as `openssl -attime` takes them.
+fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse::<i64>()
+            .ok()
+            .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+            .ok_or_else(|| {
+                format!(
+                    "Unix time {s} is out of range; the latest is 253402300799 \
+                     (9999-12-31T23:59:59Z)"
+                )
+            });
+    }
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+        format!(
+            "{e}; expected RFC 3339 such as 2025-11-19T12:53:30Z, or Unix seconds such as \
+             1763556810"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn instant_takes_rfc3339_and_unix_seconds_alike() {
+        let rfc = parse_instant("2025-11-19T12:53:30Z").unwrap();
+        assert_eq!(parse_instant("1763556810").unwrap(), rfc);
+        assert_eq!(parse_instant("0").unwrap(), OffsetDateTime::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn instant_out_of_range_is_refused_not_wrapped() {
+        for s in ["253402300800", "99999999999999999999999"] {
+            let e = parse_instant(s).unwrap_err();
+            assert!(
+                e.starts_with(&format!("Unix time {s} is out of range")),
+                "{e}"
+            );
+        }
+        assert!(parse_instant("").is_err());
+    }
+
+    #[test]
+    fn json_is_found_in_raw_arguments_before_a_double_dash() {
+        let raw = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(json_requested(&raw(&[
+            "imds-attest",
+            "verify",
+            "--json",
+            "--bogus"
+        ])));
+        assert!(!json_requested(&raw(&[
+            "imds-attest",
+            "verify",
+            "--",
+            "--json"
+        ])));
+        assert!(
+            !json_requested(&raw(&["--json"])),
+            "argument 0 is the program"
+        );
+    }
+}

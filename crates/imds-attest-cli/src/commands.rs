@@ -1,0 +1,205 @@
+//! What each subcommand does, between parsed arguments and printed output.
+
+use std::io::{self, IsTerminal, Read, Write};
+
+use clap::CommandFactory;
+use imds_attest::{
+    AttestedDocument, Inspection, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
+    DEFAULT_MAX_INPUT_BYTES,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::args::{Cli, Command, CompletionsArgs, FetchArgs, InspectArgs, TrustArgs, VerifyArgs};
+use crate::error::CliError;
+use crate::output;
+
+/// Runs a parsed command line, printing its result on success.
+pub fn run(command: &Command) -> Result<(), CliError> {
+    match command {
+        Command::Verify(args) => {
+            let verified = verify(args)?;
+            output::verified(&verified, args.json).map_err(CliError::Output)
+        }
+        Command::Fetch(args) => fetch(args),
+        Command::Inspect(args) => {
+            let inspection = inspect(args)?;
+            output::inspection(&inspection, args.json).map_err(CliError::Output)
+        }
+        Command::Completions(args) => completions(args),
+        Command::Man => output::man(Cli::command()).map_err(CliError::Output),
+    }
+}
+
+/// The warning `--any-nonce` earns: nothing ties the document to this request.
+pub const ANY_NONCE_WARNING: &str =
+    "imds-attest: warning: --any-nonce: the nonce is not checked; this document could be a replay";
+
+/// The hint for someone who ran the command without a file and is now staring at a terminal.
+pub const STDIN_HINT: &str =
+    "imds-attest: reading the document from standard input (Ctrl-D to end; pass a FILE to read a file)";
+
+fn verify(args: &VerifyArgs) -> Result<VerifiedDocument, CliError> {
+    let trust = trust_store(&args.trust)?;
+    let mut policy = Policy::default().with_skew(Duration::seconds(args.skew.into()));
+    if !args.clouds.is_empty() {
+        policy = policy.with_clouds(&args.clouds);
+    }
+    if let Some(max_age) = args.max_age {
+        policy = policy.with_max_age(Duration::seconds(max_age.into()));
+    }
+    let nonce = match &args.nonce {
+        Some(n) => NonceCheck::Exact(n),
+        None => {
+            eprintln!("{ANY_NONCE_WARNING}");
+            NonceCheck::DangerousAnyNonce
+        }
+    };
+    let bytes = read_document(&args.file, args.max_input)?;
+    let at = args.at.unwrap_or_else(now);
+    let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty());
+    let doc = AttestedDocument::parse_with_max_size(&bytes, args.max_input).map_err(reject)?;
+    Verifier::new(trust, policy)
+        .verify(&doc, nonce, at)
+        .map_err(reject)
+}
+
+fn fetch(args: &FetchArgs) -> Result<(), CliError> {
+    use imds_attest::fetch::{fetch_blocking, FetchOptions};
+    if let Some(nonce) = &args.nonce {
+        imds_attest::fetch::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    let trust = if args.verify {
+        Some(trust_store(&args.trust)?)
+    } else {
+        None
+    };
+    let options = FetchOptions {
+        endpoint: args.endpoint.clone(),
+        api_version: args.api_version.clone(),
+        nonce: args.nonce.clone(),
+        deadline: std::time::Duration::from_secs(args.timeout),
+        ..FetchOptions::default()
+    };
+    let fetched = fetch_blocking(&options, |retry| {
+        eprintln!(
+            "imds-attest: attempt {} failed: {}; retrying in {:.1} s",
+            retry.attempt,
+            retry.reason,
+            retry.delay.as_secs_f64()
+        );
+    })
+    .map_err(fetch_failed)?;
+    if fetched.nonce_generated {
+        eprintln!("imds-attest: nonce {}", fetched.nonce);
+    }
+    match &args.out {
+        Some(path) => std::fs::write(path, &fetched.body)
+            .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?,
+        None => output::fetched(&fetched.body).map_err(CliError::Output)?,
+    }
+    if let Some(trust) = trust {
+        let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty());
+        let doc = AttestedDocument::parse(fetched.body.as_bytes()).map_err(reject)?;
+        let verified = Verifier::new(trust, Policy::default())
+            .verify(&doc, NonceCheck::Exact(&fetched.nonce), now())
+            .map_err(reject)?;
+        eprintln!(
+            "imds-attest: verified: vmId {} in {}, signed by {}",
+            verified.claims().vm_id,
+            verified.cloud(),
+            verified.signer().subject
+        );
+    }
+    Ok(())
+}
+
+/// A failure of `fetch_blocking`. The one place that knows the fetch error type: when the
+/// library's fetch functions return their own `FetchError`, only this signature changes.
+fn fetch_failed(e: imds_attest::Error) -> CliError {
+    CliError::FetchFailed {
+        kind: e.kind().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn inspect(args: &InspectArgs) -> Result<Inspection, CliError> {
+    let trust = trust_store(&args.trust)?;
+    let bytes = read_document(&args.file, DEFAULT_MAX_INPUT_BYTES)?;
+    let doc = AttestedDocument::parse(&bytes).map_err(CliError::NotADocument)?;
+    imds_attest::inspect(&doc, &trust).map_err(CliError::NotADocument)
+}
+
+fn completions(args: &CompletionsArgs) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    clap_complete::generate(
+        clap_complete::Shell::from(args.shell),
+        &mut Cli::command(),
+        "imds-attest",
+        &mut out,
+    );
+    out.flush().map_err(CliError::Output)
+}
+
+/// The current time, to the second: documents carry whole seconds.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now - Duration::nanoseconds(now.nanosecond().into())
+}
+
+fn trust_store(args: &TrustArgs) -> Result<TrustStore, CliError> {
+    let mut trust = TrustStore::builtin();
+    if !args.roots.is_empty() {
+        trust = trust.without_roots();
+    }
+    let files = args
+        .roots
+        .iter()
+        .map(|p| (p, true))
+        .chain(args.intermediates.iter().map(|p| (p, false)));
+    for (path, root) in files {
+        let pem = std::fs::read(path)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+        let source = path.display().to_string();
+        let added = if root {
+            trust.add_roots_pem(&pem, &source)
+        } else {
+            trust.add_intermediates_pem(&pem, &source)
+        };
+        added.map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    Ok(trust)
+}
+
+/// Reads at most one byte more than any document may have, so that a huge input is refused
+/// (by the parser's size check) without being held in memory.
+fn read_document(file: &str, max: usize) -> Result<Vec<u8>, CliError> {
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        let stdin = io::stdin();
+        if let Some(hint) = stdin_hint(stdin.is_terminal()) {
+            eprintln!("{hint}");
+        }
+        stdin.lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    let name = if file == "-" { "standard input" } else { file };
+    read.map_err(|e| CliError::Usage(format!("cannot read {name}: {e}")))?;
+    Ok(bytes)
+}
+
+fn stdin_hint(stdin_is_terminal: bool) -> Option<&'static str> {
+    stdin_is_terminal.then_some(STDIN_HINT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_at_standard_input_only_on_a_terminal() {
+        assert_eq!(stdin_hint(true), Some(STDIN_HINT));
+        assert_eq!(stdin_hint(false), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! The CLI's own error type: why a command stopped, what to print about it, and the one
+//! mapping of outcomes to exit statuses.
+
+use std::io;
+use std::process::ExitCode;
+
+use imds_attest::Error;
+
+/// Why a command stopped.
+pub enum CliError {
+    /// clap refused the command line; it renders its own message.
+    Clap(clap::Error),
+    /// Another usage problem: a bad value, an unreadable file.
+    Usage(String),
+    /// The document was checked and rejected.
+    Rejected(Rejection),
+    /// `inspect` could not read the input as an attested document.
+    NotADocument(Error),
+    /// `fetch` got no document from IMDS.
+    FetchFailed {
+        /// The fetch error's machine-readable kind.
+        kind: String,
+        /// Its message.
+        message: String,
+    },
+    /// The result could not be written (a closed pipe, a full disk).
+    Output(io::Error),
+}
+
+/// A rejected document, with what the CLI knows about how trust was set up.
+pub struct Rejection {
+    /// The library's reason.
+    pub error: Error,
+    /// Whether `--root` replaced the built-in roots.
+    pub roots_given: bool,
+}
+
+/// The exit status of an outcome; the only place statuses are chosen.
+pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Rejected(_) | CliError::NotADocument(_) | CliError::FetchFailed { .. }) => {
+            ExitCode::from(1)
+        }
+        Err(CliError::Clap(_) | CliError::Usage(_) | CliError::Output(_)) => ExitCode::from(2),
+    }
+}
+
+impl CliError {
+    /// A rejection of the document by the library.
+    pub fn rejected(error: Error, roots_given: bool) -> Self {
+        CliError::Rejected(Rejection { error, roots_given })
+    }
+
+    /// The machine-readable kind, as `--json` gives it: the library error's kind, or `usage`.
+    pub fn kind(&self) -> String {
+        match self {
+            CliError::Clap(_) | CliError::Usage(_) => "usage".into(),
+            CliError::Rejected(r) => r.error.kind().to_string(),
+            CliError::NotADocument(e) => e.kind().to_string(),
+            CliError::FetchFailed { kind, .. } => kind.clone(),
+            CliError::Output(_) => "output".into(),
+        }
+    }
+
+    /// What went wrong, without the `imds-attest: ...:` prefix of the text line.
+    pub fn message(&self) -> String {
+        match self {
+            CliError::Clap(e) => clap_message(e),
+            CliError::Usage(message) | CliError::FetchFailed { message, .. } => message.clone(),
+            CliError::Rejected(r) => r.message(),
+            CliError::NotADocument(e) => e.to_string(),
+            CliError::Output(e) => e.to_string(),
+        }
+    }
+
+    /// What to do about it, when the CLI knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CliError::Rejected(r) => r.hint(),
+            _ => None,
+        }
+    }
+
+    /// The line for standard error (clap's errors are rendered by clap instead).
+    pub fn text_line(&self) -> String {
+        let message = self.message();
+        let message = match self.hint() {
+            Some(hint) => format!("{message}; {hint}"),
+            None => message,
+        };
+        match self {
+            CliError::Rejected(_) => format!("imds-attest: rejected: {message}"),
+            CliError::NotADocument(_) => format!("imds-attest: cannot inspect: {message}"),
+            CliError::FetchFailed { .. } => format!("imds-attest: fetch failed: {message}"),
+            CliError::Output(_) => format!("imds-attest: cannot write the output: {message}"),
+            CliError::Clap(_) | CliError::Usage(_) => format!("imds-attest: {message}"),
+        }
+    }
+}
+
+impl Rejection {
+    /// The library's message, except that a chain failure under `--root` names the roots
+    /// given, not the cloud's built-in ones they replaced.
+    fn message(&self) -> String {
+        match &self.error {
+            Error::UntrustedIssuer {
+                subject, issuer, ..
+            } if self.roots_given => format!(
+                "certificate \"{subject}\" is issued by \"{issuer}\", which does not chain to a \
+                 root given with --root"
+            ),
+            e => e.to_string(),
+        }
+    }
+
+    /// Trust advice belongs here, not in the library: only the CLI knows its options, and an
+    /// installed binary has no checkout whose certs/ could be updated.
+    fn hint(&self) -> Option<String> {
+        match &self.error {
+            Error::UntrustedIssuer {
+                subject, issuer, ..
+            } if subject == issuer => Some(format!(
+                "\"{subject}\" is a self-signed root: if you trust it, pass --root with its \
+                 certificate; see the README's trust section"
+            )),
+            Error::UntrustedIssuer { issuer, .. } if self.roots_given => Some(format!(
+                "pass --intermediate with the certificate of \"{issuer}\", or --root if it is a \
+                 root (its caIssuers URL is shown by imds-attest inspect); see the README's trust \
+                 section"
+            )),
+            Error::UntrustedIssuer { issuer, .. } => Some(format!(
+                "pass --intermediate with the certificate of \"{issuer}\" (its caIssuers URL is \
+                 shown by imds-attest inspect); see the README's trust section"
+            )),
+            Error::NoTrustAnchors { cloud, .. } => Some(format!(
+                "pass --root with a root certificate of cloud {cloud}; see the README's trust \
+                 section"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// clap's message on one line, without its `error: ` prefix, usage and help tip.
+fn clap_message(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+}

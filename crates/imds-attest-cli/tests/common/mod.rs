@@ -1,0 +1,58 @@
+//! What the CLI's test files share: where the genuine documents are, and how to run the
+//! binary.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The genuine document most tests use, its nonce, and an instant at which it verifies.
+pub const REAL: &str = "taskcluster_2025_rsatls07";
+pub const REAL_NONCE: &str = "20251119-185330";
+pub const REAL_AT: &str = "2025-11-19T12:53:30Z";
+
+/// The `--any-nonce` warning line, as printed on standard error.
+pub const ANY_NONCE_WARNING: &str =
+    "imds-attest: warning: --any-nonce: the nonce is not checked; this document could be a replay";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The path of a file under testdata/real/ (`raw/NAME.der` and the like included).
+pub fn real(name: &str) -> String {
+    repo()
+        .join("testdata/real")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// What a run of the binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary with these arguments, this standard input and without IMDS_ENDPOINT.
+pub fn run(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(args)
+        .env_remove("IMDS_ENDPOINT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The command may exit before reading everything (a usage error): ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
