@@ -8,17 +8,15 @@
 )]
 
 use imds_attest::{
-    AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
+    AlgorithmReason, AttestedDocument, ChainReason, Cloud, DerReason, Error, ErrorKind, KeyReason,
+    NameReason, NonceCheck, Policy, ProfileReason, SignedAttributesReason, StructureReason,
+    TlvProblem, TrustStore, VerifiedDocument, Verifier,
 };
 use imds_attest_testpki::{
     claims_json, key, CertSpec, DocSpec, Issued, KeyKind, SignedAttrs, TestPki, OID_ECDSA_SHA256,
     OID_MD5, OID_RSA_PSS, OID_SHA1, OID_SHA1_WITH_RSA, OID_SHA256, REFERENCE_TIME,
 };
 use openssl::hash::MessageDigest;
-use openssl_sys::{
-    X509_V_ERR_CA_KEY_TOO_SMALL, X509_V_ERR_CA_MD_TOO_WEAK, X509_V_ERR_INVALID_CA,
-    X509_V_ERR_PATH_LENGTH_EXCEEDED,
-};
 use time::{Duration, OffsetDateTime};
 
 const NONCE: &str = "nonce-1";
@@ -61,9 +59,9 @@ fn pki_with_leaf(leaf: CertSpec) -> TestPki {
     TestPki::with_leaf(&[ISSUING], &leaf, 0)
 }
 
-fn chain_code(r: Result<VerifiedDocument, Error>) -> (i32, u32) {
+fn chain_reason(r: Result<VerifiedDocument, Error>) -> (ChainReason, u32) {
     match r {
-        Err(Error::Chain { code, depth, .. }) => (code, depth),
+        Err(Error::Chain { reason, depth, .. }) => (reason, depth),
         other => panic!("expected a chain error, got {other:?}"),
     }
 }
@@ -104,8 +102,9 @@ fn accepts_every_sha2_digest_oid_and_rejects_weaker_ones_by_name() {
         (OID_SHA1_WITH_RSA, "1.2.840.113549.1.1.5"),
     ] {
         match verify(&pki, &signed(&pki, |s| s.digest_oid = oid)) {
-            Err(Error::UnsupportedDigestAlgorithm { algorithm }) => {
-                assert!(algorithm.contains(name), "{algorithm}")
+            Err(Error::UnsupportedDigestAlgorithm { algorithm, reason }) => {
+                assert!(algorithm.contains(name), "{algorithm}");
+                assert_eq!(reason, AlgorithmReason::NotAccepted, "{oid}");
             }
             other => panic!("{oid}: {other:?}"),
         }
@@ -118,18 +117,18 @@ fn checks_the_signed_data_digest_algorithm_list() {
     let quirk = imds_attest_testpki::OID_SHA256_WITH_RSA;
     let both = signed(&pki, |s| s.listed_digests = Some(vec![quirk, OID_SHA256]));
     verify(&pki, &both).unwrap();
-    match verify(
-        &pki,
-        &signed(&pki, |s| s.listed_digests = Some(vec![OID_SHA256])),
-    ) {
-        Err(Error::Structure { detail }) => {
-            assert!(
-                detail.contains("is not in the SignedData's digestAlgorithms"),
-                "{detail}"
-            )
+    assert_eq!(
+        verify(
+            &pki,
+            &signed(&pki, |s| s.listed_digests = Some(vec![OID_SHA256])),
+        )
+        .unwrap_err(),
+        Error::Structure {
+            reason: StructureReason::DigestNotListed {
+                algorithm: "sha256WithRSAEncryption (1.2.840.113549.1.1.11)".into()
+            }
         }
-        other => panic!("{other:?}"),
-    }
+    );
     let with_md5 = signed(&pki, |s| s.listed_digests = Some(vec![quirk, OID_MD5]));
     assert_eq!(
         verify(&pki, &with_md5).unwrap_err().kind(),
@@ -181,7 +180,10 @@ fn verifies_with_the_certificate_the_sid_names_not_the_first_one() {
         s.signing_key = Some(decoy.key.clone());
         s.embed = Some(vec![decoy.cert.clone(), pki.leaf.cert.clone()]);
     });
-    assert_eq!(verify(&pki, &der).unwrap_err().kind(), ErrorKind::BadSignature);
+    assert_eq!(
+        verify(&pki, &der).unwrap_err().kind(),
+        ErrorKind::BadSignature
+    );
     // The same embedding, honestly signed, verifies.
     let der = signed(&pki, |s| {
         s.embed = Some(vec![decoy.cert.clone(), pki.leaf.cert.clone()])
@@ -223,10 +225,15 @@ fn rejects_rogue_ca_bearing_the_trusted_ca_names() {
     let der = der_spec.sign(&rogue.leaf);
     match verify(&real, &der) {
         Err(Error::UntrustedIssuer {
-            subject, issuer, ..
+            subject,
+            issuer,
+            cloud,
+            self_signed,
         }) => {
             assert_eq!(subject, format!("CN={ISSUING},O=Microsoft Corporation"));
             assert_eq!(issuer, format!("CN={ROOT},O=Microsoft Corporation"));
+            assert_eq!(cloud, Cloud::Public);
+            assert!(!self_signed);
         }
         other => panic!("{other:?}"),
     }
@@ -406,10 +413,12 @@ fn rejects_missing_intermediate_and_accepts_one_carried_in_the_document() {
             subject,
             issuer,
             cloud,
+            self_signed,
         }) => {
             assert_eq!(subject, "CN=metadata.azure.com,O=Microsoft Corporation");
             assert_eq!(issuer, format!("CN={ISSUING},O=Microsoft Corporation"));
             assert_eq!(cloud, Cloud::Public);
+            assert!(!self_signed);
         }
         other => panic!("{other:?}"),
     }
@@ -477,7 +486,10 @@ fn rejects_documents_outside_their_validity_window_beyond_the_skew() {
             expires + skew + Duration::seconds(1),
             Some(ErrorKind::DocumentExpired),
         ),
-        (expires + Duration::days(2), Some(ErrorKind::DocumentExpired)),
+        (
+            expires + Duration::days(2),
+            Some(ErrorKind::DocumentExpired),
+        ),
     ];
     for (at, want) in cases {
         let r = verify_with(trust_for(&pki), Policy::default(), &der, at);
@@ -596,8 +608,8 @@ fn rejects_a_chain_through_a_non_ca_issuer() {
         leaf,
     };
     assert_eq!(
-        chain_code(verify(&pki, &pki.sign(&content()))),
-        (X509_V_ERR_INVALID_CA, 1)
+        chain_reason(verify(&pki, &pki.sign(&content()))),
+        (ChainReason::NotCa, 1)
     );
 }
 
@@ -619,8 +631,8 @@ fn enforces_path_length_constraints() {
         leaf,
     };
     assert_eq!(
-        chain_code(verify(&pki, &pki.sign(&content()))).0,
-        X509_V_ERR_PATH_LENGTH_EXCEEDED
+        chain_reason(verify(&pki, &pki.sign(&content()))).0,
+        ChainReason::PathLength
     );
 }
 
@@ -635,20 +647,27 @@ fn rejects_two_signers() {
 fn checks_signed_attributes_when_present() {
     let pki = TestPki::azure();
     verify(&pki, &signed(&pki, |s| s.signed_attrs = SignedAttrs::Valid)).unwrap();
-    for (attrs, needle) in [
-        (SignedAttrs::WrongContentType, "not id-data"),
-        (SignedAttrs::WrongDigest, "not the digest of the content"),
+    for (attrs, reason) in [
+        (
+            SignedAttrs::WrongContentType,
+            SignedAttributesReason::ContentTypeNotData {
+                content_type: "id-signedData (1.2.840.113549.1.7.2)".into(),
+            },
+        ),
+        (
+            SignedAttrs::WrongDigest,
+            SignedAttributesReason::DigestMismatch,
+        ),
         (
             SignedAttrs::MissingDigest,
-            "message-digest attribute is missing",
+            SignedAttributesReason::DigestMissing,
         ),
     ] {
-        match verify(&pki, &signed(&pki, |s| s.signed_attrs = attrs)) {
-            Err(Error::SignedAttributes { detail }) => {
-                assert!(detail.contains(needle), "{attrs:?}: {detail}")
-            }
-            other => panic!("{attrs:?}: {other:?}"),
-        }
+        assert_eq!(
+            verify(&pki, &signed(&pki, |s| s.signed_attrs = attrs)).unwrap_err(),
+            Error::SignedAttributes { reason },
+            "{attrs:?}"
+        );
     }
 }
 
@@ -664,40 +683,53 @@ fn rejects_detached_content() {
 #[test]
 fn rejects_trailing_bytes_after_the_der() {
     let pki = TestPki::azure();
+    let length = signed(&pki, |_| ()).len();
     for trailing in [vec![0u8], vec![0x30, 0x00], b"garbage".to_vec()] {
-        match verify(&pki, &signed(&pki, |s| s.trailing = trailing.clone())) {
-            Err(Error::Der { what, detail }) => {
-                assert_eq!(what, "the TLV structure");
-                let n = trailing.len();
-                assert!(
-                    detail.starts_with(&format!("{n} trailing bytes follow")),
-                    "{detail}"
-                );
-            }
-            other => panic!("{trailing:?}: {other:?}"),
-        }
+        assert_eq!(
+            verify(&pki, &signed(&pki, |s| s.trailing = trailing.clone())).unwrap_err(),
+            Error::Der {
+                what: "the TLV structure",
+                reason: DerReason::Tlv {
+                    offset: length,
+                    problem: TlvProblem::Trailing {
+                        count: trailing.len()
+                    },
+                },
+            },
+            "{trailing:?}"
+        );
     }
 }
 
 #[test]
 fn rejects_weak_signer_keys() {
-    for (kind, name) in [
-        (KeyKind::Rsa(1024), "RSA-1024"),
-        (KeyKind::Secp256k1, "EC secp256k1"),
+    for (kind, reason) in [
+        (KeyKind::Rsa(1024), KeyReason::RsaTooSmall { bits: 1024 }),
+        (
+            KeyKind::Secp256k1,
+            KeyReason::Curve {
+                curve: "secp256k1".into(),
+            },
+        ),
     ] {
         let pki = pki_with_leaf(CertSpec {
             key: kind,
             ..CertSpec::imds_leaf()
         });
-        let sig = if kind == KeyKind::Secp256k1 {
-            OID_ECDSA_SHA256
-        } else {
-            imds_attest_testpki::OID_RSA_ENCRYPTION
-        };
-        match verify(&pki, &signed(&pki, |s| s.signature_oid = sig)) {
-            Err(Error::WeakKey { key, .. }) => assert_eq!(key, name),
-            other => panic!("{name}: {other:?}"),
-        }
+        let der = signed(&pki, |s| {
+            if kind == KeyKind::Secp256k1 {
+                s.signature_oid = OID_ECDSA_SHA256;
+                s.digest_oid = OID_SHA256;
+            }
+        });
+        assert_eq!(
+            verify(&pki, &der).unwrap_err(),
+            Error::WeakKey {
+                subject: "CN=metadata.azure.com,O=Microsoft Corporation".into(),
+                reason
+            },
+            "{kind:?}"
+        );
     }
 }
 
@@ -718,8 +750,8 @@ fn rejects_weak_intermediate_key() {
         leaf,
     };
     assert_eq!(
-        chain_code(verify(&pki, &pki.sign(&content()))).0,
-        X509_V_ERR_CA_KEY_TOO_SMALL
+        chain_reason(verify(&pki, &pki.sign(&content()))),
+        (ChainReason::WeakKey, 1)
     );
 }
 
@@ -735,8 +767,8 @@ fn rejects_md5_and_sha1_certificate_signatures_except_on_the_anchor_itself() {
         });
         // Reported on the signer's certificate, whose signature is the weak one.
         assert_eq!(
-            chain_code(verify(&pki, &pki.sign(&content()))),
-            (X509_V_ERR_CA_MD_TOO_WEAK, 0)
+            chain_reason(verify(&pki, &pki.sign(&content()))),
+            (ChainReason::WeakSignatureAlgorithm, 0)
         );
     }
     // Baltimore CyberTrust Root signs itself with SHA-1 and must still anchor.
@@ -788,22 +820,133 @@ fn rejects_an_ecdsa_signature_that_is_not_der() {
         s.digest_oid = OID_SHA256;
         s.tweak_signature = Some(long_form);
     });
-    assert_eq!(verify(&pki, &der).unwrap_err().kind(), ErrorKind::BadSignature);
+    assert_eq!(
+        verify(&pki, &der).unwrap_err().kind(),
+        ErrorKind::BadSignature
+    );
 }
 
 #[test]
 fn rejects_unsupported_signature_algorithms_and_mismatched_keys() {
     let pki = TestPki::azure();
-    for (oid, needle) in [
-        (OID_RSA_PSS, "1.2.840.113549.1.1.10"),
-        (OID_ECDSA_SHA256, "without an EC key"),
-    ] {
-        match verify(&pki, &signed(&pki, |s| s.signature_oid = oid)) {
-            Err(Error::UnsupportedSignatureAlgorithm { algorithm }) => {
-                assert!(algorithm.contains(needle), "{algorithm}")
-            }
-            other => panic!("{oid}: {other:?}"),
+    let pss = verify(&pki, &signed(&pki, |s| s.signature_oid = OID_RSA_PSS));
+    match pss {
+        Err(Error::UnsupportedSignatureAlgorithm { algorithm, reason }) => {
+            assert!(algorithm.contains("1.2.840.113549.1.1.10"), "{algorithm}");
+            assert_eq!(reason, AlgorithmReason::NotAccepted);
         }
+        other => panic!("{other:?}"),
+    }
+    // An ECDSA signature algorithm with an RSA signer key.
+    let ecdsa = signed(&pki, |s| {
+        s.signature_oid = OID_ECDSA_SHA256;
+        s.digest_oid = OID_SHA256;
+    });
+    assert_eq!(
+        verify(&pki, &ecdsa).unwrap_err(),
+        Error::UnsupportedSignatureAlgorithm {
+            algorithm: "ECDSA".into(),
+            reason: AlgorithmReason::KeyMismatch { needs: "EC" },
+        }
+    );
+}
+
+/// The digest algorithm is id-sha256/384/512 with any signature, or the sha*WithRSAEncryption
+/// OID IMDS writes only beside an RSA signature; an ecdsa-with-* OID is no digest algorithm.
+#[test]
+fn pairs_the_digest_algorithm_with_the_signature_algorithm() {
+    let pki = pki_with_leaf(CertSpec {
+        key: KeyKind::P256,
+        ..CertSpec::imds_leaf()
+    });
+    let rsa_digest = signed(&pki, |s| s.signature_oid = OID_ECDSA_SHA256);
+    assert_eq!(
+        verify(&pki, &rsa_digest).unwrap_err(),
+        Error::UnsupportedDigestAlgorithm {
+            algorithm: "sha256WithRSAEncryption (1.2.840.113549.1.1.11)".into(),
+            reason: AlgorithmReason::PairedWith {
+                signature: "ecdsa-with-SHA256 (1.2.840.10045.4.3.2)".into()
+            },
+        }
+    );
+    let ecdsa_digest = signed(&pki, |s| {
+        s.signature_oid = OID_ECDSA_SHA256;
+        s.digest_oid = OID_ECDSA_SHA256;
+    });
+    assert_eq!(
+        verify(&pki, &ecdsa_digest).unwrap_err(),
+        Error::UnsupportedDigestAlgorithm {
+            algorithm: "ecdsa-with-SHA256 (1.2.840.10045.4.3.2)".into(),
+            reason: AlgorithmReason::NotAccepted,
+        }
+    );
+}
+
+#[test]
+fn rejects_signer_names_that_are_not_plain_host_names() {
+    for (san, reason) in [
+        ("*.metadata.azure.com", NameReason::Wildcard),
+        ("eastus..metadata.azure.com", NameReason::EmptyLabel),
+        ("east_us.metadata.azure.com", NameReason::Character),
+        ("-eastus.metadata.azure.com", NameReason::Label),
+    ] {
+        let pki = pki_with_leaf(CertSpec {
+            san: Some(vec![san.into(), "metadata.azure.com".into()]),
+            ..CertSpec::imds_leaf()
+        });
+        assert_eq!(
+            verify(&pki, &pki.sign(&content())).unwrap_err(),
+            Error::InvalidSignerName {
+                name: san.into(),
+                reason
+            },
+            "{san}"
+        );
+    }
+}
+
+#[test]
+fn rejects_a_signer_certificate_that_is_a_ca() {
+    let pki = pki_with_leaf(CertSpec {
+        ca: true,
+        ..CertSpec::imds_leaf()
+    });
+    assert_eq!(
+        verify(&pki, &pki.sign(&content())).unwrap_err(),
+        Error::SignerProfile {
+            subject: "CN=metadata.azure.com,O=Microsoft Corporation".into(),
+            reason: ProfileReason::Ca
+        }
+    );
+}
+
+/// The cloud is decided over every cloud before the allowed list: a signer naming two clouds
+/// is refused even when only one of them is allowed.
+#[test]
+fn rejects_a_signer_naming_two_clouds_under_every_policy() {
+    let pki = pki_with_leaf(CertSpec {
+        san: Some(vec![
+            "metadata.azure.com".into(),
+            "metadata.azure.us".into(),
+        ]),
+        ..CertSpec::imds_leaf()
+    });
+    let der = pki.sign(&content());
+    for clouds in [&Cloud::ALL[..], &[Cloud::UsGov], &[Cloud::Public]] {
+        let r = verify_with(
+            trust_for(&pki),
+            Policy::default().with_clouds(clouds),
+            &der,
+            REFERENCE_TIME,
+        );
+        assert_eq!(
+            r.unwrap_err(),
+            Error::SignerName {
+                found: vec!["metadata.azure.com".into(), "metadata.azure.us".into()],
+                allowed: vec![Cloud::Public, Cloud::UsGov],
+            },
+            "{clouds:?}"
+        );
     }
 }
 
