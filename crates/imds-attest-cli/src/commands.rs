@@ -73,13 +73,11 @@ fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let options = FetchOptions {
-        endpoint: args.endpoint.clone(),
-        api_version: args.api_version.clone(),
-        nonce: args.nonce.clone(),
-        deadline: std::time::Duration::from_secs(args.timeout),
-        ..FetchOptions::default()
-    };
+    let mut options = FetchOptions::default();
+    options.endpoint.clone_from(&args.endpoint);
+    options.api_version.clone_from(&args.api_version);
+    options.nonce.clone_from(&args.nonce);
+    options.deadline = std::time::Duration::from_secs(args.timeout);
     let fetched = fetch_blocking(&options, |retry| {
         eprintln!(
             "imds-attest: attempt {} failed: {}; retrying in {:.1} s",
@@ -113,9 +111,8 @@ fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A failure of `fetch_blocking`. The one place that knows the fetch error type: when the
-/// library's fetch functions return their own `FetchError`, only this signature changes.
-fn fetch_failed(e: imds_attest::Error) -> CliError {
+/// A failure of `fetch_blocking`: the one place that knows the fetch error type.
+fn fetch_failed(e: imds_attest::fetch::FetchError) -> CliError {
     CliError::FetchFailed {
         kind: e.kind().to_string(),
         message: e.to_string(),

@@ -119,8 +119,10 @@ impl Rejection {
     fn hint(&self) -> Option<String> {
         match &self.error {
             Error::UntrustedIssuer {
-                subject, issuer, ..
-            } if subject == issuer => Some(format!(
+                subject,
+                self_signed: true,
+                ..
+            } => Some(format!(
                 "\"{subject}\" is a self-signed root: if you trust it, pass --root with its \
                  certificate; see the README's trust section"
             )),

@@ -211,8 +211,8 @@ pub fn parse_timestamp(field: &'static str, text: &str) -> Result<OffsetDateTime
     };
     let month = Month::try_from(num(0)).map_err(|_| fail(TimestampReason::Month))?;
     let year = 2000 + i32::from(num(6));
-    let date = Date::from_calendar_date(year, month, num(3))
-        .map_err(|_| fail(TimestampReason::Day))?;
+    let date =
+        Date::from_calendar_date(year, month, num(3)).map_err(|_| fail(TimestampReason::Day))?;
     let clock =
         Time::from_hms(num(9), num(12), num(15)).map_err(|_| fail(TimestampReason::TimeOfDay))?;
     let sign: i8 = if b.get(18) == Some(&b'-') { -1 } else { 1 };
@@ -324,7 +324,10 @@ mod tests {
     #[test]
     fn rejects_malformed_claims_with_their_reason() {
         let cases: &[(&str, ErrorKind)] = &[
-            (r#"{"nonce":"a","nonce":"b","vmId":"v"}"#, ErrorKind::DuplicateKey),
+            (
+                r#"{"nonce":"a","nonce":"b","vmId":"v"}"#,
+                ErrorKind::DuplicateKey,
+            ),
             (
                 r#"{"vmId":"v","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"}}"#,
                 ErrorKind::Claims,
@@ -350,7 +353,10 @@ mod tests {
             (r#"[]"#, ErrorKind::Claims),
             // The whole content is read first: a key given twice after a wrongly typed field,
             // or inside a field the verifier does not know, is still the error.
-            (r#"{"vmId":1,"nonce":"a","nonce":"b"}"#, ErrorKind::DuplicateKey),
+            (
+                r#"{"vmId":1,"nonce":"a","nonce":"b"}"#,
+                ErrorKind::DuplicateKey,
+            ),
             (
                 r#"{"vmId":"v","future":{"k":1,"k":2},"nonce":"n"}"#,
                 ErrorKind::DuplicateKey,

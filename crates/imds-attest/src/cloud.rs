@@ -5,8 +5,6 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::error::Error;
-
 /// An Azure cloud, identified by the DNS domain its IMDS signer certificates are named under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,8 +79,9 @@ impl Cloud {
 
     /// The one cloud a signer's DNS names belong to, decided over every cloud, then checked
     /// against `allowed`. A signer naming two clouds is refused whatever is allowed: it would
-    /// otherwise pick its own trust anchors.
-    pub(crate) fn of_signer(dns_names: &[String], allowed: &[Cloud]) -> Result<Cloud, Error> {
+    /// otherwise pick its own trust anchors. The error is the clouds to report: those the
+    /// names belong to when they are several, else the allowed ones.
+    pub(crate) fn of_signer(dns_names: &[String], allowed: &[Cloud]) -> Result<Cloud, Vec<Cloud>> {
         let mut clouds: Vec<Cloud> = dns_names
             .iter()
             .filter_map(|name| Cloud::of_name(name, &Cloud::ALL))
@@ -91,14 +90,8 @@ impl Cloud {
         clouds.dedup();
         match clouds.as_slice() {
             [one] if allowed.contains(one) => Ok(*one),
-            [_] | [] => Err(Error::SignerName {
-                found: dns_names.to_vec(),
-                allowed: allowed.to_vec(),
-            }),
-            _ => Err(Error::SignerName {
-                found: dns_names.to_vec(),
-                allowed: clouds,
-            }),
+            [_] | [] => Err(allowed.to_vec()),
+            _ => Err(clouds),
         }
     }
 }
@@ -155,10 +148,7 @@ mod tests {
         for allowed in [&Cloud::ALL[..], &[Cloud::UsGov], &[Cloud::Public]] {
             assert_eq!(
                 Cloud::of_signer(&both, allowed),
-                Err(Error::SignerName {
-                    found: both.clone(),
-                    allowed: vec![Cloud::Public, Cloud::UsGov],
-                }),
+                Err(vec![Cloud::Public, Cloud::UsGov]),
                 "{allowed:?}"
             );
         }
@@ -166,10 +156,7 @@ mod tests {
         assert_eq!(Cloud::of_signer(&us, &Cloud::ALL), Ok(Cloud::UsGov));
         assert_eq!(
             Cloud::of_signer(&us, &[Cloud::Public]),
-            Err(Error::SignerName {
-                found: us.clone(),
-                allowed: vec![Cloud::Public],
-            })
+            Err(vec![Cloud::Public])
         );
     }
 

@@ -31,14 +31,12 @@ use x509_cert::Certificate;
 use crate::algorithms::{oid_name, DigestAlgorithm, DigestIdentifier, SignatureAlgorithm};
 use crate::error::{Error, SignedAttributesReason, StructureReason};
 use crate::input;
+use crate::limits::MAX_EMBEDDED_CERTIFICATES;
 use crate::signer::{describe_sid, find_signer, SignerCertificate};
 use crate::tlv::{
     check_der_shape, check_size, child_at, child_starts, children, value_range,
     DEFAULT_MAX_INPUT_BYTES,
 };
-
-/// The most certificates a document may embed. IMDS embeds one.
-pub const MAX_EMBEDDED_CERTIFICATES: usize = 16;
 
 /// A parsed, **unverified** attested document.
 ///

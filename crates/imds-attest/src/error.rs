@@ -453,9 +453,7 @@ impl Error {
             Error::SignerCount { .. } => ErrorKind::SignerCount,
             Error::SignerCertificateNotFound { .. } => ErrorKind::SignerCertificateNotFound,
             Error::UnsupportedDigestAlgorithm { .. } => ErrorKind::UnsupportedDigestAlgorithm,
-            Error::UnsupportedSignatureAlgorithm { .. } => {
-                ErrorKind::UnsupportedSignatureAlgorithm
-            }
+            Error::UnsupportedSignatureAlgorithm { .. } => ErrorKind::UnsupportedSignatureAlgorithm,
             Error::WeakKey { .. } => ErrorKind::WeakKey,
             Error::SignedAttributes { .. } => ErrorKind::SignedAttributes,
             Error::BadSignature { .. } => ErrorKind::BadSignature,
@@ -967,16 +965,30 @@ impl fmt::Display for Error {
                  signature was altered, or another key signed it"
             ),
             Error::SignerName { found, allowed } => {
-                let allowed: Vec<String> = allowed
+                let clouds: Vec<String> = allowed
                     .iter()
                     .map(|c| format!("{} ({})", c.domain(), c))
                     .collect();
-                write!(
-                    f,
-                    "signer names [{}] are not under exactly one allowed cloud domain: {}",
-                    found.join(", "),
-                    allowed.join(", ")
-                )
+                let named = Cloud::ALL
+                    .iter()
+                    .filter(|c| found.iter().any(|n| c.matches(n)))
+                    .count();
+                if named > 1 {
+                    write!(
+                        f,
+                        "signer names [{}] belong to more than one cloud ({}): a signer may \
+                         name only one",
+                        found.join(", "),
+                        clouds.join(", ")
+                    )
+                } else {
+                    write!(
+                        f,
+                        "signer names [{}] are not under any allowed cloud domain: {}",
+                        found.join(", "),
+                        clouds.join(", ")
+                    )
+                }
             }
             Error::InvalidSignerName { name, reason } => {
                 write!(f, "signer name {name:?} is not a plain host name: {reason}")
@@ -1000,9 +1012,7 @@ impl fmt::Display for Error {
                 "certificate \"{subject}\" is issued by \"{issuer}\", which does not chain to a \
                  {cloud} root in the trust store"
             ),
-            Error::UntrustedIssuer {
-                subject, cloud, ..
-            } => write!(
+            Error::UntrustedIssuer { subject, cloud, .. } => write!(
                 f,
                 "certificate \"{subject}\" is self-signed and not a {cloud} root in the trust \
                  store"
@@ -1168,7 +1178,7 @@ impl fmt::Display for TlvProblem {
 
 impl fmt::Display for StructureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::{MAX_DER_DEPTH, MAX_DER_ELEMENTS, MAX_EMBEDDED_CERTIFICATES};
+        use crate::limits::{MAX_DER_DEPTH, MAX_DER_ELEMENTS, MAX_EMBEDDED_CERTIFICATES};
         match self {
             StructureReason::TooDeep { offset } => write!(
                 f,
@@ -1244,7 +1254,7 @@ impl fmt::Display for AlgorithmReason {
 
 impl fmt::Display for KeyReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::{MAX_RSA_BITS, MIN_RSA_BITS};
+        use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
         match self {
             KeyReason::RsaTooSmall { bits } => write!(
                 f,
@@ -1278,9 +1288,7 @@ impl fmt::Display for SignedAttributesReason {
                 "the attributes are not in DER order (a SET OF sorted by encoding)"
             }
             SignedAttributesReason::ContentTypeMissing => "the content-type attribute is missing",
-            SignedAttributesReason::ContentTypeNotOid => {
-                "the content-type attribute is not an OID"
-            }
+            SignedAttributesReason::ContentTypeNotOid => "the content-type attribute is not an OID",
             SignedAttributesReason::ContentTypeNotData { content_type } => {
                 return write!(
                     f,
@@ -1456,7 +1464,10 @@ mod tests {
             human_duration(time::Duration::seconds(1_427 * 86_400 + 3 * 3600 + 120)),
             "1,427 days 3h 2m"
         );
-        assert_eq!(human_duration(time::Duration::seconds(86_400)), "1 day 0h 0m");
+        assert_eq!(
+            human_duration(time::Duration::seconds(86_400)),
+            "1 day 0h 0m"
+        );
         assert_eq!(human_duration(time::Duration::seconds(61)), "1m 1s");
     }
 }

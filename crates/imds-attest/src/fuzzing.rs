@@ -46,6 +46,6 @@ pub fn verify_signature_and_chain(
     })?;
     signature::verify(&doc.signed, &key, &signer.subject())?;
     signer.check_profile()?;
-    let cloud = Cloud::of_signer(&signer.dns_names, &Cloud::ALL)?;
+    let cloud = signer.cloud(&Cloud::ALL)?;
     chain::verify(trust, cloud, &signer.der, &doc.other_certificates, at).map(|_| ())
 }

@@ -39,8 +39,7 @@ pub(crate) fn decode(input: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         };
     }
     // All bytes are ASCII, so this cannot fail; the error arm keeps the code panic-free.
-    let text =
-        std::str::from_utf8(input).map_err(|_| unrecognised(InputReason::BinaryNotDer))?;
+    let text = std::str::from_utf8(input).map_err(|_| unrecognised(InputReason::BinaryNotDer))?;
     let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
     let der = if text.starts_with('{') {
         decode_envelope(text.as_bytes())
@@ -174,15 +173,27 @@ mod tests {
         let cases: &[(&str, &[u8], ErrorKind)] = &[
             ("empty", b"", ErrorKind::UnrecognisedInput),
             ("blank", b" \n ", ErrorKind::UnrecognisedInput),
-            ("binary not der", &[0x04, 0x81, 0x80], ErrorKind::UnrecognisedInput),
+            (
+                "binary not der",
+                &[0x04, 0x81, 0x80],
+                ErrorKind::UnrecognisedInput,
+            ),
             ("junk base64", b"MIIA*AQU=", ErrorKind::Base64),
             (
                 "wrong encoding",
                 br#"{"encoding":"jws","signature":"MIIAAQU="}"#,
                 ErrorKind::UnsupportedEncoding,
             ),
-            ("no encoding", br#"{"signature":"MIIAAQU="}"#, ErrorKind::Envelope),
-            ("no signature", br#"{"encoding":"pkcs7"}"#, ErrorKind::Envelope),
+            (
+                "no encoding",
+                br#"{"signature":"MIIAAQU="}"#,
+                ErrorKind::Envelope,
+            ),
+            (
+                "no signature",
+                br#"{"encoding":"pkcs7"}"#,
+                ErrorKind::Envelope,
+            ),
             (
                 "number signature",
                 br#"{"encoding":"pkcs7","signature":5}"#,

@@ -36,6 +36,7 @@ pub mod fetch;
 pub mod fuzzing;
 mod input;
 mod inspect;
+mod limits;
 mod policy;
 mod proven;
 mod signature;
@@ -55,18 +56,19 @@ pub mod json {
 
 pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
-pub use cms::{AttestedDocument, MAX_EMBEDDED_CERTIFICATES};
+pub use cms::AttestedDocument;
 pub use error::{
     AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason, EnvelopeReason, Error,
     ErrorKind, InputReason, KeyReason, NameReason, ProfileReason, SignedAttributesReason,
     StructureReason, TimestampReason, TlvProblem, TrustFileReason,
 };
 pub use inspect::{inspect, CertificateInfo, Inspection};
+pub use limits::{
+    DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS, MAX_EMBEDDED_CERTIFICATES,
+    MAX_INTERMEDIATES, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS,
+};
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
-pub use signature::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub use signer::SignerFacts;
-pub use tlv::{DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS};
-pub use trust::chain::MAX_INTERMEDIATES;
 pub use trust::TrustStore;
 pub use verify::{VerifiedDocument, Verifier};
 pub use warm::DEFAULT_CACHE_CAPACITY;

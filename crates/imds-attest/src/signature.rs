@@ -16,16 +16,7 @@ use openssl::rsa::{Padding, Rsa};
 use crate::algorithms::{DigestAlgorithm, SignatureAlgorithm};
 use crate::cms::SignedPart;
 use crate::error::{AlgorithmReason, Error, KeyReason, SignedAttributesReason};
-
-/// The least RSA modulus accepted for a signer, in bits.
-pub const MIN_RSA_BITS: u32 = 2048;
-
-/// The largest RSA modulus accepted for a signer, in bits: a larger key costs the verifier far
-/// more than a genuine (RSA-2048) signer, before any chain is checked.
-pub const MAX_RSA_BITS: u32 = 4096;
-
-/// The largest RSA public exponent accepted: 2^32 - 1. A genuine signer's is 65537.
-const MAX_RSA_EXPONENT: u64 = u32::MAX as u64;
+use crate::limits::{MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
 
 /// A signer's public key, decoded once and checked for strength.
 ///
@@ -85,7 +76,8 @@ fn rsa_strength(rsa: &Rsa<Public>) -> Result<(), KeyReason> {
     }
     let e = rsa.e();
     // Read from the bytes, no arithmetic: a huge exponent is refused at the cost of its length.
-    let exponent_ok = bn_to_u64(e).is_some_and(|v| v % 2 == 1 && (3..=MAX_RSA_EXPONENT).contains(&v));
+    let exponent_ok =
+        bn_to_u64(e).is_some_and(|v| v % 2 == 1 && (3..=MAX_RSA_EXPONENT).contains(&v));
     if exponent_ok {
         Ok(())
     } else {
@@ -103,14 +95,17 @@ fn bn_to_u64(n: &openssl::bn::BigNumRef) -> Option<u64> {
     if n.is_negative() || n.num_bits() > 64 {
         return None;
     }
-    n.to_vec()
-        .iter()
-        .try_fold(0u64, |acc, b| acc.checked_mul(256)?.checked_add(u64::from(*b)))
+    n.to_vec().iter().try_fold(0u64, |acc, b| {
+        acc.checked_mul(256)?.checked_add(u64::from(*b))
+    })
 }
 
 /// A huge decimal number shortened to its first and last digits and its length.
 fn abbreviate(digits: &str) -> String {
-    match (digits.get(..12), digits.get(digits.len().saturating_sub(6)..)) {
+    match (
+        digits.get(..12),
+        digits.get(digits.len().saturating_sub(6)..),
+    ) {
         (Some(head), Some(tail)) if digits.len() > 40 => {
             format!("{head}...{tail} ({} digits)", digits.len())
         }

@@ -19,6 +19,7 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
+use crate::cloud::Cloud;
 use crate::error::{Error, NameReason, ProfileReason, StructureReason};
 use crate::x509::{self, format_name, hex, instant};
 
@@ -142,6 +143,15 @@ impl SignerCertificate {
         Ok(())
     }
 
+    /// The one cloud this signer's names belong to, among `allowed` (see
+    /// [`Cloud::of_signer`]).
+    pub(crate) fn cloud(&self, allowed: &[Cloud]) -> Result<Cloud, Error> {
+        Cloud::of_signer(&self.dns_names, allowed).map_err(|clouds| Error::SignerName {
+            found: self.dns_names.clone(),
+            allowed: clouds,
+        })
+    }
+
     /// Everything a verified document reports about this certificate.
     pub(crate) fn facts(&self) -> Result<SignerFacts, Error> {
         let out_of_range = || Error::structure(StructureReason::ValidityOutOfRange);
@@ -171,7 +181,10 @@ fn check_host_name(name: &str) -> Result<(), NameReason> {
         if label.is_empty() {
             return Err(NameReason::EmptyLabel);
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(NameReason::Character);
         }
         if label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
@@ -265,7 +278,10 @@ mod tests {
             ("metadata.azure.com.", Err(NameReason::EmptyLabel)),
             ("", Err(NameReason::EmptyLabel)),
             (" .metadata.azure.com", Err(NameReason::Character)),
-            ("evil.example\0.metadata.azure.com", Err(NameReason::Character)),
+            (
+                "evil.example\0.metadata.azure.com",
+                Err(NameReason::Character),
+            ),
             ("east_us.metadata.azure.com", Err(NameReason::Character)),
             ("-east.metadata.azure.com", Err(NameReason::Label)),
         ];

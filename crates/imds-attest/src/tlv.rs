@@ -11,15 +11,8 @@ use std::ops::Range;
 
 use crate::error::{DerReason, Error, StructureReason, TlvProblem};
 
-/// The largest input accepted by default, in bytes. Genuine documents are about 3 KB in any
-/// form.
-pub const DEFAULT_MAX_INPUT_BYTES: usize = 64 * 1024;
-
-/// The deepest nesting of constructed values accepted (genuine documents reach 10).
-pub const MAX_DER_DEPTH: usize = 32;
-
-/// The most elements one constructed value may hold (in genuine documents, at most 12).
-pub const MAX_DER_ELEMENTS: usize = 64;
+pub(crate) use crate::limits::DEFAULT_MAX_INPUT_BYTES;
+use crate::limits::{MAX_DER_DEPTH, MAX_DER_ELEMENTS};
 
 pub(crate) fn check_size(input: &[u8], max: usize) -> Result<(), Error> {
     if input.len() > max {

@@ -60,7 +60,6 @@ pub struct Verifier {
     memory: Memory,
 }
 
-
 impl Verifier {
     /// A verifier that trusts `trust` and applies `policy`, remembering up to
     /// [`DEFAULT_CACHE_CAPACITY`] signers.
@@ -198,7 +197,7 @@ impl Verifier {
         })?;
         signature::verify(&doc.signed, &key, &signer.subject())?;
         signer.check_profile()?;
-        let cloud = Cloud::of_signer(&signer.dns_names, self.policy.clouds())?;
+        let cloud = signer.cloud(self.policy.clouds())?;
         let chain =
             self.memory
                 .verify_chain(&self.trust, cloud, signer, &doc.other_certificates, at)?;

@@ -43,11 +43,10 @@ impl TrustCert {
         anchor: bool,
         clouds: &'static [Cloud],
     ) -> Result<TrustCert, TrustFileReason> {
-        let cert = x509_cert::Certificate::from_der(&der).map_err(|e| {
-            TrustFileReason::NotStrictDer {
+        let cert =
+            x509_cert::Certificate::from_der(&der).map_err(|e| TrustFileReason::NotStrictDer {
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         let validity = cert.tbs_certificate.validity;
         let validity = instant(validity.not_before).zip(instant(validity.not_after));
         let (issuer, subject) = name_ranges(&der).ok_or(TrustFileReason::NoNames)?;

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use crate::cloud::Cloud;
 use crate::error::{Error, TrustFileReason};
+use crate::limits::MAX_INTERMEDIATES;
 use cert::TrustCert;
-use chain::MAX_INTERMEDIATES;
 
 /// Roots (trust anchors) and intermediates (chain-building help, never trusted by themselves),
 /// each serving some clouds: plain configuration, built once and given to a

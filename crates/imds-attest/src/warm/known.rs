@@ -93,4 +93,3 @@ impl<'a> KnownSignerDocument<'a> {
         self.signer_infos.0.get(0).map(|info| &info.sid)
     }
 }
-

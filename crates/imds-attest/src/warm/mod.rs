@@ -155,7 +155,11 @@ impl Memory {
     }
 
     /// The proven signer of `doc`, if this memory holds one valid at `at`.
-    pub(crate) fn signer(&self, doc: &AttestedDocument, at: OffsetDateTime) -> Option<Arc<ProvenSigner>> {
+    pub(crate) fn signer(
+        &self,
+        doc: &AttestedDocument,
+        at: OffsetDateTime,
+    ) -> Option<Arc<ProvenSigner>> {
         if !self.remember {
             return None;
         }
