@@ -10,7 +10,10 @@
 
 use std::path::PathBuf;
 
-use imds_attest::{AttestedDocument, Error, NonceCheck, Policy, TrustStore, Verifier};
+use imds_attest::{
+    AttestedDocument, DerReason, Error, ErrorKind, NonceCheck, Policy, TlvProblem, TrustStore,
+    Verifier,
+};
 use imds_attest_testpki::{CertSpec, DocSpec, Issued, TestPki, REFERENCE_TIME};
 
 fn dir() -> PathBuf {
@@ -29,7 +32,7 @@ fn real_der() -> Vec<u8> {
     .unwrap()
 }
 
-fn expect(name: &str, result: Result<impl std::fmt::Debug, Error>, kind: &str, needle: &str) {
+fn expect(name: &str, result: Result<impl std::fmt::Debug, Error>, kind: ErrorKind, needle: &str) {
     match result {
         Err(e) => {
             assert_eq!(e.kind(), kind, "{name}: {e}");
@@ -64,7 +67,7 @@ fn every_corpus_file_has_a_readable_source_and_a_test() {
 }
 
 /// File, error kind, and a part of the message.
-const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
+const STRUCTURE_CASES: &[(&str, ErrorKind, &str)] = &[
     ("empty.bin", ErrorKind::UnrecognisedInput, "it is empty"),
     (
         "truncated-half.bin",
@@ -96,8 +99,16 @@ const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
         ErrorKind::Structure,
         "values nest deeper than 32 levels",
     ),
-    ("signerinfos-zero.bin", ErrorKind::SignerCount, "has 0 SignerInfos"),
-    ("oid-absurd-arc.bin", ErrorKind::Der, "ContentInfo is not strict DER"),
+    (
+        "signerinfos-zero.bin",
+        ErrorKind::SignerCount,
+        "has 0 SignerInfos",
+    ),
+    (
+        "oid-absurd-arc.bin",
+        ErrorKind::Der,
+        "ContentInfo is not strict DER",
+    ),
     (
         "not-signed-data.bin",
         ErrorKind::NotSignedData,
@@ -108,7 +119,11 @@ const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
         ErrorKind::Der,
         "7 trailing bytes follow the DER value",
     ),
-    ("base64-junk.txt", ErrorKind::Base64, "Invalid symbol 42, offset 400"),
+    (
+        "base64-junk.txt",
+        ErrorKind::Base64,
+        "Invalid symbol 42, offset 400",
+    ),
     (
         "json-wrong-encoding.json",
         ErrorKind::UnsupportedEncoding,
@@ -129,13 +144,13 @@ const STRUCTURE_CASES: &[(&str, &str, &str)] = &[
 #[test]
 fn rejects_each_malformed_structure_with_its_specific_error() {
     for (name, kind, needle) in STRUCTURE_CASES {
-        expect(name, AttestedDocument::parse(&read(name)), kind, needle);
+        expect(name, AttestedDocument::parse(&read(name)), *kind, needle);
     }
 }
 
 /// File, error kind, and a part of the message, for content signed here and verified at the
 /// test PKI's reference time.
-const CONTENT_CASES: &[(&str, &str, &str)] = &[
+const CONTENT_CASES: &[(&str, ErrorKind, &str)] = &[
     (
         "content-nested-10000.json",
         ErrorKind::Claims,
@@ -200,7 +215,7 @@ fn rejects_each_malformed_signed_content_with_its_specific_error() {
     for (name, kind, needle) in CONTENT_CASES {
         let doc = AttestedDocument::parse(&pki.sign(&read(name))).unwrap();
         let r = verifier.verify(&doc, NonceCheck::Exact("nonce-1"), REFERENCE_TIME);
-        expect(name, r, kind, needle);
+        expect(name, r, *kind, needle);
     }
 }
 
@@ -243,6 +258,8 @@ fn rejects_truncation_at_every_structural_boundary() {
         .filter(|b| *b > 0 && *b < der.len())
         .collect();
     assert!(cuts.len() > 300, "{} boundaries", cuts.len());
+    // The walk reads the outermost TLV first: its length claims the whole document.
+    let (top_header, top_length) = header(&der);
     for cut in cuts {
         // A one-byte prefix is the ASCII digit '0' to the form detection: parse() calls it
         // base64; the DER entry point must still say why.
@@ -250,14 +267,23 @@ fn rejects_truncation_at_every_structural_boundary() {
             AttestedDocument::parse(&der[..cut]).is_err(),
             "cut at {cut}"
         );
-        match AttestedDocument::from_der(&der[..cut]) {
-            Err(Error::Der { what, detail }) => {
-                assert_eq!(what, "the TLV structure", "cut at {cut}");
-                assert!(
-                    detail.contains("claims more than") || detail.contains("ends inside"),
-                    "cut at {cut}: {detail}"
-                );
+        let problem = if cut < top_header {
+            TlvProblem::Truncated
+        } else {
+            TlvProblem::Overrun {
+                length: top_length,
+                remaining: cut - top_header,
             }
+        };
+        match AttestedDocument::from_der(&der[..cut]) {
+            Err(e) => assert_eq!(
+                e,
+                Error::Der {
+                    what: "the TLV structure",
+                    reason: DerReason::Tlv { offset: 0, problem },
+                },
+                "cut at {cut}"
+            ),
             other => panic!("cut at {cut}: {other:?}"),
         }
     }
@@ -336,11 +362,13 @@ fn rebuilding_the_genuine_document_is_exact() {
 fn rejects_a_thousand_signer_infos_without_decoding_them() {
     let der = with_signed_data_field(4, |set| enc(0x31, &content(set).repeat(1000)));
     assert!(der.len() > 250_000);
-    expect(
-        "1000 SignerInfos",
-        AttestedDocument::parse(&der),
-        ErrorKind::InputTooLarge,
-        "larger than the 65536 bytes",
+    assert_eq!(
+        AttestedDocument::parse(&der).unwrap_err(),
+        Error::InputTooLarge {
+            size: der.len(),
+            max: imds_attest::DEFAULT_MAX_INPUT_BYTES
+        },
+        "1000 SignerInfos"
     );
     expect(
         "1000 SignerInfos, raised limit",
