@@ -322,6 +322,36 @@ mod tests {
     }
 
     #[test]
+    fn an_all_empty_plan_is_none_but_serialises_as_the_document_has_it() {
+        let content = GOOD.replace(
+            r#"{"name":"p","product":"o","publisher":"x"}"#,
+            r#"{"name":"","product":"","publisher":""}"#,
+        );
+        let c = Claims::parse(content.as_bytes());
+        let Ok(c) = c else { panic!("{c:?}") };
+        assert_eq!(c.plan, None);
+        let json = serde_json::to_value(&c).ok();
+        assert_eq!(
+            json.as_ref().and_then(|j| j.get("plan")),
+            Some(&serde_json::json!({"name": "", "product": "", "publisher": ""}))
+        );
+        // A plan with any field set is kept, and a document without one has none.
+        let partial = GOOD.replace(r#""name":"p""#, r#""name":"""#);
+        let c = Claims::parse(partial.as_bytes());
+        assert!(c.is_ok_and(|c| c.plan.is_some_and(|p| p.product == "o")));
+        let none = GOOD.replace(r#""plan":{"name":"p","product":"o","publisher":"x"},"#, "");
+        let c = Claims::parse(none.as_bytes());
+        let Ok(c) = c else { panic!("{c:?}") };
+        assert_eq!(c.plan, None);
+        assert_eq!(
+            serde_json::to_value(&c)
+                .ok()
+                .and_then(|j| j.get("plan").cloned()),
+            None
+        );
+    }
+
+    #[test]
     fn rejects_malformed_claims_with_their_reason() {
         let cases: &[(&str, ErrorKind)] = &[
             (

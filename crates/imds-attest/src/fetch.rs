@@ -498,6 +498,17 @@ mod tests {
     }
 
     #[test]
+    fn default_options_read_the_endpoint_from_the_environment_as_the_cli_does() {
+        // The only test in this crate that touches the variable.
+        std::env::set_var(ENDPOINT_VARIABLE, "http://127.0.0.1:9");
+        assert_eq!(FetchOptions::default().endpoint, "http://127.0.0.1:9");
+        std::env::set_var(ENDPOINT_VARIABLE, "");
+        assert_eq!(FetchOptions::default().endpoint, DEFAULT_ENDPOINT);
+        std::env::remove_var(ENDPOINT_VARIABLE);
+        assert_eq!(FetchOptions::default().endpoint, DEFAULT_ENDPOINT);
+    }
+
+    #[test]
     fn random_nonces_are_32_alphanumerics_and_differ() {
         let a = random_nonce().unwrap();
         let b = random_nonce().unwrap();

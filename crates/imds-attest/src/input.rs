@@ -169,6 +169,29 @@ mod tests {
     }
 
     #[test]
+    fn accepts_a_utf8_bom_before_text_forms_only() {
+        let json = format!(r#"{{"encoding":"pkcs7","signature":"{B64}"}}"#);
+        let pem = format!("-----BEGIN PKCS7-----\n{B64}\n-----END PKCS7-----\n");
+        for text in [json.as_str(), B64, pem.as_str()] {
+            let with_bom = [UTF8_BOM, text.as_bytes()].concat();
+            assert_eq!(decode(&with_bom).ok().as_deref(), Some(DER), "{text}");
+        }
+        let bom_der = [UTF8_BOM, DER].concat();
+        assert_eq!(
+            decode(&bom_der),
+            Err(Error::UnrecognisedInput {
+                reason: InputReason::BinaryNotDer
+            })
+        );
+        assert_eq!(
+            decode(UTF8_BOM),
+            Err(Error::UnrecognisedInput {
+                reason: InputReason::BinaryNotDer
+            })
+        );
+    }
+
+    #[test]
     fn rejects_each_malformed_form_with_its_reason() {
         let cases: &[(&str, &[u8], ErrorKind)] = &[
             ("empty", b"", ErrorKind::UnrecognisedInput),

@@ -136,3 +136,103 @@ impl NonceCheck<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    fn claims(created_on: OffsetDateTime) -> Claims {
+        let content = format!(
+            r#"{{"nonce":"n","vmId":"v","timeStamp":{{"createdOn":"{}","expiresOn":"{}"}}}}"#,
+            stamp(created_on),
+            stamp(created_on + Duration::hours(6))
+        );
+        match Claims::parse(content.as_bytes()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn stamp(t: OffsetDateTime) -> String {
+        let f = time::macros::format_description!(
+            "[month]/[day]/[year repr:last_two] [hour]:[minute]:[second] -0000"
+        );
+        t.format(&f).unwrap_or_default()
+    }
+
+    /// Instants over the whole range `time` can hold (years -9999 to 9999).
+    fn any_instant() -> impl Strategy<Value = OffsetDateTime> {
+        let min = OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT);
+        let max = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
+        (min.unix_timestamp()..=max.unix_timestamp()).prop_map(|s| {
+            OffsetDateTime::from_unix_timestamp(s).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        })
+    }
+
+    fn any_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::MAX),
+            Just(Duration::MIN),
+            Just(Duration::ZERO),
+            any::<i64>().prop_map(Duration::seconds),
+            (0i64..=1_000_000).prop_map(Duration::seconds),
+        ]
+    }
+
+    proptest! {
+        /// No verification time, skew or maximum age makes the time check panic, and it never
+        /// accepts a document outside its window by more than the skew.
+        #[test]
+        fn time_checks_never_panic_and_honour_the_window(
+            at in any_instant(),
+            skew in any_duration(),
+            max_age in proptest::option::of(any_duration()),
+        ) {
+            let created = datetime!(2025-11-19 12:53:30 UTC);
+            let c = claims(created);
+            let mut policy = Policy::default().with_skew(skew);
+            if let Some(max_age) = max_age {
+                policy = policy.with_max_age(max_age);
+            }
+            let skew = policy.skew();
+            match policy.check_time(&c, at) {
+                Ok(()) => {
+                    // Accepted: within the window widened by the skew (saturating).
+                    prop_assert!(at.checked_add(skew).is_none_or(|t| c.created_on <= t));
+                    prop_assert!(at.checked_sub(skew).is_none_or(|t| c.expires_on >= t));
+                }
+                Err(Error::DocumentNotYetValid { .. } | Error::DocumentExpired { .. }
+                    | Error::DocumentTooOld { .. }) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn saturates_at_the_ends_of_time() {
+        let c = claims(datetime!(2025-11-19 12:53:30 UTC));
+        let end = datetime!(9999-12-31 23:58:00 UTC);
+        let start = OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT);
+        let forever = Policy::default().with_skew(Duration::MAX);
+        assert_eq!(forever.check_time(&c, end), Ok(()));
+        assert_eq!(forever.check_time(&c, start), Ok(()));
+        assert_eq!(
+            Policy::default().check_time(&c, end),
+            Err(Error::DocumentExpired {
+                expires_on: c.expires_on,
+                at: end
+            })
+        );
+        assert_eq!(
+            Policy::default().check_time(&c, start),
+            Err(Error::DocumentNotYetValid {
+                created_on: c.created_on,
+                at: start
+            })
+        );
+        let old = forever.clone().with_max_age(Duration::MAX);
+        assert_eq!(old.check_time(&c, end), Ok(()));
+    }
+}
