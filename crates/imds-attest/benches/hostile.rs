@@ -59,7 +59,7 @@ fn measure_with(name: &str, len: usize, run: impl Fn() -> Result<(), imds_attest
     }
     let per_run = start.elapsed() / runs;
     let kind = match result {
-        Some(Err(e)) => e.kind(),
+        Some(Err(e)) => e.kind().as_str(),
         Some(Ok(_)) => "ACCEPTED",
         None => "none",
     };
