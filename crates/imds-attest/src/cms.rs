@@ -15,6 +15,19 @@
 //!   signatureAlgorithm SignatureAlgorithmIdentifier, signature SignatureValue,
 //!   unsignedAttrs [1] IMPLICIT UnsignedAttributes OPTIONAL }
 //! ```
+//!
+//! Four pieces of code read a SignedData, each for a reason of its own:
+//! - this module's parser, the one that decides: every document a verifier has not seen is
+//!   read here, strictly, into [`AttestedDocument`];
+//! - [`certificate_encodings`] and the signed attributes' reader here, which take bytes as the
+//!   input carries them where the decoder would give its own re-encoding (a SET OF is sorted
+//!   when decoded): the certificates' encodings, and the bytes the signature covers;
+//! - the warm path's known-signer reader (`warm/known.rs`), the same checks through the same
+//!   [`signed_part`] for a document whose one certificate was proven before, without decoding
+//!   that certificate again;
+//! - the warm path's outline (`warm/outline.rs`), which reads only tags and lengths to find
+//!   the content and signature values, and validates nothing: it recognises a document
+//!   byte for byte like one this parser read and verified.
 
 use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -90,8 +103,7 @@ impl AttestedDocument {
 
     /// [`parse`](Self::parse) with another size limit, in bytes.
     pub fn parse_with_max_size(input: &[u8], max_bytes: usize) -> Result<AttestedDocument, Error> {
-        check_size(input, max_bytes)?;
-        AttestedDocument::decode_der(&input::decode(input)?)
+        AttestedDocument::decode_der(&input::to_der(input, max_bytes)?)
     }
 
     /// Parses the DER of a ContentInfo holding SignedData (at most

@@ -14,8 +14,7 @@ use crate::{input, tlv};
 
 /// Input detection and decoding to DER.
 pub fn decode_input(data: &[u8]) -> Result<Vec<u8>, Error> {
-    tlv::check_size(data, tlv::DEFAULT_MAX_INPUT_BYTES)?;
-    input::decode(data).map(std::borrow::Cow::into_owned)
+    input::to_der(data, tlv::DEFAULT_MAX_INPUT_BYTES).map(std::borrow::Cow::into_owned)
 }
 
 /// The claims JSON and its timestamps.

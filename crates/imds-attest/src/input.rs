@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Base64Reason, EnvelopeReason, Error, InputReason};
 use crate::strict_json::{self, JsonError};
+use crate::tlv::check_size;
 
 const PEM_LABELS: [&str; 2] = ["PKCS7", "CMS"];
 
@@ -18,6 +19,13 @@ fn unrecognised(reason: InputReason) -> Error {
 
 fn envelope(reason: EnvelopeReason) -> Error {
     Error::Envelope { reason }
+}
+
+/// Turns any accepted form of a document of at most `max` bytes into its DER bytes (borrowed
+/// when it is DER): the size first, before any decoding.
+pub(crate) fn to_der(input: &[u8], max: usize) -> Result<Cow<'_, [u8]>, Error> {
+    check_size(input, max)?;
+    decode(input)
 }
 
 /// Turns any accepted form of a document into its DER bytes (borrowed when it is DER).

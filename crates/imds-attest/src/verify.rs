@@ -19,7 +19,7 @@ use crate::policy::{NonceCheck, Policy};
 use crate::proven::ProvenSigner;
 use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
-use crate::tlv::{check_size, DEFAULT_MAX_INPUT_BYTES};
+use crate::tlv::DEFAULT_MAX_INPUT_BYTES;
 use crate::trust::TrustStore;
 use crate::warm::{Memory, Recall, DEFAULT_CACHE_CAPACITY};
 
@@ -145,8 +145,7 @@ impl Verifier {
         nonce: NonceCheck<'_>,
         at: OffsetDateTime,
     ) -> Result<VerifiedDocument, Error> {
-        check_size(input, DEFAULT_MAX_INPUT_BYTES)?;
-        let der = input::decode(input)?;
+        let der = input::to_der(input, DEFAULT_MAX_INPUT_BYTES)?;
         let verified = match self.memory.recall(&der, at) {
             Recall::Outline(signed) => {
                 let (signed, signer) = signed?;
