@@ -10,8 +10,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use imds_attest::fetch::{fetch_blocking, FetchOptions, Retry};
-use imds_attest::{AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustStore, Verifier};
+use imds_attest::fetch::{fetch_blocking, FetchError, FetchOptions, FetchReason, Retry};
+use imds_attest::{
+    AttestedDocument, Base64Reason, Cloud, Error, ErrorKind, NonceCheck, Policy, TrustStore,
+    Verifier,
+};
 use imds_emulator::{Background, Config, Faults, VmIdentity};
 use serde_json::Value;
 
@@ -47,12 +50,16 @@ fn start(edit: impl FnOnce(&mut Config)) -> Running {
 
 impl Running {
     fn options(&self) -> FetchOptions {
-        FetchOptions {
-            endpoint: self.url.clone(),
-            backoff: Duration::from_millis(50),
-            deadline: Duration::from_secs(10),
-            ..FetchOptions::default()
-        }
+        edited(FetchOptions::default(), |o| {
+            o.endpoint = self.url.clone();
+            o.backoff = Duration::from_millis(50);
+            o.deadline = Duration::from_secs(10);
+        })
+    }
+
+    /// [`options`](Self::options) asking for `nonce`.
+    fn with_nonce(&self, nonce: &str) -> FetchOptions {
+        edited(self.options(), |o| o.nonce = Some(nonce.into()))
     }
 
     fn trust(&self) -> TrustStore {
@@ -94,7 +101,13 @@ impl Running {
     }
 }
 
-fn fetch(options: &FetchOptions) -> (Result<imds_attest::fetch::Fetched, Error>, Vec<Retry>) {
+/// `options` changed by `edit` (FetchOptions is non-exhaustive: no struct literal).
+fn edited(mut options: FetchOptions, edit: impl FnOnce(&mut FetchOptions)) -> FetchOptions {
+    edit(&mut options);
+    options
+}
+
+fn fetch(options: &FetchOptions) -> (Result<imds_attest::fetch::Fetched, FetchError>, Vec<Retry>) {
     let mut retries = Vec::new();
     let result = fetch_blocking(options, |retry| retries.push(retry.clone()));
     (result, retries)
@@ -103,10 +116,7 @@ fn fetch(options: &FetchOptions) -> (Result<imds_attest::fetch::Fetched, Error>,
 #[test]
 fn fetch_then_verify_succeeds_with_the_emulator_trust() {
     let r = start(|_| {});
-    let options = FetchOptions {
-        nonce: Some("abc123".into()),
-        ..r.options()
-    };
+    let options = r.with_nonce("abc123");
     let (fetched, retries) = fetch(&options);
     let fetched = fetched.unwrap();
     assert!(retries.is_empty());
@@ -143,7 +153,7 @@ fn fetch_then_verify_succeeds_with_the_emulator_trust() {
         NonceCheck::Exact("abc123"),
         time::OffsetDateTime::now_utc(),
     );
-    assert_eq!(r2.unwrap_err().kind(), "untrusted_issuer");
+    assert_eq!(r2.unwrap_err().kind(), ErrorKind::UntrustedIssuer);
 }
 
 #[test]
@@ -165,12 +175,7 @@ fn the_pki_is_reused_across_restarts_and_named_for_the_cloud() {
         c.region = "usgovvirginia".into();
     });
     let root = std::fs::read(r.dir.join("root.pem")).unwrap();
-    let fetched = fetch(&FetchOptions {
-        nonce: Some("n1".into()),
-        ..r.options()
-    })
-    .0
-    .unwrap();
+    let fetched = fetch(&r.with_nonce("n1")).0.unwrap();
     let doc = AttestedDocument::parse(fetched.body.as_bytes()).unwrap();
     let v = Verifier::new(r.trust(), Policy::default())
         .verify(
@@ -188,12 +193,7 @@ fn the_pki_is_reused_across_restarts_and_named_for_the_cloud() {
         c.region = "usgovvirginia".into();
     });
     assert_eq!(std::fs::read(dir.join("root.pem")).unwrap(), root);
-    let fetched = fetch(&FetchOptions {
-        nonce: Some("n2".into()),
-        ..again.options()
-    })
-    .0
-    .unwrap();
+    let fetched = fetch(&again.with_nonce("n2")).0.unwrap();
     let doc = AttestedDocument::parse(fetched.body.as_bytes()).unwrap();
     Verifier::new(again.trust(), Policy::default())
         .verify(
@@ -245,13 +245,10 @@ fn retryable_statuses_are_retried_then_succeed() {
 #[test]
 fn other_client_errors_are_not_retried() {
     let r = start(|_| {});
-    let options = FetchOptions {
-        api_version: "1999-01-01".into(),
-        ..r.options()
-    };
+    let options = edited(r.options(), |o| o.api_version = "1999-01-01".into());
     let (result, retries) = fetch(&options);
     match result {
-        Err(Error::ImdsStatus { status, body }) => {
+        Err(FetchError::ImdsStatus { status, body }) => {
             assert_eq!(status, 400);
             assert!(body.contains("api-version is invalid"), "{body}");
         }
@@ -263,18 +260,10 @@ fn other_client_errors_are_not_retried() {
 #[test]
 fn a_stale_document_is_retried_then_reported() {
     let r = start(|_| {});
-    let first = fetch(&FetchOptions {
-        nonce: Some("first".into()),
-        ..r.options()
-    })
-    .0
-    .unwrap();
+    let first = fetch(&r.with_nonce("first")).0.unwrap();
     assert_eq!(first.nonce, "first");
     r.set_faults(r#"{"staleCount":1}"#);
-    let (fetched, retries) = fetch(&FetchOptions {
-        nonce: Some("second".into()),
-        ..r.options()
-    });
+    let (fetched, retries) = fetch(&r.with_nonce("second"));
     assert_eq!(fetched.unwrap().attempts, 2);
     assert!(
         retries[0]
@@ -284,13 +273,11 @@ fn a_stale_document_is_retried_then_reported() {
         retries[0]
     );
     r.set_faults(r#"{"staleCount":1000}"#);
-    let options = FetchOptions {
-        nonce: Some("third".into()),
-        deadline: Duration::from_secs(2),
-        ..r.options()
-    };
+    let options = edited(r.with_nonce("third"), |o| {
+        o.deadline = Duration::from_secs(2)
+    });
     match fetch(&options).0 {
-        Err(Error::StaleDocument {
+        Err(FetchError::StaleDocument {
             asked,
             found,
             attempts,
@@ -308,22 +295,15 @@ fn a_stale_document_is_retried_then_reported() {
 #[test]
 fn a_deadline_reached_after_a_stale_document_reports_the_stale_document() {
     let r = start(|_| {});
-    fetch(&FetchOptions {
-        nonce: Some("first".into()),
-        ..r.options()
-    })
-    .0
-    .unwrap();
+    fetch(&r.with_nonce("first")).0.unwrap();
     // The first stale answer comes at ~0.6 s, the retry starts before 0.7 s and is cut at 1 s.
     r.set_faults(r#"{"staleCount":1000,"latencyMs":600}"#);
-    let options = FetchOptions {
-        nonce: Some("second".into()),
-        deadline: Duration::from_secs(1),
-        ..r.options()
-    };
+    let options = edited(r.with_nonce("second"), |o| {
+        o.deadline = Duration::from_secs(1)
+    });
     let (result, retries) = fetch(&options);
     match result {
-        Err(Error::StaleDocument {
+        Err(FetchError::StaleDocument {
             asked,
             found,
             attempts,
@@ -344,13 +324,15 @@ fn the_deadline_bounds_a_slow_imds() {
             ..Faults::default()
         }
     });
-    let options = FetchOptions {
-        deadline: Duration::from_secs(1),
-        ..r.options()
-    };
+    let options = edited(r.options(), |o| o.deadline = Duration::from_secs(1));
     let started = std::time::Instant::now();
     match fetch(&options).0 {
-        Err(Error::Fetch { detail }) => assert!(detail.contains("deadline of 1 s"), "{detail}"),
+        Err(e) => assert_eq!(
+            e,
+            FetchError::Failed {
+                reason: FetchReason::Deadline { seconds: 1 }
+            }
+        ),
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -361,15 +343,20 @@ fn an_unreachable_endpoint_is_retried_until_the_deadline() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let options = FetchOptions {
-        endpoint: url,
-        deadline: Duration::from_millis(800),
-        backoff: Duration::from_millis(50),
-        ..FetchOptions::default()
-    };
+    let options = edited(FetchOptions::default(), |o| {
+        o.endpoint = url;
+        o.deadline = Duration::from_millis(800);
+        o.backoff = Duration::from_millis(50);
+    });
     let mut retries = 0;
     match fetch_blocking(&options, |_| retries += 1) {
-        Err(Error::Fetch { detail }) => assert!(detail.contains("cannot reach"), "{detail}"),
+        Err(FetchError::Failed {
+            reason: FetchReason::GaveUp { attempts, last, .. },
+        }) => {
+            assert!(last.starts_with("cannot reach"), "{last}");
+            // Every failed attempt but the last was announced as a retry.
+            assert_eq!(attempts, retries + 1);
+        }
         other => panic!("{other:?}"),
     }
     assert!(retries >= 2, "{retries}");
@@ -385,13 +372,10 @@ fn a_bad_nonce_is_refused_before_anything_is_sent() {
         }
     });
     for bad in ["", "has space", &"x".repeat(33)] {
-        let options = FetchOptions {
-            nonce: Some(bad.into()),
-            ..r.options()
-        };
+        let options = r.with_nonce(bad);
         assert_eq!(
             fetch(&options).0.unwrap_err(),
-            Error::InvalidNonce { nonce: bad.into() }
+            FetchError::InvalidNonce { nonce: bad.into() }
         );
     }
 }
@@ -551,26 +535,39 @@ fn canned(body: String) -> String {
 
 #[test]
 fn a_wrong_shaped_or_oversized_answer_is_a_clear_error() {
+    let not_a_document = |error| FetchError::Failed {
+        reason: FetchReason::NotADocument { error },
+    };
     let cases = [
-        ("hello".to_string(), "answered 200 with something else"),
+        (
+            "hello".to_string(),
+            not_a_document(Error::Base64 {
+                reason: Base64Reason::Invalid {
+                    message: "Invalid input length: 5".into(),
+                },
+            }),
+        ),
         (
             r#"{"encoding":"jws","signature":"MIIA"}"#.to_string(),
-            "encoding \"jws\"",
+            not_a_document(Error::UnsupportedEncoding {
+                encoding: "jws".into(),
+            }),
         ),
-        ("x".repeat(70_000), "larger than 65536 bytes"),
+        (
+            "x".repeat(70_000),
+            FetchError::Failed {
+                reason: FetchReason::TooLarge,
+            },
+        ),
     ];
-    for (body, needle) in cases {
-        let options = FetchOptions {
-            endpoint: canned(body),
-            nonce: Some("n".into()),
-            deadline: Duration::from_secs(5),
-            ..FetchOptions::default()
-        };
+    for (body, expected) in cases {
+        let options = edited(FetchOptions::default(), |o| {
+            o.endpoint = canned(body);
+            o.nonce = Some("n".into());
+            o.deadline = Duration::from_secs(5);
+        });
         let (result, retries) = fetch(&options);
         assert!(retries.is_empty(), "{retries:?}");
-        match result {
-            Err(Error::Fetch { detail }) => assert!(detail.contains(needle), "{detail}"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(result.unwrap_err(), expected);
     }
 }
