@@ -21,6 +21,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod hostile;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
