@@ -18,8 +18,14 @@ const AT: OffsetDateTime = time::macros::datetime!(2025-11-19 12:53:30 UTC);
 fn stricter_by_policy(e: &Error) -> bool {
     matches!(
         e,
-        // We require a signer name under a cloud domain; OpenSSL checks no name.
+        // We require a signer name under one cloud domain, made of plain host-name labels;
+        // OpenSSL checks no name.
         Error::SignerName { .. }
+            | Error::InvalidSignerName { .. }
+        // We require a signer shaped like a TLS server certificate (not a CA, keyUsage with
+        // digitalSignature, serverAuth or anyExtendedKeyUsage, one CN without a SAN); OpenSSL's
+        // purpose ANY checks none of that.
+            | Error::SignerProfile { .. }
         // We accept only SHA-2 digests, RSA >= 2048 and ECDSA P-256/P-384 signers.
             | Error::UnsupportedDigestAlgorithm { .. }
             | Error::UnsupportedSignatureAlgorithm { .. }
@@ -49,19 +55,19 @@ fn trust() -> &'static Trust {
     TRUST.get_or_init(|| {
         let ours = TrustStore::builtin();
         let mut builder = X509StoreBuilder::new().unwrap();
-        let mut roots: Vec<&X509> = Vec::new();
+        let mut roots: Vec<&[u8]> = Vec::new();
         for cloud in Cloud::ALL {
             for root in ours.roots_for(cloud) {
-                if !roots.iter().any(|r| r.to_der().ok() == root.to_der().ok()) {
+                if !roots.contains(&root) {
                     roots.push(root);
-                    builder.add_cert(root.clone()).unwrap();
+                    builder.add_cert(X509::from_der(root).unwrap()).unwrap();
                 }
             }
         }
         // PKCS7_verify builds chains only from the document's own certificates and the store,
         // so the intermediates go into the store: without PARTIAL_CHAIN they are not anchors.
         for cert in ours.intermediates_for(Cloud::Public) {
-            builder.add_cert(cert.clone()).unwrap();
+            builder.add_cert(X509::from_der(cert).unwrap()).unwrap();
         }
         let mut param = X509VerifyParam::new().unwrap();
         param.set_time(AT.unix_timestamp());
