@@ -359,6 +359,61 @@ impl LeafSpec {
     }
 }
 
+/// A CA certificate with CN `cn` (after O=Microsoft Corporation) for `key`, valid from a year
+/// before to four years after [`REFERENCE_TIME`], signed with SHA-256 by `issuer`
+/// (self-signed when `None`): for chains of keys that [`CertSpec`](crate::CertSpec) cannot
+/// choose, such as RSA-4096 with exponent 2^32 - 1.
+pub fn certificate_authority(cn: &str, key: &PKey<Private>, issuer: Option<&Issued>) -> Issued {
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "Microsoft Corporation")
+        .unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    b.set_serial_number(&Asn1Integer::from_bn(&serial).unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map_or(&*name, |i| i.cert.subject_name()))
+        .unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&asn1_time(REFERENCE_TIME - Duration::days(365)))
+        .unwrap();
+    b.set_not_after(&asn1_time(REFERENCE_TIME + Duration::days(4 * 365)))
+        .unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    b.append_extension(
+        KeyUsage::new()
+            .critical()
+            .key_cert_sign()
+            .crl_sign()
+            .digital_signature()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(issuer.map(|i| &*i.cert), None))
+        .unwrap();
+    b.append_extension(ski).unwrap();
+    if let Some(issuer) = issuer {
+        let aki = AuthorityKeyIdentifier::new()
+            .keyid(true)
+            .build(&b.x509v3_context(Some(&issuer.cert), None))
+            .unwrap();
+        b.append_extension(aki).unwrap();
+    }
+    b.sign(issuer.map_or(key, |i| &i.key), MessageDigest::sha256())
+        .unwrap();
+    Issued {
+        cert: b.build(),
+        key: key.clone(),
+    }
+}
+
 /// The IMDS-shaped document (see [`DocSpec::imds`]) around `content`, embedding `signer_cert`
 /// and signed with `key`, which need not be the certificate's.
 pub fn document_signed_by(content: &[u8], signer_cert: &X509, key: &PKey<Private>) -> Vec<u8> {
