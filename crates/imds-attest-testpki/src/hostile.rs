@@ -1,4 +1,4 @@
-//! Documents and signers that [`DocSpec`] and [`CertSpec`] cannot make: signed attributes in a
+//! Documents and signers that [`DocSpec`] and [`CertSpec`](crate::CertSpec) cannot make: signed attributes in a
 //! chosen order over chosen bytes, and signer certificates with any public key (an RSA key that
 //! has no private half, an even or huge exponent), any names (wildcards, NUL bytes) and any
 //! profile (CA, missing keyUsage bits, unusual extendedKeyUsage).
