@@ -219,12 +219,66 @@ pub enum Error {
         /// The maximum allowed, in seconds.
         max_age_seconds: u64,
     },
+    /// The document matches a deny rule of the claim rules.
+    DeniedByRule {
+        /// The rule's name.
+        rule: String,
+    },
+    /// Allow rules exist and the document matches none of them.
+    NoRuleMatched {
+        /// The allow rule with the most matching fields (the first of those on a tie).
+        nearest: String,
+        /// The first of its fields that the document does not match.
+        field: RuleField,
+        /// The values that field accepts.
+        expected: Vec<String>,
+        /// The document's value (`None`: the claim is absent).
+        found: Option<String>,
+    },
+    /// The document's nonce was never issued by the challenge store, or was forgotten after
+    /// it expired.
+    NonceUnknown {
+        /// The nonce in the document.
+        nonce: String,
+    },
+    /// The document's nonce was issued, but has expired.
+    NonceExpired {
+        /// The nonce in the document.
+        nonce: String,
+    },
+    /// The document's nonce was redeemed before.
+    NonceAlreadyUsed {
+        /// The nonce in the document.
+        nonce: String,
+    },
+    /// The same document (the same signed content) was accepted before.
+    DocumentAlreadyUsed {
+        /// The SHA-256 of the signed content, in upper-case hex.
+        content_sha256: String,
+    },
+    /// The store that redeems nonces or remembers documents could not answer: the document is
+    /// refused (fail closed).
+    StoreUnavailable {
+        /// Which store (`sqlite:/var/lib/licences.db`, `redis://...`).
+        store: String,
+        /// Why it could not answer.
+        message: String,
+    },
     /// A trust file (PEM) could not be used.
     TrustFile {
         /// Where it came from.
         source: String,
         /// What was wrong.
         reason: TrustFileReason,
+    },
+    /// A claim rules file could not be used.
+    RulesFile {
+        /// Where it came from (its path, as the caller names it).
+        source: String,
+        /// The line at fault, from 1.
+        line: usize,
+        /// What was wrong.
+        reason: RulesReason,
     },
     /// OpenSSL failed for a reason that is not the document's fault.
     Crypto {
@@ -313,8 +367,24 @@ pub enum ErrorKind {
     DocumentNotYetValid,
     /// [`Error::DocumentTooOld`].
     DocumentTooOld,
+    /// [`Error::DeniedByRule`].
+    DeniedByRule,
+    /// [`Error::NoRuleMatched`].
+    NoRuleMatched,
+    /// [`Error::NonceUnknown`].
+    NonceUnknown,
+    /// [`Error::NonceExpired`].
+    NonceExpired,
+    /// [`Error::NonceAlreadyUsed`].
+    NonceAlreadyUsed,
+    /// [`Error::DocumentAlreadyUsed`].
+    DocumentAlreadyUsed,
+    /// [`Error::StoreUnavailable`].
+    StoreUnavailable,
     /// [`Error::TrustFile`].
     TrustFile,
+    /// [`Error::RulesFile`].
+    RulesFile,
     /// [`Error::Crypto`].
     Crypto,
     /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits (the `fetch` module).
@@ -330,7 +400,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order of the table above.
-    pub const ALL: [ErrorKind; 37] = [
+    pub const ALL: [ErrorKind; 45] = [
         ErrorKind::InputTooLarge,
         ErrorKind::UnrecognisedInput,
         ErrorKind::Envelope,
@@ -362,7 +432,15 @@ impl ErrorKind {
         ErrorKind::DocumentExpired,
         ErrorKind::DocumentNotYetValid,
         ErrorKind::DocumentTooOld,
+        ErrorKind::DeniedByRule,
+        ErrorKind::NoRuleMatched,
+        ErrorKind::NonceUnknown,
+        ErrorKind::NonceExpired,
+        ErrorKind::NonceAlreadyUsed,
+        ErrorKind::DocumentAlreadyUsed,
+        ErrorKind::StoreUnavailable,
         ErrorKind::TrustFile,
+        ErrorKind::RulesFile,
         ErrorKind::Crypto,
         ErrorKind::InvalidNonce,
         ErrorKind::Fetch,
@@ -404,7 +482,15 @@ impl ErrorKind {
             ErrorKind::DocumentExpired => "document_expired",
             ErrorKind::DocumentNotYetValid => "document_not_yet_valid",
             ErrorKind::DocumentTooOld => "document_too_old",
+            ErrorKind::DeniedByRule => "denied_by_rule",
+            ErrorKind::NoRuleMatched => "no_rule_matched",
+            ErrorKind::NonceUnknown => "nonce_unknown",
+            ErrorKind::NonceExpired => "nonce_expired",
+            ErrorKind::NonceAlreadyUsed => "nonce_already_used",
+            ErrorKind::DocumentAlreadyUsed => "document_already_used",
+            ErrorKind::StoreUnavailable => "store_unavailable",
             ErrorKind::TrustFile => "trust_file",
+            ErrorKind::RulesFile => "rules_file",
             ErrorKind::Crypto => "crypto",
             ErrorKind::InvalidNonce => "invalid_nonce",
             ErrorKind::Fetch => "fetch",
@@ -472,9 +558,24 @@ impl Error {
             Error::DocumentExpired { .. } => ErrorKind::DocumentExpired,
             Error::DocumentNotYetValid { .. } => ErrorKind::DocumentNotYetValid,
             Error::DocumentTooOld { .. } => ErrorKind::DocumentTooOld,
+            Error::DeniedByRule { .. } => ErrorKind::DeniedByRule,
+            Error::NoRuleMatched { .. } => ErrorKind::NoRuleMatched,
+            Error::NonceUnknown { .. } => ErrorKind::NonceUnknown,
+            Error::NonceExpired { .. } => ErrorKind::NonceExpired,
+            Error::NonceAlreadyUsed { .. } => ErrorKind::NonceAlreadyUsed,
+            Error::DocumentAlreadyUsed { .. } => ErrorKind::DocumentAlreadyUsed,
+            Error::StoreUnavailable { .. } => ErrorKind::StoreUnavailable,
             Error::TrustFile { .. } => ErrorKind::TrustFile,
+            Error::RulesFile { .. } => ErrorKind::RulesFile,
             Error::Crypto { .. } => ErrorKind::Crypto,
         }
+    }
+
+    /// [`Error::DocumentAlreadyUsed`] for a content hash, in the upper-case hex the verifier
+    /// uses elsewhere: for [`Redeemer`](crate::Redeemer) implementations.
+    pub fn document_already_used(content_sha256: &[u8; 32]) -> Self {
+        let content_sha256 = content_sha256.iter().map(|b| format!("{b:02X}")).collect();
+        Error::DocumentAlreadyUsed { content_sha256 }
     }
 
     pub(crate) fn der(what: &'static str, err: der::Error) -> Self {
@@ -877,6 +978,170 @@ pub enum TimestampReason {
     Offset,
 }
 
+/// A claim a rule of the claim rules ([`Rules`](crate::Rules)) can name, in the order a rule's
+/// fields are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RuleField {
+    /// `subscription_id`: the claim `subscriptionId`.
+    SubscriptionId,
+    /// `vm_id`: the claim `vmId`.
+    VmId,
+    /// `plan_publisher`: the claim `plan.publisher`.
+    PlanPublisher,
+    /// `plan_product`: the claim `plan.product`.
+    PlanProduct,
+    /// `plan_name`: the claim `plan.name`.
+    PlanName,
+    /// `sku`: the claim `sku`.
+    Sku,
+    /// `license_type`: the claim `licenseType`.
+    LicenseType,
+    /// `region`: the region label of the signer's name
+    /// ([`VerifiedDocument::region`](crate::VerifiedDocument::region)).
+    Region,
+    /// `cloud`: the signer's cloud (`public`, `usgov`, `china`, `germany`).
+    Cloud,
+}
+
+impl RuleField {
+    /// Every field, in the order they are compared.
+    pub const ALL: [RuleField; 9] = [
+        RuleField::SubscriptionId,
+        RuleField::VmId,
+        RuleField::PlanPublisher,
+        RuleField::PlanProduct,
+        RuleField::PlanName,
+        RuleField::Sku,
+        RuleField::LicenseType,
+        RuleField::Region,
+        RuleField::Cloud,
+    ];
+
+    /// The key that names it in a rules file (`subscription_id`).
+    pub fn key(self) -> &'static str {
+        match self {
+            RuleField::SubscriptionId => "subscription_id",
+            RuleField::VmId => "vm_id",
+            RuleField::PlanPublisher => "plan_publisher",
+            RuleField::PlanProduct => "plan_product",
+            RuleField::PlanName => "plan_name",
+            RuleField::Sku => "sku",
+            RuleField::LicenseType => "license_type",
+            RuleField::Region => "region",
+            RuleField::Cloud => "cloud",
+        }
+    }
+}
+
+impl fmt::Display for RuleField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Why a claim rules file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RulesReason {
+    /// Not TOML (the parser's complaint).
+    Syntax {
+        /// The parser's message.
+        message: String,
+    },
+    /// A key the rules file does not define.
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// Where: `top level`, `[verify]`, `[[deny]]` or `[[allow]]`.
+        table: &'static str,
+    },
+    /// A value of the wrong type.
+    WrongType {
+        /// The key.
+        key: String,
+        /// What it must be.
+        expected: &'static str,
+        /// What it is (a TOML type name).
+        found: &'static str,
+    },
+    /// A number out of range (negative, or too large).
+    OutOfRange {
+        /// The key.
+        key: String,
+    },
+    /// A rule without `name`.
+    MissingName,
+    /// Two rules with the same name.
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The line of the first rule of that name.
+        first_line: usize,
+    },
+    /// A rule that names no field, which would match every document.
+    EmptyRule {
+        /// Its name.
+        name: String,
+    },
+    /// An empty list, which would match nothing.
+    EmptyList {
+        /// The key.
+        key: String,
+    },
+    /// A cloud name that is none of `public`, `usgov`, `china`, `germany`.
+    BadCloud {
+        /// The value.
+        value: String,
+    },
+}
+
+impl fmt::Display for RulesReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RulesReason::Syntax { message } => write!(f, "not TOML: {message}"),
+            RulesReason::UnknownKey { key, table } => write!(
+                f,
+                "unknown key {key:?} in {table}{}",
+                match *table {
+                    "top level" => "; expected [verify], [[deny]] or [[allow]]",
+                    "[verify]" => "; expected clouds, skew_seconds or max_age_seconds",
+                    _ =>
+                        "; expected name, subscription_id, vm_id, plan_publisher, \
+                          plan_product, plan_name, sku, license_type, region or cloud",
+                }
+            ),
+            RulesReason::WrongType {
+                key,
+                expected,
+                found,
+            } => write!(f, "{key} must be {expected}, not {found}"),
+            RulesReason::OutOfRange { key } => {
+                write!(f, "{key} must be a number of seconds from 0 to 2^32 - 1")
+            }
+            RulesReason::MissingName => f.write_str("a rule needs a name"),
+            RulesReason::DuplicateName { name, first_line } => write!(
+                f,
+                "a rule named {name:?} is already defined on line {first_line}; names must be \
+                 unique"
+            ),
+            RulesReason::EmptyRule { name } => write!(
+                f,
+                "empty rule {name:?}: it names no field to match (subscription_id, vm_id, \
+                 plan_publisher, plan_product, plan_name, sku, license_type, region, cloud)"
+            ),
+            RulesReason::EmptyList { key } => write!(
+                f,
+                "{key} is an empty list, which matches nothing; give at least one value"
+            ),
+            RulesReason::BadCloud { value } => write!(
+                f,
+                "unknown cloud {value:?}; expected public, usgov, china or germany"
+            ),
+        }
+    }
+}
+
 /// Why a trust file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1091,9 +1356,60 @@ impl fmt::Display for Error {
                  {max_age_seconds} s; request a new one",
                 rfc3339(*created_on)
             ),
+            Error::DeniedByRule { rule } => write!(
+                f,
+                "the document matches deny rule {rule:?} of the claim rules; it is refused \
+                 whatever the allow rules say"
+            ),
+            Error::NoRuleMatched {
+                nearest,
+                field,
+                expected,
+                found,
+            } => {
+                let expected: Vec<String> = expected.iter().map(|v| format!("{v:?}")).collect();
+                let found = match found {
+                    Some(value) => format!("{value:?}"),
+                    None => "none".to_owned(),
+                };
+                write!(
+                    f,
+                    "no allow rule matches the document; the nearest, {nearest:?}, wants \
+                     {field} {}, the document has {found}",
+                    expected.join(" or ")
+                )
+            }
+            Error::NonceUnknown { nonce } => write!(
+                f,
+                "nonce {nonce:?} was never issued, or has been forgotten since it expired; \
+                 request a new challenge"
+            ),
+            Error::NonceExpired { nonce } => {
+                write!(f, "nonce {nonce:?} has expired; request a new challenge")
+            }
+            Error::NonceAlreadyUsed { nonce } => write!(
+                f,
+                "nonce {nonce:?} has been used already: the document may be replayed; request \
+                 a new challenge"
+            ),
+            Error::DocumentAlreadyUsed { content_sha256 } => write!(
+                f,
+                "this document (content SHA-256 {content_sha256}) has been used already: it may \
+                 be replayed; fetch a new one"
+            ),
+            Error::StoreUnavailable { store, message } => write!(
+                f,
+                "the store {store} could not redeem the document: {message}; the document is \
+                 refused until the store answers: try again later"
+            ),
             Error::TrustFile { source, reason } => {
                 write!(f, "cannot use trust file {source}: {reason}")
             }
+            Error::RulesFile {
+                source,
+                line,
+                reason,
+            } => write!(f, "cannot use rules file {source}, line {line}: {reason}"),
             Error::Crypto { context, message } => {
                 write!(f, "OpenSSL failed {context}: {message}")
             }

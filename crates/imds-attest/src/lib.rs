@@ -39,6 +39,8 @@ mod inspect;
 mod limits;
 mod policy;
 mod proven;
+mod redeem;
+mod rules;
 mod signature;
 mod signer;
 mod strict_json;
@@ -59,8 +61,8 @@ pub use cloud::Cloud;
 pub use cms::AttestedDocument;
 pub use error::{
     AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason, EnvelopeReason, Error,
-    ErrorKind, InputReason, KeyReason, NameReason, ProfileReason, SignedAttributesReason,
-    StructureReason, TimestampReason, TlvProblem, TrustFileReason,
+    ErrorKind, InputReason, KeyReason, NameReason, ProfileReason, RuleField, RulesReason,
+    SignedAttributesReason, StructureReason, TimestampReason, TlvProblem, TrustFileReason,
 };
 pub use inspect::{inspect, CertificateInfo, Inspection};
 pub use limits::{
@@ -68,6 +70,8 @@ pub use limits::{
     MAX_INTERMEDIATES, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS,
 };
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
+pub use redeem::Redeemer;
+pub use rules::{Rule, Rules, VerifySection};
 pub use signer::SignerFacts;
 pub use trust::TrustStore;
 pub use verify::{VerifiedDocument, Verifier};

@@ -1,11 +1,17 @@
-//! What a verification requires beyond a valid signature and chain: clouds, nonce and time, and
-//! the checks of the nonce and the time.
+//! What a verification requires beyond a valid signature and chain: clouds, nonce and time,
+//! claim rules, and the checks of the nonce (with its redemption) and the time.
 
-use time::{Duration, OffsetDateTime};
+use std::fmt;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::claims::Claims;
 use crate::cloud::Cloud;
 use crate::error::Error;
+use crate::redeem::Redeemer;
+use crate::rules::Rules;
 
 /// The default clock skew tolerated between IMDS and the verifier: 300 s.
 pub const DEFAULT_SKEW: Duration = Duration::seconds(300);
@@ -26,6 +32,7 @@ pub struct Policy {
     clouds: Vec<Cloud>,
     skew: Duration,
     max_age: Option<Duration>,
+    rules: Option<Arc<Rules>>,
 }
 
 impl Default for Policy {
@@ -35,6 +42,7 @@ impl Default for Policy {
             clouds: Cloud::ALL.to_vec(),
             skew: DEFAULT_SKEW,
             max_age: None,
+            rules: None,
         }
     }
 }
@@ -59,6 +67,18 @@ impl Policy {
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age.max(Duration::ZERO));
         self
+    }
+
+    /// Apply these claim rules to every document that passes the other checks. Their
+    /// `[verify]` section is not applied: see [`Rules::apply_verify_section`].
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = Some(Arc::new(rules));
+        self
+    }
+
+    /// The claim rules, if any.
+    pub fn rules(&self) -> Option<&Rules> {
+        self.rules.as_deref()
     }
 
     /// The clouds accepted.
@@ -109,8 +129,39 @@ impl Policy {
     }
 }
 
-/// How the document's nonce is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Here rather than in `rules`, which imports nothing from this module: the import graph stays
+// one-way (policy -> rules).
+impl Rules {
+    /// `policy` with what the rules file's `[verify]` section sets (clouds, skew, maximum age)
+    /// and the rest as it was. Apply this first and the caller's own settings after, so that
+    /// they override the file; the rules themselves are attached with [`Policy::with_rules`].
+    ///
+    /// ```
+    /// use imds_attest::{Cloud, Policy, Rules};
+    /// use time::Duration;
+    /// let rules = Rules::parse("[verify]\nclouds = [\"usgov\"]\nskew_seconds = 60\n", "r.toml")?;
+    /// let policy = rules.apply_verify_section(Policy::default()).with_skew(Duration::seconds(5));
+    /// assert_eq!(policy.clouds(), &[Cloud::UsGov]);
+    /// assert_eq!(policy.skew(), Duration::seconds(5));
+    /// # Ok::<(), imds_attest::Error>(())
+    /// ```
+    pub fn apply_verify_section(&self, mut policy: Policy) -> Policy {
+        let section = self.verify_section();
+        if let Some(clouds) = section.clouds() {
+            policy = policy.with_clouds(clouds);
+        }
+        if let Some(skew) = section.skew() {
+            policy = policy.with_skew(skew);
+        }
+        if let Some(max_age) = section.max_age() {
+            policy = policy.with_max_age(max_age);
+        }
+        policy
+    }
+}
+
+/// How the document's nonce is checked, and whether the document is single-use.
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub enum NonceCheck<'a> {
     /// The nonce must equal this, byte for byte.
@@ -118,11 +169,44 @@ pub enum NonceCheck<'a> {
     /// Do not check the nonce. A document verified so can be replayed by anyone who saw it,
     /// until it expires.
     DangerousAnyNonce,
+    /// The nonce must be a challenge the redeemer issued, and is redeemed: once, as the last
+    /// step of the verification (see [`Redeemer`]).
+    Redeem(&'a dyn Redeemer),
+    /// The nonce is not checked (IMDS's default timestamp nonce), but the document is
+    /// single-use: the SHA-256 of its signed content is remembered by the redeemer until its
+    /// expiresOn plus the policy's skew, and a second use is refused.
+    SingleUse(&'a dyn Redeemer),
 }
 
+impl fmt::Debug for NonceCheck<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NonceCheck::Exact(nonce) => f.debug_tuple("Exact").field(nonce).finish(),
+            NonceCheck::DangerousAnyNonce => f.write_str("DangerousAnyNonce"),
+            NonceCheck::Redeem(_) => f.write_str("Redeem(..)"),
+            NonceCheck::SingleUse(_) => f.write_str("SingleUse(..)"),
+        }
+    }
+}
+
+impl PartialEq for NonceCheck<'_> {
+    /// Redeemers compare by identity: the same store object.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (NonceCheck::Exact(a), NonceCheck::Exact(b)) => a == b,
+            (NonceCheck::DangerousAnyNonce, NonceCheck::DangerousAnyNonce) => true,
+            (NonceCheck::Redeem(a), NonceCheck::Redeem(b))
+            | (NonceCheck::SingleUse(a), NonceCheck::SingleUse(b)) => std::ptr::addr_eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for NonceCheck<'_> {}
+
 impl NonceCheck<'_> {
-    /// Whether the nonce was checked (`false` only for [`NonceCheck::DangerousAnyNonce`]), or
-    /// why it does not match.
+    /// Whether the nonce is (or, for [`NonceCheck::Redeem`], will be) the caller's own
+    /// challenge, or why it does not match. The redemption itself is [`Self::redeem`], last.
     pub(crate) fn check(self, claims: &Claims) -> Result<bool, Error> {
         match self {
             NonceCheck::Exact(expected) if claims.nonce.as_bytes() == expected.as_bytes() => {
@@ -132,7 +216,34 @@ impl NonceCheck<'_> {
                 expected: expected.to_owned(),
                 found: claims.nonce.clone(),
             }),
-            NonceCheck::DangerousAnyNonce => Ok(false),
+            NonceCheck::Redeem(_) => Ok(true),
+            NonceCheck::DangerousAnyNonce | NonceCheck::SingleUse(_) => Ok(false),
+        }
+    }
+
+    /// The last step: redeems the nonce or remembers the document, when asked to. Whether a
+    /// redeemer accepted the document (`false` when there is none).
+    pub(crate) fn redeem(
+        self,
+        claims: &Claims,
+        content: &[u8],
+        skew: Duration,
+        at: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        match self {
+            NonceCheck::Exact(_) | NonceCheck::DangerousAnyNonce => Ok(false),
+            NonceCheck::Redeem(redeemer) => redeemer.redeem_nonce(&claims.nonce, at).map(|()| true),
+            NonceCheck::SingleUse(redeemer) => {
+                let digest: [u8; 32] = Sha256::digest(content).into();
+                // Past the last representable instant: remembered as long as time goes.
+                let until = claims
+                    .expires_on
+                    .checked_add(skew)
+                    .unwrap_or(PrimitiveDateTime::MAX.assume_utc());
+                redeemer
+                    .remember_document(&digest, until, at)
+                    .map(|()| true)
+            }
         }
     }
 }

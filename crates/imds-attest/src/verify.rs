@@ -2,7 +2,8 @@
 //!
 //! This module orchestrates; each check lives with its concept: the signature (`signature`),
 //! the signer's profile and names (`signer`), its cloud (`cloud`), the chain (`trust`), the
-//! claims (`claims`), the nonce and the time (`policy`). What a verifier remembers between
+//! claims (`claims`), the nonce and the time (`policy`), the claim rules (`rules`), and last the
+//! redemption of the nonce or the document (`redeem`, through the caller's redeemer). What a verifier remembers between
 //! documents is the warm path (`warm`), consulted here and nowhere in the cold modules.
 
 use std::sync::Arc;
@@ -98,9 +99,11 @@ impl Verifier {
     /// (after the key's strength); the signer certificate's profile and DNS names; the cloud
     /// those names belong to, among the allowed ones; the chain to a root of that cloud at
     /// `at`; the claims; the nonce; createdOn and expiresOn against `at` with the policy's skew
-    /// and maximum age. The first failure is returned, except that a document whose chain has
-    /// expired (or is not yet valid) and whose own time is out too reports its own time: that
-    /// is what to fix first.
+    /// and maximum age; the policy's claim rules; and last, for [`NonceCheck::Redeem`] and
+    /// [`NonceCheck::SingleUse`], the redemption, so that only a document that passed
+    /// everything else can burn a challenge. The first failure is returned, except that a
+    /// document whose chain has expired (or is not yet valid) and whose own time is out too
+    /// reports its own time: that is what to fix first.
     pub fn verify(
         &self,
         doc: &AttestedDocument,
@@ -161,7 +164,8 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// The checks after the signer is proven: claims, nonce, time.
+    /// The checks after the signer is proven, for the warm and the cold path alike: claims,
+    /// nonce, time, claim rules, then the redemption, last.
     fn finish(
         &self,
         signed: &SignedPart,
@@ -172,11 +176,20 @@ impl Verifier {
         let claims = Claims::parse(&signed.content)?;
         let nonce_checked = nonce.check(&claims)?;
         self.policy.check_time(&claims, at)?;
-        Ok(VerifiedDocument {
+        let mut verified = VerifiedDocument {
             nonce_checked,
             claims,
             signer,
-        })
+            rule: None,
+            redeemed: false,
+        };
+        if let Some(rules) = self.policy.rules() {
+            let rule = rules.check(&verified.claims, verified.region(), verified.cloud())?;
+            verified.rule = rule.map(str::to_owned);
+        }
+        verified.redeemed =
+            nonce.redeem(&verified.claims, &signed.content, self.policy.skew(), at)?;
+        Ok(verified)
     }
 
     /// The signature checked with the signer's key, and the signer proven: remembered when
@@ -214,13 +227,15 @@ impl Verifier {
     }
 }
 
-/// A document whose signature, chain, signer name, nonce and time were all checked. Only
-/// [`Verifier::verify`] makes one.
+/// A document whose signature, chain, signer name, nonce, time and claim rules were all
+/// checked (and, when asked, redeemed). Only [`Verifier::verify`] makes one.
 #[derive(Debug, Clone)]
 pub struct VerifiedDocument {
     nonce_checked: bool,
     claims: Claims,
     signer: Arc<ProvenSigner>,
+    rule: Option<String>,
+    redeemed: bool,
 }
 
 impl VerifiedDocument {
@@ -247,9 +262,24 @@ impl VerifiedDocument {
         })
     }
 
-    /// Whether the nonce was checked (false only under [`NonceCheck::DangerousAnyNonce`]).
+    /// Whether the nonce was the caller's own challenge: true under [`NonceCheck::Exact`] and
+    /// [`NonceCheck::Redeem`], false under [`NonceCheck::DangerousAnyNonce`] and
+    /// [`NonceCheck::SingleUse`].
     pub fn nonce_checked(&self) -> bool {
         self.nonce_checked
+    }
+
+    /// Whether a [`Redeemer`](crate::Redeemer) accepted the document: its nonce redeemed
+    /// ([`NonceCheck::Redeem`]) or the document remembered ([`NonceCheck::SingleUse`]), so that
+    /// a second use is refused.
+    pub fn redeemed(&self) -> bool {
+        self.redeemed
+    }
+
+    /// The name of the allow rule the document matched; `None` when the policy has no allow
+    /// rules (or no rules).
+    pub fn rule(&self) -> Option<&str> {
+        self.rule.as_deref()
     }
 
     /// The certificate that signed.
@@ -266,6 +296,8 @@ impl VerifiedDocument {
 impl PartialEq for VerifiedDocument {
     fn eq(&self, other: &Self) -> bool {
         self.nonce_checked == other.nonce_checked
+            && self.redeemed == other.redeemed
+            && self.rule == other.rule
             && self.claims == other.claims
             && self.cloud() == other.cloud()
             && self.signer() == other.signer()
@@ -278,8 +310,10 @@ impl Eq for VerifiedDocument {}
 impl Serialize for VerifiedDocument {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("VerifiedDocument", 5)?;
+        let mut s = serializer.serialize_struct("VerifiedDocument", 7)?;
         s.serialize_field("cloud", &self.cloud())?;
+        s.serialize_field("region", &self.region())?;
+        s.serialize_field("rule", &self.rule())?;
         s.serialize_field("nonceChecked", &self.nonce_checked)?;
         s.serialize_field("claims", &self.claims)?;
         s.serialize_field("signer", self.signer())?;
