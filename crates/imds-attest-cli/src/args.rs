@@ -97,15 +97,20 @@ pub struct VerifyArgs {
     /// seconds (1763556810).
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub at: Option<OffsetDateTime>,
-    /// Clock skew tolerated on createdOn and expiresOn, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    pub skew: u32,
+    /// Clock skew tolerated on createdOn and expiresOn, in seconds. Default: the rules file's,
+    /// else 300.
+    #[arg(long, value_name = "SECONDS")]
+    pub skew: Option<u32>,
     /// Reject documents created longer ago than this, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub max_age: Option<u32>,
     /// Allowed cloud (public, usgov, china, germany); repeatable. Default: all.
     #[arg(long = "cloud", value_name = "CLOUD")]
     pub clouds: Vec<Cloud>,
+    /// Claim rules (TOML): [verify] defaults, [[deny]] and [[allow]] rules. The options above
+    /// override its [verify] section.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Trust settings.
     #[command(flatten)]
     pub trust: TrustArgs,

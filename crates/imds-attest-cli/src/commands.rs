@@ -4,8 +4,8 @@ use std::io::{self, IsTerminal, Read, Write};
 
 use clap::CommandFactory;
 use imds_attest::{
-    AttestedDocument, Inspection, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
-    DEFAULT_MAX_INPUT_BYTES,
+    AttestedDocument, Inspection, NonceCheck, Policy, Rules, TrustStore, VerifiedDocument,
+    Verifier, DEFAULT_MAX_INPUT_BYTES,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -40,12 +40,23 @@ pub const STDIN_HINT: &str =
 
 fn verify(args: &VerifyArgs) -> Result<VerifiedDocument, CliError> {
     let trust = trust_store(&args.trust)?;
-    let mut policy = Policy::default().with_skew(Duration::seconds(args.skew.into()));
+    let rules = args.policy.as_deref().map(load_rules).transpose()?;
+    // The rules file's [verify] section first, then the options on top of it.
+    let mut policy = match &rules {
+        Some(rules) => rules.apply_verify_section(Policy::default()),
+        None => Policy::default(),
+    };
+    if let Some(skew) = args.skew {
+        policy = policy.with_skew(Duration::seconds(skew.into()));
+    }
     if !args.clouds.is_empty() {
         policy = policy.with_clouds(&args.clouds);
     }
     if let Some(max_age) = args.max_age {
         policy = policy.with_max_age(Duration::seconds(max_age.into()));
+    }
+    if let Some(rules) = rules {
+        policy = policy.with_rules(rules);
     }
     let nonce = match &args.nonce {
         Some(n) => NonceCheck::Exact(n),
@@ -61,6 +72,14 @@ fn verify(args: &VerifyArgs) -> Result<VerifiedDocument, CliError> {
     Verifier::new(trust, policy)
         .verify(&doc, nonce, at)
         .map_err(reject)
+}
+
+/// An unreadable rules file is a usage error; a readable one that is not valid rules is a
+/// rules-file error, with its line.
+fn load_rules(path: &std::path::Path) -> Result<Rules, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    Rules::parse(&text, &path.display().to_string()).map_err(CliError::RulesFile)
 }
 
 fn fetch(args: &FetchArgs) -> Result<(), CliError> {

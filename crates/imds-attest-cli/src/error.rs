@@ -12,6 +12,8 @@ pub enum CliError {
     Clap(clap::Error),
     /// Another usage problem: a bad value, an unreadable file.
     Usage(String),
+    /// The claim rules file is not valid rules (exit status 2, kind `rules_file`).
+    RulesFile(Error),
     /// The document was checked and rejected.
     Rejected(Rejection),
     /// `inspect` could not read the input as an attested document.
@@ -42,7 +44,9 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
         Err(CliError::Rejected(_) | CliError::NotADocument(_) | CliError::FetchFailed { .. }) => {
             ExitCode::from(1)
         }
-        Err(CliError::Clap(_) | CliError::Usage(_) | CliError::Output(_)) => ExitCode::from(2),
+        Err(
+            CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) | CliError::Output(_),
+        ) => ExitCode::from(2),
     }
 }
 
@@ -57,7 +61,7 @@ impl CliError {
         match self {
             CliError::Clap(_) | CliError::Usage(_) => "usage".into(),
             CliError::Rejected(r) => r.error.kind().to_string(),
-            CliError::NotADocument(e) => e.kind().to_string(),
+            CliError::NotADocument(e) | CliError::RulesFile(e) => e.kind().to_string(),
             CliError::FetchFailed { kind, .. } => kind.clone(),
             CliError::Output(_) => "output".into(),
         }
@@ -69,7 +73,7 @@ impl CliError {
             CliError::Clap(e) => clap_message(e),
             CliError::Usage(message) | CliError::FetchFailed { message, .. } => message.clone(),
             CliError::Rejected(r) => r.message(),
-            CliError::NotADocument(e) => e.to_string(),
+            CliError::NotADocument(e) | CliError::RulesFile(e) => e.to_string(),
             CliError::Output(e) => e.to_string(),
         }
     }
@@ -94,7 +98,9 @@ impl CliError {
             CliError::NotADocument(_) => format!("imds-attest: cannot inspect: {message}"),
             CliError::FetchFailed { .. } => format!("imds-attest: fetch failed: {message}"),
             CliError::Output(_) => format!("imds-attest: cannot write the output: {message}"),
-            CliError::Clap(_) | CliError::Usage(_) => format!("imds-attest: {message}"),
+            CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) => {
+                format!("imds-attest: {message}")
+            }
         }
     }
 }

@@ -50,8 +50,11 @@ pub fn verified(v: &VerifiedDocument, as_json: bool) -> io::Result<()> {
     let mut lines = vec![
         "VERIFIED Azure IMDS attested document".to_owned(),
         format!("cloud           {}", v.cloud()),
-        format!("vmId            {}", c.vm_id),
     ];
+    if let Some(rule) = v.rule() {
+        lines.push(format!("rule            {rule}"));
+    }
+    lines.extend([format!("vmId            {}", c.vm_id)]);
     let optional = [
         ("subscriptionId", &c.subscription_id),
         ("sku", &c.sku),
