@@ -1,0 +1,2 @@
+//! Redemptions per second per backend (written below).
+fn main() {}
