@@ -51,7 +51,7 @@ impl RedisLocation {
     pub(crate) fn describe(&self) -> String {
         let scheme = if self.tls { "rediss" } else { "redis" };
         let user = match &self.username {
-            Some(u) => format!("{u}@"),
+            Some(u) => format!("{}@", percent_encode(u)),
             None => String::new(),
         };
         let host = if self.host.contains(':') {
@@ -303,4 +303,17 @@ fn percent_decode(s: &str) -> Result<String, UrlReason> {
         }
     }
     String::from_utf8(out).map_err(|_| UrlReason::PercentEncoding)
+}
+
+/// The user as a URL writes it: `@`, `:`, `/`, `%` and the like percent-encoded.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
