@@ -3,6 +3,7 @@
 //!
 //! The child processes are this test binary itself, run with `IMDS_STORE_CHILD` set: the test
 //! `child_process` then does what the variable says instead of nothing.
+#![allow(clippy::print_stdout)] // the child processes answer on standard output
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,7 +17,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use imds_attest_store::{open, Redemption, Store, StoreError};
+use imds_attest_store::{open, Redemption, StoreError};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -101,6 +102,17 @@ fn child_process() {
 
 #[test]
 fn two_processes_redeem_each_nonce_exactly_once() {
+    // Exactly once in every run; on a loaded machine one process may win every nonce while the
+    // other waits for the lock, so up to five runs until both took part.
+    let both_took_part = (0..5).any(|_| {
+        let (a, b) = race_two_processes();
+        a > 0 && b > 0
+    });
+    assert!(both_took_part, "one process won every nonce in five runs");
+}
+
+/// One race of two processes over fresh nonces: how many each won, exactly once asserted.
+fn race_two_processes() -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
     {
@@ -141,13 +153,7 @@ fn two_processes_redeem_each_nonce_exactly_once() {
         "a nonce redeemed by both processes"
     );
     assert_eq!(won[0].len() + won[1].len(), NONCES);
-    // Both took part (each starts at a different nonce, so each wins some).
-    assert!(
-        !won[0].is_empty() && !won[1].is_empty(),
-        "{} / {}",
-        won[0].len(),
-        won[1].len()
-    );
+    (won[0].len(), won[1].len())
 }
 
 #[test]
