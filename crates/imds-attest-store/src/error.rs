@@ -1,0 +1,300 @@
+//! The one error type of the crate and its typed reasons.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+/// Why a store could not be opened or could not answer. A caller must treat every one as a
+/// refusal: a store that fails never says yes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL given to [`open`](crate::open) is not one it accepts.
+    Url {
+        /// What is wrong with it.
+        reason: UrlReason,
+    },
+    /// The backend failed: the file, the database or the server could not do what was asked.
+    /// Nothing is known to have happened (a redemption may or may not have been recorded; if
+    /// it was, the nonce is spent, never accepted twice).
+    Unavailable {
+        /// Which backend.
+        backend: Backend,
+        /// Where it is ([`Store::describe`](crate::Store::describe): no password).
+        location: String,
+        /// What it was asked.
+        operation: Operation,
+        /// What went wrong, as the backend's library says it.
+        message: String,
+    },
+    /// The memory store holds as many unexpired entries as it may: it refuses new ones rather
+    /// than evict live challenges.
+    Full {
+        /// Its capacity, in entries (nonces and documents together).
+        capacity: usize,
+        /// What it was asked.
+        operation: Operation,
+    },
+    /// The SQLite file may be read or written by others than its owner, or is not a file.
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its mode (`st_mode`, permission bits and file type).
+        mode: u32,
+    },
+    /// A nonce to issue is not one IMDS accepts.
+    InvalidNonce {
+        /// What is wrong with it.
+        reason: NonceReason,
+    },
+    /// The nonce to issue is already held by the store (issued before, used or not).
+    DuplicateNonce {
+        /// Where the store is.
+        location: String,
+    },
+    /// A challenge would expire at or before the time it is issued.
+    Expiry {
+        /// The expiry asked for.
+        expires_at: OffsetDateTime,
+        /// The issue time.
+        now: OffsetDateTime,
+    },
+    /// The operating system's random number generator failed.
+    Randomness {
+        /// What it said.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// The stable name of the failure for the verifier's error kinds: always
+    /// `"store_unavailable"`, since to a verifier any store failure means the same thing (the
+    /// document cannot be accepted now). Becomes `imds_attest::ErrorKind::StoreUnavailable`
+    /// once the core has it.
+    pub fn kind(&self) -> &'static str {
+        "store_unavailable"
+    }
+}
+
+/// The backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// `memory:`.
+    Memory,
+    /// `sqlite:PATH`.
+    Sqlite,
+    /// `redis://` and `rediss://`.
+    Redis,
+}
+
+/// What a store was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Opening it (SQLite: creating the file, the schema; Redis: setting up TLS).
+    Open,
+    /// [`Store::issue`](crate::Store::issue).
+    Issue,
+    /// [`Store::redeem`](crate::Store::redeem).
+    Redeem,
+    /// [`Store::remember`](crate::Store::remember).
+    Remember,
+}
+
+/// What is wrong with a store URL. No reason carries a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlReason {
+    /// No `scheme:` at the start.
+    NoScheme,
+    /// A scheme other than `memory`, `sqlite`, `redis` and `rediss`.
+    UnknownScheme {
+        /// The scheme found.
+        scheme: String,
+    },
+    /// `memory:` followed by something.
+    MemoryArguments,
+    /// `sqlite:` with no path.
+    MissingPath,
+    /// `sqlite://...`: the path follows `sqlite:` directly (`sqlite:/var/lib/x.db`).
+    SqliteAuthority,
+    /// `redis:` or `rediss:` not followed by `//`.
+    NoAuthority,
+    /// No host in a Redis URL.
+    MissingHost,
+    /// The port is not a number from 1 to 65535.
+    Port {
+        /// The text found.
+        found: String,
+    },
+    /// The path is not `/` and a database number from 0 to 65535.
+    Database {
+        /// The text found.
+        found: String,
+    },
+    /// The user or password holds a `%` not followed by two hexadecimal digits, or does not
+    /// decode to UTF-8.
+    PercentEncoding,
+    /// A query parameter this scheme does not take.
+    UnknownParameter {
+        /// Its name.
+        name: String,
+    },
+    /// A query parameter given twice.
+    DuplicateParameter {
+        /// Its name.
+        name: &'static str,
+    },
+    /// A query parameter with a value it cannot take.
+    ParameterValue {
+        /// Its name.
+        name: &'static str,
+        /// The value found.
+        value: String,
+        /// What it may be.
+        expected: &'static str,
+    },
+}
+
+/// What is wrong with a nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonceReason {
+    /// It is empty.
+    Empty,
+    /// It is longer than [`MAX_NONCE_LEN`](crate::MAX_NONCE_LEN) bytes.
+    TooLong {
+        /// Its length in bytes.
+        length: usize,
+    },
+    /// A byte that is not an ASCII letter or digit.
+    Character {
+        /// Its offset.
+        at: usize,
+    },
+}
+
+impl std::error::Error for StoreError {}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Url { reason } => write!(f, "store URL refused: {reason}"),
+            StoreError::Unavailable {
+                backend,
+                location,
+                operation,
+                message,
+            } => write!(
+                f,
+                "{backend} store {location} unavailable ({operation}): {message}; refusing"
+            ),
+            StoreError::Full {
+                capacity,
+                operation,
+            } => write!(
+                f,
+                "memory store full ({operation}): {capacity} unexpired entries; use a shorter \
+                 TTL, or a sqlite: or redis:// store"
+            ),
+            StoreError::Permissions { path, mode } => write!(
+                f,
+                "{} has mode {:o}: the store must be a regular file that only its owner may \
+                 read or write (chmod 600)",
+                path.display(),
+                mode
+            ),
+            StoreError::InvalidNonce { reason } => write!(f, "nonce refused: {reason}"),
+            StoreError::DuplicateNonce { location } => {
+                write!(f, "nonce already issued in {location}; issue a fresh one")
+            }
+            StoreError::Expiry { expires_at, now } => write!(
+                f,
+                "a challenge expiring at {expires_at} is not valid when issued at {now}"
+            ),
+            StoreError::Randomness { message } => write!(f, "no OS randomness: {message}"),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Memory => "memory",
+            Backend::Sqlite => "SQLite",
+            Backend::Redis => "Redis",
+        })
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Open => "open",
+            Operation::Issue => "issue",
+            Operation::Redeem => "redeem",
+            Operation::Remember => "remember",
+        })
+    }
+}
+
+impl fmt::Display for UrlReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlReason::NoScheme => f.write_str(
+                "no scheme: use memory:, sqlite:PATH, redis://host:port/db or rediss://...",
+            ),
+            UrlReason::UnknownScheme { scheme } => write!(
+                f,
+                "unknown scheme {scheme:?}: use memory:, sqlite:PATH, redis:// or rediss://"
+            ),
+            UrlReason::MemoryArguments => f.write_str("memory: takes nothing after the colon"),
+            UrlReason::MissingPath => f.write_str("sqlite: needs a file path (sqlite:PATH)"),
+            UrlReason::SqliteAuthority => f.write_str(
+                "sqlite: takes a path directly (sqlite:/var/lib/x.db or sqlite:x.db), not //",
+            ),
+            UrlReason::NoAuthority => f.write_str("redis: needs // then the host"),
+            UrlReason::MissingHost => f.write_str("no host"),
+            UrlReason::Port { found } => {
+                write!(f, "port {found:?} is not a number from 1 to 65535")
+            }
+            UrlReason::Database { found } => write!(
+                f,
+                "path {found:?} is not / then a database number from 0 to 65535"
+            ),
+            UrlReason::PercentEncoding => {
+                f.write_str("the user or password is not valid percent-encoded UTF-8")
+            }
+            UrlReason::UnknownParameter { name } => {
+                write!(f, "unknown parameter {name:?}")
+            }
+            UrlReason::DuplicateParameter { name } => {
+                write!(f, "parameter {name:?} given twice")
+            }
+            UrlReason::ParameterValue {
+                name,
+                value,
+                expected,
+            } => write!(f, "{name}={value:?}: expected {expected}"),
+        }
+    }
+}
+
+impl fmt::Display for NonceReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NonceReason::Empty => f.write_str("it is empty"),
+            NonceReason::TooLong { length } => write!(
+                f,
+                "it is {length} bytes long; IMDS takes at most {}",
+                crate::MAX_NONCE_LEN
+            ),
+            NonceReason::Character { at } => write!(
+                f,
+                "byte {at} is not an ASCII letter or digit, which is all IMDS takes"
+            ),
+        }
+    }
+}

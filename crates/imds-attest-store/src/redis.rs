@@ -1,0 +1,280 @@
+//! `redis://` and `rediss://`: a server shared by several machines.
+//!
+//! A nonce's key holds `n:<expires_at ms>` (unused) or `u:<expires_at ms>` (used) and lives
+//! until [`EXPIRED_NONCE_RETENTION`] after its expiry; redeeming runs one Lua script, atomic on
+//! the server, that decides with the caller's time and marks the key used, keeping its TTL. A
+//! document's key holds its `until`, decided the same way. The TTLs are only how long the
+//! server keeps a key, computed from the callers' times (`PX`, relative): no verdict depends
+//! on the server's clock.
+//!
+//! Connections are pooled; one that fails is dropped with every idle one (they share the
+//! server's fate), and the next use connects again: a restarted server is used again without
+//! restarting the process.
+//!
+//! [`EXPIRED_NONCE_RETENTION`]: crate::EXPIRED_NONCE_RETENTION
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ::redis::{Client, Connection, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
+use ::redis::{RedisError, RedisResult, Script};
+use time::OffsetDateTime;
+
+use crate::error::{Backend, Operation, StoreError};
+use crate::url::RedisLocation;
+use crate::{check_issue, check_nonce, unix_millis, FirstUse, Redemption, Store};
+
+/// Idle connections kept for reuse; more may be open while in use.
+const MAX_IDLE: usize = 64;
+
+/// KEYS[1] the nonce, ARGV[1] the redemption time (ms). 0 unknown, 1 redeemed, 2 expired,
+/// 3 already used.
+const REDEEM: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local state = string.sub(v, 1, 2)
+local expires = tonumber(string.sub(v, 3))
+if expires == nil or (state ~= 'n:' and state ~= 'u:') then
+  return redis.error_reply('imds-attest: unreadable nonce entry')
+end
+if state == 'u:' then return 3 end
+if tonumber(ARGV[1]) >= expires then return 2 end
+redis.call('SET', KEYS[1], 'u:' .. string.sub(v, 3), 'KEEPTTL')
+return 1
+";
+
+/// KEYS[1] the digest, ARGV[1] the time (ms), ARGV[2] until (ms), ARGV[3] the key's TTL (ms).
+/// 1 first, 0 already used.
+const REMEMBER: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then
+  local known = tonumber(v)
+  if known == nil then return redis.error_reply('imds-attest: unreadable document entry') end
+  if known > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+";
+
+pub(crate) struct RedisStore {
+    location: RedisLocation,
+    client: Client,
+    idle: Mutex<Vec<Connection>>,
+    redeem: Script,
+    remember: Script,
+}
+
+impl RedisStore {
+    /// Sets up the client; connects on first use.
+    pub(crate) fn open(location: RedisLocation) -> Result<Self, StoreError> {
+        let addr = if location.tls {
+            // redis's rustls has no provider of its own; if one is installed already, it
+            // stays.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            ConnectionAddr::TcpTls {
+                host: location.host.clone(),
+                port: location.port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            ConnectionAddr::Tcp(location.host.clone(), location.port)
+        };
+        let mut settings = RedisConnectionInfo::default().set_db(i64::from(location.db));
+        if let Some(user) = &location.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &location.password {
+            settings = settings.set_password(password);
+        }
+        let client = addr
+            .into_connection_info()
+            .map(|info| info.set_redis_settings(settings))
+            .and_then(Client::open)
+            .map_err(|e| unavailable(&location, Operation::Open, &e))?;
+        Ok(RedisStore {
+            location,
+            client,
+            idle: Mutex::new(Vec::new()),
+            redeem: Script::new(REDEEM),
+            remember: Script::new(REMEMBER),
+        })
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on a pooled or new connection; on any error the connection is dropped, and
+    /// on a connection error every idle one too.
+    fn with_connection<T>(
+        &self,
+        operation: Operation,
+        f: impl FnOnce(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.idle().pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => self
+                .connect()
+                .map_err(|e| unavailable(&self.location, operation, &e))?,
+        };
+        match f(&mut conn) {
+            Ok(value) => {
+                let mut idle = self.idle();
+                if idle.len() < MAX_IDLE {
+                    idle.push(conn);
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                if is_connection_error(&e) {
+                    self.idle().clear();
+                }
+                Err(unavailable(&self.location, operation, &e))
+            }
+        }
+    }
+
+    fn connect(&self) -> RedisResult<Connection> {
+        let timeout = self.location.timeout;
+        let conn = self.client.get_connection_with_timeout(timeout)?;
+        conn.set_read_timeout(Some(timeout))?;
+        conn.set_write_timeout(Some(timeout))?;
+        Ok(conn)
+    }
+
+    fn nonce_key(&self, nonce: &str) -> String {
+        format!("{}nonce:{nonce}", self.location.prefix)
+    }
+
+    fn document_key(&self, digest: &[u8; 32]) -> String {
+        let mut key = format!("{}document:", self.location.prefix);
+        for b in digest {
+            key.push_str(&format!("{b:02x}"));
+        }
+        key
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("location", &self.describe())
+            .finish()
+    }
+}
+
+impl Store for RedisStore {
+    fn issue(
+        &self,
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        check_issue(nonce, expires_at, now)?;
+        let expires_ms = unix_millis(expires_at);
+        let ttl_ms = ttl_ms(unix_millis(now), expires_ms.saturating_add(retention_ms()));
+        let key = self.nonce_key(nonce);
+        let set: Option<String> = self.with_connection(Operation::Issue, |conn| {
+            ::redis::cmd("SET")
+                .arg(&key)
+                .arg(format!("n:{expires_ms}"))
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms)
+                .query(conn)
+        })?;
+        match set {
+            Some(_) => Ok(()),
+            None => Err(StoreError::DuplicateNonce {
+                location: self.describe(),
+            }),
+        }
+    }
+
+    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
+        if check_nonce(nonce).is_err() {
+            return Ok(Redemption::Unknown);
+        }
+        let key = self.nonce_key(nonce);
+        let code: i64 = self.with_connection(Operation::Redeem, |conn| {
+            self.redeem.key(&key).arg(unix_millis(at)).invoke(conn)
+        })?;
+        match code {
+            0 => Ok(Redemption::Unknown),
+            1 => Ok(Redemption::Redeemed),
+            2 => Ok(Redemption::Expired),
+            3 => Ok(Redemption::AlreadyUsed),
+            other => Err(unavailable(
+                &self.location,
+                Operation::Redeem,
+                &format!("the redeem script answered {other}"),
+            )),
+        }
+    }
+
+    fn remember(
+        &self,
+        digest: &[u8; 32],
+        until: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<FirstUse, StoreError> {
+        let (at_ms, until_ms) = (unix_millis(at), unix_millis(until));
+        if until_ms <= at_ms {
+            return Ok(FirstUse::First);
+        }
+        let key = self.document_key(digest);
+        let code: i64 = self.with_connection(Operation::Remember, |conn| {
+            self.remember
+                .key(&key)
+                .arg(at_ms)
+                .arg(until_ms)
+                .arg(ttl_ms(at_ms, until_ms))
+                .invoke(conn)
+        })?;
+        match code {
+            1 => Ok(FirstUse::First),
+            0 => Ok(FirstUse::AlreadyUsed),
+            other => Err(unavailable(
+                &self.location,
+                Operation::Remember,
+                &format!("the remember script answered {other}"),
+            )),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.location.describe()
+    }
+}
+
+fn retention_ms() -> i64 {
+    i64::try_from(crate::EXPIRED_NONCE_RETENTION.whole_milliseconds()).unwrap_or(i64::MAX)
+}
+
+/// How long the server keeps a key: from `now` to `until`, at least 1 ms.
+fn ttl_ms(now_ms: i64, until_ms: i64) -> i64 {
+    until_ms.saturating_sub(now_ms).max(1)
+}
+
+/// Whether the connection (and so, likely, every idle one) is unusable.
+fn is_connection_error(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+}
+
+fn unavailable(
+    location: &RedisLocation,
+    operation: Operation,
+    e: &dyn std::fmt::Display,
+) -> StoreError {
+    StoreError::Unavailable {
+        backend: Backend::Redis,
+        location: location.describe(),
+        operation,
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,292 @@
+//! `sqlite:PATH`: a file shared by the processes of one machine.
+//!
+//! WAL journal; every answer is given after its transaction committed. With
+//! `synchronous=NORMAL` (the default) a commit is in the WAL file before the answer, which a
+//! crash of the process cannot undo (a power loss can undo the last ones); with `sync=full`
+//! the WAL is also flushed to disk on each commit. Concurrent processes wait for each other
+//! ([`BUSY_TIMEOUT`]) rather than fail.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use time::OffsetDateTime;
+
+use crate::error::{Backend, Operation, StoreError};
+use crate::url::SqliteSync;
+use crate::{check_issue, check_nonce, unix_millis, FirstUse, Redemption, Store};
+
+/// How long a process waits for another's write transaction before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Writes between two sweeps of long-expired rows.
+const SWEEP_EVERY: u32 = 1024;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS nonces (
+    nonce TEXT PRIMARY KEY NOT NULL,
+    expires_at INTEGER NOT NULL,  -- Unix ms, exclusive
+    used_at INTEGER               -- Unix ms; NULL while unused
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);
+CREATE TABLE IF NOT EXISTS documents (
+    digest BLOB PRIMARY KEY NOT NULL,  -- SHA-256 of the content
+    until INTEGER NOT NULL             -- Unix ms, exclusive
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS documents_by_until ON documents (until);
+";
+
+pub(crate) struct SqliteStore {
+    path: PathBuf,
+    sync: SqliteSync,
+    // One connection per store: SQLite serialises writers anyway, and a mutex hands over
+    // faster than SQLite's busy wait.
+    conn: Mutex<Conn>,
+}
+
+struct Conn {
+    db: Connection,
+    writes_since_sweep: u32,
+}
+
+impl SqliteStore {
+    pub(crate) fn open(path: PathBuf, sync: SqliteSync) -> Result<Self, StoreError> {
+        create_private(&path, sync)?;
+        let mut store = SqliteStore {
+            conn: Mutex::new(Conn {
+                // No CREATE flag: the file exists, made above with its mode.
+                db: Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| unavailable(&path, sync, Operation::Open, &e))?,
+                writes_since_sweep: 0,
+            }),
+            path,
+            sync,
+        };
+        store
+            .set_up()
+            .map_err(|e| store.error(Operation::Open, &e))?;
+        Ok(store)
+    }
+
+    fn set_up(&mut self) -> Result<(), String> {
+        self.try_set_up()
+            .map_err(|e| e.to_string())?
+            .map_err(|mode| format!("the journal mode stayed {mode:?}, not WAL"))
+    }
+
+    /// The settings and the schema; `Ok(Err(mode))` if the journal mode is not WAL.
+    fn try_set_up(&mut self) -> rusqlite::Result<Result<(), String>> {
+        let conn = self.conn.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let db = &conn.db;
+        db.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = db.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Ok(Err(mode));
+        }
+        let sync = match self.sync {
+            SqliteSync::Normal => "NORMAL",
+            SqliteSync::Full => "FULL",
+        };
+        db.pragma_update(None, "synchronous", sync)?;
+        db.execute_batch(SCHEMA)?;
+        Ok(Ok(()))
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Conn> {
+        // A panic inside a transaction rolled it back (rusqlite's Drop): the connection is
+        // usable.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn error(&self, operation: Operation, e: &dyn std::fmt::Display) -> StoreError {
+        unavailable(&self.path, self.sync, operation, e)
+    }
+
+    /// Every [`SWEEP_EVERY`] writes, forgets nonces past their expiry by the retention and
+    /// documents past their `until`: the tables stay bounded by the write rate times the TTLs.
+    fn sweep_sometimes(conn: &mut Conn, now_ms: i64) -> rusqlite::Result<()> {
+        conn.writes_since_sweep = conn.writes_since_sweep.saturating_add(1);
+        if conn.writes_since_sweep < SWEEP_EVERY {
+            return Ok(());
+        }
+        let retention_ms =
+            i64::try_from(crate::EXPIRED_NONCE_RETENTION.whole_milliseconds()).unwrap_or(i64::MAX);
+        conn.db
+            .prepare_cached("DELETE FROM nonces WHERE expires_at <= ?1")?
+            .execute([now_ms.saturating_sub(retention_ms)])?;
+        conn.db
+            .prepare_cached("DELETE FROM documents WHERE until <= ?1")?
+            .execute([now_ms])?;
+        conn.writes_since_sweep = 0;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.describe())
+            .finish()
+    }
+}
+
+impl Store for SqliteStore {
+    fn issue(
+        &self,
+        nonce: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        check_issue(nonce, expires_at, now)?;
+        let now_ms = unix_millis(now);
+        let mut conn = self.conn();
+        let inserted = (|| -> rusqlite::Result<usize> {
+            Self::sweep_sometimes(&mut conn, now_ms)?;
+            conn.db
+                .prepare_cached(
+                    "INSERT INTO nonces (nonce, expires_at, used_at) VALUES (?1, ?2, NULL)
+                     ON CONFLICT (nonce) DO NOTHING",
+                )?
+                .execute(params![nonce, unix_millis(expires_at)])
+        })()
+        .map_err(|e| self.error(Operation::Issue, &e))?;
+        if inserted == 0 {
+            return Err(StoreError::DuplicateNonce {
+                location: self.describe(),
+            });
+        }
+        Ok(())
+    }
+
+    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
+        if check_nonce(nonce).is_err() {
+            return Ok(Redemption::Unknown);
+        }
+        let at_ms = unix_millis(at);
+        let mut conn = self.conn();
+        (|| -> rusqlite::Result<Redemption> {
+            // IMMEDIATE: the write lock first, so that the classification below reads the
+            // state the UPDATE saw; committed before the verdict is returned.
+            let tx = conn
+                .db
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let redeemed = tx
+                .prepare_cached(
+                    "UPDATE nonces SET used_at = ?2
+                     WHERE nonce = ?1 AND used_at IS NULL AND expires_at > ?2",
+                )?
+                .execute(params![nonce, at_ms])?;
+            let verdict = if redeemed == 1 {
+                Redemption::Redeemed
+            } else {
+                let used: Option<bool> = tx
+                    .prepare_cached("SELECT used_at IS NOT NULL FROM nonces WHERE nonce = ?1")?
+                    .query_row([nonce], |r| r.get(0))
+                    .optional()?;
+                match used {
+                    None => Redemption::Unknown,
+                    Some(true) => Redemption::AlreadyUsed,
+                    Some(false) => Redemption::Expired,
+                }
+            };
+            tx.commit()?;
+            Ok(verdict)
+        })()
+        .map_err(|e| self.error(Operation::Redeem, &e))
+    }
+
+    fn remember(
+        &self,
+        digest: &[u8; 32],
+        until: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<FirstUse, StoreError> {
+        let (at_ms, until_ms) = (unix_millis(at), unix_millis(until));
+        if until_ms <= at_ms {
+            return Ok(FirstUse::First);
+        }
+        let mut conn = self.conn();
+        // One statement, so one atomic transaction: inserts, or replaces a row remembered
+        // until `at` or before, or changes nothing.
+        let changed = (|| -> rusqlite::Result<usize> {
+            Self::sweep_sometimes(&mut conn, at_ms)?;
+            conn.db
+                .prepare_cached(
+                    "INSERT INTO documents (digest, until) VALUES (?1, ?2)
+                     ON CONFLICT (digest) DO UPDATE SET until = excluded.until
+                     WHERE documents.until <= ?3",
+                )?
+                .execute(params![&digest[..], until_ms, at_ms])
+        })()
+        .map_err(|e| self.error(Operation::Remember, &e))?;
+        Ok(if changed == 1 {
+            FirstUse::First
+        } else {
+            FirstUse::AlreadyUsed
+        })
+    }
+
+    fn describe(&self) -> String {
+        describe(&self.path, self.sync)
+    }
+}
+
+fn describe(path: &Path, sync: SqliteSync) -> String {
+    match sync {
+        SqliteSync::Normal => format!("sqlite:{}", path.display()),
+        SqliteSync::Full => format!("sqlite:{}?sync=full", path.display()),
+    }
+}
+
+fn unavailable(
+    path: &Path,
+    sync: SqliteSync,
+    operation: Operation,
+    e: &dyn std::fmt::Display,
+) -> StoreError {
+    StoreError::Unavailable {
+        backend: Backend::Sqlite,
+        location: describe(path, sync),
+        operation,
+        message: e.to_string(),
+    }
+}
+
+/// Creates the file with mode 0600 if it is missing, before SQLite opens it (SQLite gives its
+/// WAL and shared-memory files the same mode), and refuses one that others may read or write.
+fn create_private(path: &Path, sync: SqliteSync) -> Result<(), StoreError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(path)
+        .map_err(|e| unavailable(path, sync, Operation::Open, &e))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| unavailable(path, sync, Operation::Open, &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode();
+        if !metadata.is_file() || mode & 0o077 != 0 {
+            return Err(StoreError::Permissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    if !metadata.is_file() {
+        return Err(StoreError::Permissions {
+            path: path.to_owned(),
+            mode: 0,
+        });
+    }
+    Ok(())
+}
