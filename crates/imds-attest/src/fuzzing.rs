@@ -7,7 +7,6 @@ use crate::claims::Claims;
 use crate::cloud::Cloud;
 use crate::cms::AttestedDocument;
 use crate::error::Error;
-use crate::signature::{self, SignerKey};
 use crate::signer::SignerCertificate;
 use crate::trust::{chain, TrustStore};
 use crate::{input, tlv};
@@ -39,12 +38,6 @@ pub fn verify_signature_and_chain(
     trust: &TrustStore,
     at: OffsetDateTime,
 ) -> Result<(), Error> {
-    let signer = &doc.signer;
-    let key = SignerKey::for_signer(doc.signed.signature_algorithm, &signer.spki_der, || {
-        signer.subject()
-    })?;
-    signature::verify(&doc.signed, &key, &signer.subject())?;
-    signer.check_profile()?;
-    let cloud = signer.cloud(&Cloud::ALL)?;
-    chain::verify(trust, cloud, &signer.der, &doc.other_certificates, at).map(|_| ())
+    let (_, cloud) = crate::verify::check_signer(doc, &Cloud::ALL)?;
+    chain::verify(trust, cloud, &doc.signer.der, &doc.other_certificates, at).map(|_| ())
 }

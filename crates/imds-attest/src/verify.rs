@@ -204,12 +204,7 @@ impl Verifier {
             return Ok(known);
         }
         let signer = &doc.signer;
-        let key = SignerKey::for_signer(doc.signed.signature_algorithm, &signer.spki_der, || {
-            signer.subject()
-        })?;
-        signature::verify(&doc.signed, &key, &signer.subject())?;
-        signer.check_profile()?;
-        let cloud = signer.cloud(self.policy.clouds())?;
+        let (key, cloud) = check_signer(doc, self.policy.clouds())?;
         let chain =
             self.memory
                 .verify_chain(&self.trust, cloud, signer, &doc.other_certificates, at)?;
@@ -225,6 +220,24 @@ impl Verifier {
         self.memory.remember_signer(doc, Arc::clone(&proven));
         Ok(proven)
     }
+}
+
+/// The cold checks of a signer before its chain, in order: its key's strength, the CMS
+/// signature with that key, the certificate's profile and names, and the one cloud they belong
+/// to among `allowed`. The fuzz targets' entry points use this too, so they check what
+/// production checks.
+pub(crate) fn check_signer(
+    doc: &AttestedDocument,
+    allowed: &[Cloud],
+) -> Result<(SignerKey, Cloud), Error> {
+    let signer = &doc.signer;
+    let key = SignerKey::for_signer(doc.signed.signature_algorithm, &signer.spki_der, || {
+        signer.subject()
+    })?;
+    signature::verify(&doc.signed, &key, &signer.subject())?;
+    signer.check_profile()?;
+    let cloud = signer.cloud(allowed)?;
+    Ok((key, cloud))
 }
 
 /// A document whose signature, chain, signer name, nonce, time and claim rules were all
