@@ -68,12 +68,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The stable name of the failure for the verifier's error kinds: always
-    /// `"store_unavailable"`, since to a verifier any store failure means the same thing (the
-    /// document cannot be accepted now). Becomes `imds_attest::ErrorKind::StoreUnavailable`
-    /// once the core has it.
-    pub fn kind(&self) -> &'static str {
-        "store_unavailable"
+    /// The failure's kind among the verifier's: always
+    /// [`ErrorKind::StoreUnavailable`](imds_attest::ErrorKind::StoreUnavailable), since to a
+    /// verifier any store failure means the same thing (the document cannot be accepted now).
+    pub fn kind(&self) -> imds_attest::ErrorKind {
+        imds_attest::ErrorKind::StoreUnavailable
     }
 }
 

@@ -38,6 +38,7 @@
 mod challenge;
 mod error;
 mod memory;
+mod redeem;
 mod redis;
 mod sqlite;
 mod url;
