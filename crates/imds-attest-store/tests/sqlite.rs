@@ -271,5 +271,5 @@ fn unreachable_file_is_unavailable_at_open() {
             ..
         }
     ));
-    assert_eq!(err.kind(), "store_unavailable");
+    assert_eq!(err.kind(), imds_attest::ErrorKind::StoreUnavailable);
 }
