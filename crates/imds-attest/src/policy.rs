@@ -235,10 +235,12 @@ impl NonceCheck<'_> {
             NonceCheck::Redeem(redeemer) => redeemer.redeem_nonce(&claims.nonce, at).map(|()| true),
             NonceCheck::SingleUse(redeemer) => {
                 let digest: [u8; 32] = Sha256::digest(content).into();
-                // Past the last representable instant: remembered as long as time goes.
-                let until = claims
-                    .expires_on
-                    .checked_add(skew)
+                // Remembered past the last instant the time check accepts (expiresOn + skew,
+                // and strictly after `at`, since stores forget at `until`); past the last
+                // representable instant, as long as time goes.
+                let last_accepted = claims.expires_on.checked_add(skew).map(|t| t.max(at));
+                let until = last_accepted
+                    .and_then(|t| t.checked_add(Duration::SECOND))
                     .unwrap_or(PrimitiveDateTime::MAX.assume_utc());
                 redeemer
                     .remember_document(&digest, until, at)

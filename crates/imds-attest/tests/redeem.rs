@@ -229,7 +229,8 @@ fn single_use_remembers_the_content_until_expiry_plus_skew_and_refuses_a_second_
     .unwrap();
     let expected: [u8; 32] = openssl::sha::sha256(&content);
     assert_eq!(digest, &expected);
-    assert_eq!(*until, datetime!(2025-11-19 18:54:30 UTC));
+    // expiresOn + skew, plus the second that keeps it strictly after any accepted time.
+    assert_eq!(*until, datetime!(2025-11-19 18:54:31 UTC));
     assert_eq!(*at, AT);
 }
 
