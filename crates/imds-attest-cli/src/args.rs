@@ -15,7 +15,7 @@ use time::OffsetDateTime;
     name = "imds-attest",
     version,
     about = "Verify Azure IMDS attested documents",
-    after_help = "Exit status: 0 success, 1 rejected or fetch failed, 2 usage error or unreadable file."
+    after_help = "Exit status: 0 success, 1 rejected, fetch failed or store unavailable, 2 usage error or unreadable file."
 )]
 pub struct Cli {
     /// What to do.
@@ -43,6 +43,10 @@ pub enum Command {
         after_help = "Exit status: 0 shown, 1 not an attested document, 2 usage error or unreadable file."
     )]
     Inspect(InspectArgs),
+    /// Issue a challenge: a fresh nonce, recorded in a store, for a VM to ask IMDS for and for
+    /// `verify --store` to redeem once.
+    #[command(after_help = "Exit status: 0 issued, 1 the store could not answer, 2 usage error.")]
+    Challenge(ChallengeArgs),
     /// Print a shell completion script to standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -55,6 +59,7 @@ impl Command {
         match self {
             Command::Verify(args) => args.json,
             Command::Inspect(args) => args.json,
+            Command::Challenge(args) => args.json,
             Command::Fetch(_) | Command::Completions(_) | Command::Man => false,
         }
     }
@@ -81,18 +86,31 @@ pub struct TrustArgs {
 }
 
 /// `imds-attest verify`.
+///
+/// The nonce check is one of `--nonce`, `--any-nonce` and `--store`; the group admits several
+/// so that `--store --single-use --any-nonce` parses, and clap's conflicts refuse the other
+/// pairs except `--store --any-nonce` without `--single-use`, which
+/// [`VerifyArgs::nonce_mode`] refuses.
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("nonce-check").required(true).args(["nonce", "any_nonce"]))]
+#[command(group = clap::ArgGroup::new("nonce-check").required(true).multiple(true).args(["nonce", "any_nonce", "store"]))]
 pub struct VerifyArgs {
     /// The document: a path, or '-' for standard input.
     #[arg(default_value = "-")]
     pub file: String,
     /// The nonce the document must carry, compared byte for byte.
-    #[arg(long, value_parser = parse_expected_nonce)]
+    #[arg(long, value_parser = parse_expected_nonce, conflicts_with_all = ["any_nonce", "store"])]
     pub nonce: Option<String>,
     /// Do not check the nonce. The document could be a replay of one seen elsewhere.
     #[arg(long)]
     pub any_nonce: bool,
+    /// Redeem the document's nonce in this challenge store (memory:, sqlite:PATH, redis://...),
+    /// where `imds-attest challenge` issued it: each challenge is accepted once.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// With --store and --any-nonce: do not check the nonce, but remember the document in the
+    /// store and accept it only once.
+    #[arg(long, requires_all = ["store", "any_nonce"])]
+    pub single_use: bool,
     /// Verify as of this instant instead of now: RFC 3339 (2025-11-19T12:53:30Z) or Unix
     /// seconds (1763556810).
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
@@ -118,6 +136,51 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_INPUT_BYTES)]
     pub max_input: usize,
     /// Machine-readable output: one JSON object on standard output, whatever the outcome.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `verify` checks the nonce, as the options chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceMode<'a> {
+    /// `--nonce`: this one, byte for byte.
+    Exact(&'a str),
+    /// `--any-nonce`: not at all.
+    Any,
+    /// `--store`: redeemed in the store at this URL.
+    Redeem(&'a str),
+    /// `--store --single-use --any-nonce`: not checked, the document remembered in the store.
+    SingleUse(&'a str),
+}
+
+impl VerifyArgs {
+    /// The nonce check the options name; `--store` with `--any-nonce` but without
+    /// `--single-use` is ambiguous (redeem, or not check?) and refused.
+    pub fn nonce_mode(&self) -> Result<NonceMode<'_>, String> {
+        match (&self.nonce, &self.store, self.any_nonce, self.single_use) {
+            (Some(nonce), _, _, _) => Ok(NonceMode::Exact(nonce)),
+            (None, Some(store), true, true) => Ok(NonceMode::SingleUse(store)),
+            (None, Some(_), true, false) => Err("--store with --any-nonce needs --single-use \
+                 (accept each document once); without --any-nonce, --store redeems the \
+                 document's nonce"
+                .into()),
+            (None, Some(store), false, _) => Ok(NonceMode::Redeem(store)),
+            (None, None, _, _) => Ok(NonceMode::Any),
+        }
+    }
+}
+
+/// `imds-attest challenge`.
+#[derive(Args)]
+pub struct ChallengeArgs {
+    /// The challenge store to record the nonce in: memory:, sqlite:PATH, redis://...
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// How long the challenge may be redeemed for, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ttl: u32,
+    /// Machine-readable output: {"expiresAt":"...","nonce":"..."} on standard output, or the
+    /// error object.
     #[arg(long)]
     pub json: bool,
 }

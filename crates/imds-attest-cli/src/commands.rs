@@ -7,18 +7,26 @@ use imds_attest::{
     AttestedDocument, Inspection, NonceCheck, Policy, Rules, TrustStore, VerifiedDocument,
     Verifier, DEFAULT_MAX_INPUT_BYTES,
 };
+use imds_attest_store::Challenges;
 use time::{Duration, OffsetDateTime};
 
-use crate::args::{Cli, Command, CompletionsArgs, FetchArgs, InspectArgs, TrustArgs, VerifyArgs};
+use crate::args::{
+    ChallengeArgs, Cli, Command, CompletionsArgs, FetchArgs, InspectArgs, NonceMode, TrustArgs,
+    VerifyArgs,
+};
 use crate::error::CliError;
-use crate::output;
+use crate::output::{self, Redemption};
 
 /// Runs a parsed command line, printing its result on success.
 pub fn run(command: &Command) -> Result<(), CliError> {
     match command {
         Command::Verify(args) => {
-            let verified = verify(args)?;
-            output::verified(&verified, args.json).map_err(CliError::Output)
+            let (verified, redemption) = verify(args)?;
+            output::verified(&verified, redemption.as_ref(), args.json).map_err(CliError::Output)
+        }
+        Command::Challenge(args) => {
+            let challenge = challenge(args)?;
+            output::challenge(&challenge, args.json).map_err(CliError::Output)
         }
         Command::Fetch(args) => fetch(args),
         Command::Inspect(args) => {
@@ -34,11 +42,20 @@ pub fn run(command: &Command) -> Result<(), CliError> {
 pub const ANY_NONCE_WARNING: &str =
     "imds-attest: warning: --any-nonce: the nonce is not checked; this document could be a replay";
 
+/// The warning `--single-use` earns: the document is tied to nothing, but accepted once.
+pub const SINGLE_USE_WARNING: &str =
+    "imds-attest: warning: --single-use: the nonce is not checked; the document is accepted once";
+
+/// The warning a `memory:` store earns from the CLI: it ends with the process.
+pub const MEMORY_STORE_WARNING: &str = "imds-attest: warning: the memory: store ends with this \
+     command, so no other run shares it; use sqlite:PATH or redis://";
+
 /// The hint for someone who ran the command without a file and is now staring at a terminal.
 pub const STDIN_HINT: &str =
     "imds-attest: reading the document from standard input (Ctrl-D to end; pass a FILE to read a file)";
 
-fn verify(args: &VerifyArgs) -> Result<VerifiedDocument, CliError> {
+fn verify(args: &VerifyArgs) -> Result<(VerifiedDocument, Option<Redemption>), CliError> {
+    let mode = args.nonce_mode().map_err(CliError::Usage)?;
     let trust = trust_store(&args.trust)?;
     let rules = args.policy.as_deref().map(load_rules).transpose()?;
     // The rules file's [verify] section first, then the options on top of it.
@@ -58,20 +75,60 @@ fn verify(args: &VerifyArgs) -> Result<VerifiedDocument, CliError> {
     if let Some(rules) = rules {
         policy = policy.with_rules(rules);
     }
-    let nonce = match &args.nonce {
-        Some(n) => NonceCheck::Exact(n),
-        None => {
+    // Assigned (once) only where a store is used, and borrowed by the nonce check.
+    let challenges: Challenges;
+    let (nonce, redemption) = match mode {
+        NonceMode::Exact(n) => (NonceCheck::Exact(n), None),
+        NonceMode::Any => {
             eprintln!("{ANY_NONCE_WARNING}");
-            NonceCheck::DangerousAnyNonce
+            (NonceCheck::DangerousAnyNonce, None)
+        }
+        NonceMode::Redeem(url) => {
+            challenges = open_store(url)?;
+            let store = challenges.store().describe();
+            (
+                NonceCheck::Redeem(&challenges),
+                Some(Redemption::Redeemed { store }),
+            )
+        }
+        NonceMode::SingleUse(url) => {
+            challenges = open_store(url)?;
+            eprintln!("{SINGLE_USE_WARNING}");
+            let store = challenges.store().describe();
+            (
+                NonceCheck::SingleUse(&challenges),
+                Some(Redemption::Remembered { store }),
+            )
         }
     };
     let bytes = read_document(&args.file, args.max_input)?;
     let at = args.at.unwrap_or_else(now);
     let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty());
     let doc = AttestedDocument::parse_with_max_size(&bytes, args.max_input).map_err(reject)?;
-    Verifier::new(trust, policy)
+    let verified = Verifier::new(trust, policy)
         .verify(&doc, nonce, at)
-        .map_err(reject)
+        .map_err(reject)?;
+    Ok((verified, redemption))
+}
+
+/// `challenge`: a fresh nonce, valid from now for the TTL.
+fn challenge(args: &ChallengeArgs) -> Result<imds_attest_store::Challenge, CliError> {
+    let challenges = open_store(&args.store)?;
+    challenges
+        .issue(std::time::Duration::from_secs(args.ttl.into()), now())
+        .map_err(CliError::StoreFailed)
+}
+
+/// Opens the store a `--store` URL names. One that cannot be opened (a bad URL, a SQLite file
+/// that cannot be created or is readable by others) is a usage error: the command line is
+/// wrong. The message never repeats the URL, which may hold a password.
+fn open_store(url: &str) -> Result<Challenges, CliError> {
+    let store = imds_attest_store::open(url)
+        .map_err(|e| CliError::Usage(format!("cannot open the --store: {e}")))?;
+    if store.describe() == "memory:" {
+        eprintln!("{MEMORY_STORE_WARNING}");
+    }
+    Ok(Challenges::new(store))
 }
 
 /// An unreadable rules file is a usage error; a readable one that is not valid rules is a

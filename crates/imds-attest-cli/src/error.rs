@@ -5,6 +5,7 @@ use std::io;
 use std::process::ExitCode;
 
 use imds_attest::Error;
+use imds_attest_store::StoreError;
 
 /// Why a command stopped.
 pub enum CliError {
@@ -25,6 +26,10 @@ pub enum CliError {
         /// Its message.
         message: String,
     },
+    /// `challenge`: the store could not record the nonce (kind `store_unavailable`). A store
+    /// that cannot be opened is a usage error instead; during `verify`, a store that cannot
+    /// answer is the library's rejection.
+    StoreFailed(StoreError),
     /// The result could not be written (a closed pipe, a full disk).
     Output(io::Error),
 }
@@ -41,9 +46,12 @@ pub struct Rejection {
 pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(CliError::Rejected(_) | CliError::NotADocument(_) | CliError::FetchFailed { .. }) => {
-            ExitCode::from(1)
-        }
+        Err(
+            CliError::Rejected(_)
+            | CliError::NotADocument(_)
+            | CliError::FetchFailed { .. }
+            | CliError::StoreFailed(_),
+        ) => ExitCode::from(1),
         Err(
             CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) | CliError::Output(_),
         ) => ExitCode::from(2),
@@ -63,6 +71,7 @@ impl CliError {
             CliError::Rejected(r) => r.error.kind().to_string(),
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.kind().to_string(),
             CliError::FetchFailed { kind, .. } => kind.clone(),
+            CliError::StoreFailed(e) => e.kind().to_string(),
             CliError::Output(_) => "output".into(),
         }
     }
@@ -74,6 +83,7 @@ impl CliError {
             CliError::Usage(message) | CliError::FetchFailed { message, .. } => message.clone(),
             CliError::Rejected(r) => r.message(),
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.to_string(),
+            CliError::StoreFailed(e) => e.to_string(),
             CliError::Output(e) => e.to_string(),
         }
     }
@@ -97,6 +107,7 @@ impl CliError {
             CliError::Rejected(_) => format!("imds-attest: rejected: {message}"),
             CliError::NotADocument(_) => format!("imds-attest: cannot inspect: {message}"),
             CliError::FetchFailed { .. } => format!("imds-attest: fetch failed: {message}"),
+            CliError::StoreFailed(_) => format!("imds-attest: no challenge issued: {message}"),
             CliError::Output(_) => format!("imds-attest: cannot write the output: {message}"),
             CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) => {
                 format!("imds-attest: {message}")

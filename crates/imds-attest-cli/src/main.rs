@@ -1,8 +1,9 @@
 //! `imds-attest`: verify Azure IMDS attested documents from the command line, fetch them on
-//! a VM, and inspect them.
+//! a VM, inspect them, and issue challenges that `verify --store` redeems once.
 //!
-//! Exit status: 0 success, 1 rejected (for any reason, malformed bytes included) or fetch
-//! failed, 2 usage error or unreadable file; chosen in [`error::exit_status`].
+//! Exit status: 0 success, 1 rejected (for any reason, malformed bytes included), fetch
+//! failed or challenge store unavailable, 2 usage error or unreadable file; chosen in
+//! [`error::exit_status`].
 #![forbid(unsafe_code)]
 
 mod args;

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use imds_attest::{Inspection, VerifiedDocument};
+use imds_attest_store::Challenge;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -31,21 +32,44 @@ pub fn error(e: &CliError, as_json: bool) {
     }
 }
 
-/// Prints a verified document's facts.
-pub fn verified(v: &VerifiedDocument, as_json: bool) -> io::Result<()> {
+/// What a store did with a verified document, for the text output.
+pub enum Redemption {
+    /// `--store`: its nonce was redeemed in this store.
+    Redeemed {
+        /// The store ([`imds_attest_store::Store::describe`]).
+        store: String,
+    },
+    /// `--store --single-use`: the document is remembered in this store.
+    Remembered {
+        /// The store.
+        store: String,
+    },
+}
+
+/// Prints a verified document's facts, with what the store did with it, if one was used.
+pub fn verified(
+    v: &VerifiedDocument,
+    redemption: Option<&Redemption>,
+    as_json: bool,
+) -> io::Result<()> {
     if as_json {
         let mut value = serde_json::to_value(v).map_err(io::Error::other)?;
         if let Some(obj) = value.as_object_mut() {
+            // The library's JSON does not say it; the CLI does, beside nonceChecked.
+            obj.insert("redeemed".into(), v.redeemed().into());
             obj.insert("verified".into(), true.into());
         }
         return print_json(&value);
     }
     let c = v.claims();
     let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
-    let nonce_note = if v.nonce_checked() {
-        "checked"
-    } else {
-        "NOT checked: --any-nonce"
+    let nonce_note = match redemption {
+        Some(Redemption::Redeemed { store }) => format!("redeemed from {store}"),
+        Some(Redemption::Remembered { store }) => {
+            format!("not checked; document remembered in {store}, single use")
+        }
+        None if v.nonce_checked() => "checked".to_owned(),
+        None => "NOT checked: --any-nonce".to_owned(),
     };
     let mut lines = vec![
         "VERIFIED Azure IMDS attested document".to_owned(),
@@ -93,6 +117,18 @@ pub fn verified(v: &VerifiedDocument, as_json: bool) -> io::Result<()> {
         ));
     }
     print_lines(&lines)
+}
+
+/// Prints an issued challenge: the nonce alone on one line, or `{"expiresAt","nonce"}`.
+pub fn challenge(challenge: &Challenge, as_json: bool) -> io::Result<()> {
+    if as_json {
+        let expires_at = challenge
+            .expires_at
+            .format(&Rfc3339)
+            .map_err(io::Error::other)?;
+        return print_json(&json!({"nonce": challenge.nonce, "expiresAt": expires_at}));
+    }
+    print_lines(std::slice::from_ref(&challenge.nonce))
 }
 
 /// Prints what a document holds, under a banner that says none of it is checked.
