@@ -161,9 +161,18 @@ impl Rejection {
     }
 }
 
-/// clap's message on one line, without its `error: ` prefix, usage and help tip.
+/// clap's message on one line, without its `error: ` prefix, usage and help tip. A first line
+/// ending in `:` is followed by the indented list it announces (the missing arguments).
 fn clap_message(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or_default();
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    if message.ends_with(':') {
+        for item in lines.take_while(|l| l.starts_with("  ")) {
+            message.push(' ');
+            message.push_str(item.trim());
+        }
+    }
+    message
 }

@@ -102,7 +102,7 @@ fn verify_exit_statuses_and_messages() {
         ("--at beyond year 9999", vec!["verify", &json, "--any-nonce", "--at", "253402300800"], vec![], Expect::Usage("Unix time 253402300800 is out of range")),
         ("--at beyond i64", vec!["verify", &json, "--any-nonce", "--at", "99999999999999999999"], vec![], Expect::Usage("Unix time 99999999999999999999 is out of range")),
         ("unreadable file", vec!["verify", "/nonexistent/doc.json", "--any-nonce"], vec![], Expect::Usage("cannot read /nonexistent/doc.json")),
-        ("no nonce option", vec!["verify", &json], vec![], Expect::Usage("<--nonce <NONCE>|--any-nonce>")),
+        ("no nonce option", vec!["verify", &json], vec![], Expect::Usage("<--nonce <NONCE>|--any-nonce|--store <URL>>")),
         ("both nonce options", vec!["verify", &json, "--nonce", "a", "--any-nonce"], vec![], Expect::Usage("cannot be used with")),
         ("bad --at", vec!["verify", &json, "--any-nonce", "--at", "yesterday"], vec![], Expect::Usage("expected RFC 3339")),
         ("bad --cloud", vec!["verify", &json, "--any-nonce", "--cloud", "azure"], vec![], Expect::Usage("unknown cloud \"azure\"")),
