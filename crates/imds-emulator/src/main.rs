@@ -47,6 +47,10 @@ struct Args {
     /// Serve the previous document (a stale nonce) for the next N document requests.
     #[arg(long, value_name = "N", default_value_t = 0)]
     stale_count: u32,
+    /// Also serve the old VM extension's token endpoint, `GET /oauth2/token`, here (it was
+    /// 127.0.0.1:50342 on Azure).
+    #[arg(long, value_name = "ADDR")]
+    extension_listen: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -82,6 +86,7 @@ fn run(args: Args) -> Result<(), String> {
             latency_ms: args.latency_ms,
             stale_count: args.stale_count,
         },
+        extension_listen: args.extension_listen,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -93,6 +98,12 @@ fn run(args: Args) -> Result<(), String> {
         let dir = emulator.pki_dir().display().to_string();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "imds-emulator listening on http://{}", emulator.addr());
+        if let Some(addr) = emulator.extension_addr() {
+            let _ = writeln!(
+                out,
+                "VM extension token endpoint on http://{addr}/oauth2/token"
+            );
+        }
         let _ = writeln!(
             out,
             "trust: --root {dir}/root.pem --intermediate {dir}/intermediate.pem"

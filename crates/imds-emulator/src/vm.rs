@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use imds_attest_testpki::imds_timestamp as imds_time;
 
+use crate::identity::Identities;
 use crate::{error, json_body};
 
 /// Who the VM is. Every field has a default; a config file (JSON) overrides some or all:
@@ -41,6 +42,10 @@ pub struct VmIdentity {
     pub private_ip: String,
     /// Its MAC address.
     pub mac_address: String,
+    /// Its tenant: the tokens' issuer is `https://sts.windows.net/<tenantId>/`.
+    pub tenant_id: String,
+    /// Its managed identities.
+    pub identity: Identities,
 }
 
 /// A Marketplace plan.
@@ -69,6 +74,8 @@ impl Default for VmIdentity {
             tags: BTreeMap::new(),
             private_ip: "10.0.0.4".into(),
             mac_address: "000D3AF806EC".into(),
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            identity: Identities::default(),
         }
     }
 }

@@ -1,0 +1,122 @@
+//! What the loopback tests share: an emulator on an ephemeral port and raw requests to it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use imds_attest::fetch::FetchOptions;
+use imds_attest::TrustStore;
+use imds_emulator::{Background, Config};
+
+/// The header every IMDS request carries.
+pub const MD: (&str, &str) = ("Metadata", "true");
+
+pub struct Running {
+    pub url: String,
+    pub dir: PathBuf,
+    pub extension_url: Option<String>,
+    runtime: tokio::runtime::Runtime,
+    _emulator: Background,
+}
+
+pub fn start(edit: impl FnOnce(&mut Config)) -> Running {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "emulator-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut config = Config::new(dir);
+    edit(&mut config);
+    let emulator = Background::start(config).unwrap();
+    // A runtime of the test's own for the raw requests.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Running {
+        url: emulator.url().to_owned(),
+        dir: emulator.pki_dir().to_path_buf(),
+        extension_url: emulator.extension_url().map(str::to_owned),
+        runtime,
+        _emulator: emulator,
+    }
+}
+
+impl Running {
+    pub fn options(&self) -> FetchOptions {
+        edited(FetchOptions::default(), |o| {
+            o.endpoint = self.url.clone();
+            o.backoff = Duration::from_millis(50);
+            o.deadline = Duration::from_secs(10);
+        })
+    }
+
+    /// [`options`](Self::options) asking for `nonce`.
+    pub fn with_nonce(&self, nonce: &str) -> FetchOptions {
+        edited(self.options(), |o| o.nonce = Some(nonce.into()))
+    }
+
+    pub fn trust(&self) -> TrustStore {
+        let read = |name: &str| std::fs::read(self.dir.join(name)).unwrap();
+        TrustStore::from_pem(&read("root.pem"), &read("intermediate.pem")).unwrap()
+    }
+
+    pub fn set_faults(&self, faults: &str) {
+        let (status, _) = self.raw(reqwest::Method::POST, "/admin/faults", &[], Some(faults));
+        assert_eq!(status, 200);
+    }
+
+    /// One request with the given headers; (status, body).
+    pub fn raw(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, String) {
+        self.raw_at(&self.url, method, path_and_query, headers, body)
+    }
+
+    /// A GET after a pause that keeps a test under IMDS's 5 requests a second.
+    pub fn get(&self, path_and_query: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        std::thread::sleep(Duration::from_millis(210));
+        self.raw(reqwest::Method::GET, path_and_query, headers, None)
+    }
+
+    /// [`raw`](Self::raw) to another base URL (the extension listener).
+    pub fn raw_at(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let url = format!("{base}{path_and_query}");
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = body.map(str::to_owned);
+        self.runtime.block_on(async move {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let mut req = client.request(method, url);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            if let Some(b) = body {
+                req = req.body(b);
+            }
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        })
+    }
+}
+
+/// `options` changed by `edit` (FetchOptions is non-exhaustive: no struct literal).
+pub fn edited(mut options: FetchOptions, edit: impl FnOnce(&mut FetchOptions)) -> FetchOptions {
+    edit(&mut options);
+    options
+}
