@@ -12,6 +12,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod events;
 mod identity;
 mod pki;
 mod vm;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+pub use events::{EventSpec, EventType, SCHEDULED_EVENTS_VERSIONS};
 pub use identity::{Identities, UserAssigned, TOKEN_LIFETIME_SECONDS};
 pub use pki::Pki;
 pub use vm::VmIdentity;
@@ -97,6 +99,8 @@ pub struct Config {
     /// Where the old VM extension's token endpoint (`GET /oauth2/token`) listens, if at all
     /// (it was `127.0.0.1:50342` on Azure).
     pub extension_listen: Option<SocketAddr>,
+    /// How many times faster than real time scheduled events run (1 is real time).
+    pub time_scale: f64,
 }
 
 impl Config {
@@ -109,6 +113,7 @@ impl Config {
             vm: VmIdentity::default(),
             faults: Faults::default(),
             extension_listen: None,
+            time_scale: 1.0,
         }
     }
 }
@@ -146,6 +151,7 @@ struct Mutable {
     faults: Faults,
     recent: VecDeque<Instant>,
     last_document: Option<String>,
+    events: events::Schedule,
 }
 
 /// Which listener a request came in on.
@@ -167,8 +173,20 @@ pub struct Emulator {
 impl Emulator {
     /// Creates or reuses the PKI and binds `addr` (port 0 picks a free port).
     pub async fn bind(config: Config, addr: SocketAddr) -> Result<Emulator, String> {
+        if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
+            return Err(format!(
+                "the time scale must be a positive number, not {}",
+                config.time_scale
+            ));
+        }
         let pki = Pki::open(&config.pki_dir, config.cloud, &config.region)?;
         let tokens = identity::TokenSigner::open(&pki.dir)?;
+        // The scenario's clock starts once the slow part (creating keys) is done.
+        let mut schedule = events::Schedule::new(config.time_scale);
+        let started = Instant::now();
+        for spec in &config.vm.scheduled_events {
+            schedule.add(spec.clone(), started);
+        }
         let shared = Arc::new(Shared {
             leaf: pki.leaf,
             tokens,
@@ -178,6 +196,7 @@ impl Emulator {
                 faults: config.faults,
                 recent: VecDeque::new(),
                 last_document: None,
+                events: schedule,
             }),
         });
         let listener = tokio::net::TcpListener::bind(addr)
@@ -331,6 +350,7 @@ impl Shape {
 
 const IDENTITY_PATH: &str = "/metadata/identity/oauth2/token";
 const EXTENSION_PATH: &str = "/oauth2/token";
+const SCHEDULED_EVENTS_PATH: &str = "/metadata/scheduledevents";
 
 async fn handle(
     State(endpoint): State<Endpoint>,
@@ -345,6 +365,7 @@ async fn handle(
         // The emulator's own endpoints, outside IMDS's rules.
         match (&method, path.as_str()) {
             (&Method::POST, "/admin/faults") => return set_faults(shared, &body),
+            (&Method::POST, "/admin/scheduled-events") => return inject_event(shared, &body),
             (&Method::GET, "/admin/jwks") => {
                 return (StatusCode::OK, json_body(shared.tokens.jwks())).into_response()
             }
@@ -398,7 +419,8 @@ async fn handle(
         }
         return response;
     }
-    if method != Method::GET {
+    let post_allowed = !endpoint.extension && path == SCHEDULED_EVENTS_PATH;
+    if method != Method::GET && !(method == Method::POST && post_allowed) {
         return shape.error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
     }
     if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
@@ -444,6 +466,7 @@ async fn handle(
     }
     let known = path == "/metadata/attested/document"
         || path == IDENTITY_PATH
+        || path == SCHEDULED_EVENTS_PATH
         || vm::is_instance_path(&path);
     if !known {
         return shape.error(StatusCode::NOT_FOUND, "Resource not found");
@@ -465,6 +488,12 @@ async fn handle(
             .into_response();
     };
     let serves = |first: &str| API_VERSIONS.contains(&version) && version >= first;
+    if path == SCHEDULED_EVENTS_PATH {
+        if !SCHEDULED_EVENTS_VERSIONS.contains(&version) {
+            return invalid_version();
+        }
+        return scheduled_events(shared, method == Method::POST, &body);
+    }
     if path == IDENTITY_PATH {
         if !serves(FIRST_IDENTITY_VERSION) {
             return oauth_error(StatusCode::BAD_REQUEST, "Invalid API version");
@@ -510,6 +539,45 @@ fn token<'q>(shared: &Shared, param: &dyn Fn(&str) -> Option<&'q str>) -> Respon
     {
         Ok(body) => (StatusCode::OK, json_body(&body)).into_response(),
         Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    }
+}
+
+/// `GET /metadata/scheduledevents`, or `POST` to approve (start) events.
+fn scheduled_events(shared: &Shared, approve: bool, body: &[u8]) -> Response {
+    let now = Instant::now();
+    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if approve {
+        let ids: Vec<String> = match serde_json::from_slice::<events::StartRequests>(body) {
+            Ok(r) => r.requests.into_iter().map(|r| r.event_id).collect(),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Bad request. The body must be {{\"StartRequests\":[{{\"EventId\":\"...\"}}]}}: {e}"),
+                )
+            }
+        };
+        return match state.events.approve(&ids, now) {
+            Ok(()) => StatusCode::OK.into_response(),
+            Err(message) => error(StatusCode::BAD_REQUEST, &message),
+        };
+    }
+    let document = state.events.document(&shared.vm.name, now);
+    (StatusCode::OK, json_body(&document)).into_response()
+}
+
+/// `POST /admin/scheduled-events`: schedules one event ([`EventSpec`] JSON).
+fn inject_event(shared: &Shared, body: &[u8]) -> Response {
+    match serde_json::from_slice::<EventSpec>(body) {
+        Ok(spec) => {
+            let id = shared
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .events
+                .add(spec, Instant::now());
+            (StatusCode::OK, json_body(&json!({ "EventId": id }))).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, &format!("bad event JSON: {e}")),
     }
 }
 

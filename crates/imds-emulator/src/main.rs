@@ -51,6 +51,9 @@ struct Args {
     /// 127.0.0.1:50342 on Azure).
     #[arg(long, value_name = "ADDR")]
     extension_listen: Option<SocketAddr>,
+    /// Run scheduled events this many times faster than real time.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    time_scale: f64,
 }
 
 fn main() -> ExitCode {
@@ -87,6 +90,7 @@ fn run(args: Args) -> Result<(), String> {
             stale_count: args.stale_count,
         },
         extension_listen: args.extension_listen,
+        time_scale: args.time_scale,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

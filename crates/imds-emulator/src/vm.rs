@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use imds_attest_testpki::imds_timestamp as imds_time;
 
+use crate::events::EventSpec;
 use crate::identity::Identities;
 use crate::{error, json_body};
 
@@ -46,6 +47,8 @@ pub struct VmIdentity {
     pub tenant_id: String,
     /// Its managed identities.
     pub identity: Identities,
+    /// Scheduled events to run from the start (a scenario).
+    pub scheduled_events: Vec<EventSpec>,
 }
 
 /// A Marketplace plan.
@@ -76,6 +79,7 @@ impl Default for VmIdentity {
             mac_address: "000D3AF806EC".into(),
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
             identity: Identities::default(),
+            scheduled_events: Vec::new(),
         }
     }
 }
