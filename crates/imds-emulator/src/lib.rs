@@ -28,6 +28,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use base64::Engine;
 pub use imds_attest::Cloud;
 use imds_attest_testpki::{imds_response, DocSpec};
 use serde::Deserialize;
@@ -37,7 +38,10 @@ use time::OffsetDateTime;
 pub use events::{EventSpec, EventType, SCHEDULED_EVENTS_VERSIONS};
 pub use identity::{Identities, UserAssigned, TOKEN_LIFETIME_SECONDS};
 pub use pki::Pki;
-pub use vm::VmIdentity;
+pub use vm::{
+    InboundRule, LoadBalancer, OutboundRule, Plan, PublicIpAddress, VmIdentity,
+    FIRST_LOAD_BALANCER_VERSION, FIRST_USER_DATA_VERSION,
+};
 
 /// The api-versions this emulator knows, oldest first (IMDS's list as of 2023).
 pub const API_VERSIONS: &[&str] = &[
@@ -178,6 +182,12 @@ impl Emulator {
                 "the time scale must be a positive number, not {}",
                 config.time_scale
             ));
+        }
+        if base64::engine::general_purpose::STANDARD
+            .decode(&config.vm.user_data)
+            .is_err()
+        {
+            return Err("userData must be base64 (as given to ARM)".into());
         }
         let pki = Pki::open(&config.pki_dir, config.cloud, &config.region)?;
         let tokens = identity::TokenSigner::open(&pki.dir)?;
@@ -351,6 +361,7 @@ impl Shape {
 const IDENTITY_PATH: &str = "/metadata/identity/oauth2/token";
 const EXTENSION_PATH: &str = "/oauth2/token";
 const SCHEDULED_EVENTS_PATH: &str = "/metadata/scheduledevents";
+const LOAD_BALANCER_PATH: &str = "/metadata/loadbalancer";
 
 async fn handle(
     State(endpoint): State<Endpoint>,
@@ -467,6 +478,7 @@ async fn handle(
     let known = path == "/metadata/attested/document"
         || path == IDENTITY_PATH
         || path == SCHEDULED_EVENTS_PATH
+        || path == LOAD_BALANCER_PATH
         || vm::is_instance_path(&path);
     if !known {
         return shape.error(StatusCode::NOT_FOUND, "Resource not found");
@@ -500,6 +512,12 @@ async fn handle(
         }
         return token(shared, &param);
     }
+    if path == LOAD_BALANCER_PATH {
+        if !serves(FIRST_LOAD_BALANCER_VERSION) {
+            return invalid_version();
+        }
+        return shared.vm.load_balancer();
+    }
     if path == "/metadata/attested/document" {
         if !serves(FIRST_ATTESTED_VERSION) {
             return invalid_version();
@@ -511,7 +529,7 @@ async fn handle(
     }
     shared
         .vm
-        .instance(&path, param("format"), &shared.cloud_region)
+        .instance(&path, param("format"), &shared.cloud_region, version)
 }
 
 /// `GET /metadata/identity/oauth2/token` (and the extension's `/oauth2/token`): a token for
