@@ -12,6 +12,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod config;
 mod events;
 mod identity;
 mod pki;
@@ -31,7 +32,7 @@ use axum::Router;
 use base64::Engine;
 pub use imds_attest::Cloud;
 use imds_attest_testpki::{imds_response, DocSpec};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -123,7 +124,7 @@ impl Config {
 }
 
 /// Injected misbehaviour: set at start or by `POST /admin/faults` with the same JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Faults {
     /// Answer the next `fail_count` requests with this status (410, 429, 500 or 503).

@@ -29,9 +29,25 @@ struct Args {
     /// The region in the signer's name and the VM's location.
     #[arg(long, default_value = "eastus")]
     region: String,
-    /// The VM's identity, a JSON file (see the README); defaults for what it leaves out.
+    /// The VM: a JSON file, or TOML if its name ends in .toml (see the README); defaults for
+    /// what it leaves out, flags over what it says.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Print the effective configuration (JSON) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// The VM's id (over the config file's vmId).
+    #[arg(long, value_name = "ID")]
+    vm_id: Option<String>,
+    /// The VM's name (over the config file's name).
+    #[arg(long, value_name = "NAME")]
+    vm_name: Option<String>,
+    /// The tenant whose issuer signs the tokens (over the config file's tenantId).
+    #[arg(long, value_name = "ID")]
+    tenant_id: Option<String>,
+    /// The VM's user data, base64 (over the config file's userData).
+    #[arg(long, value_name = "BASE64")]
+    user_data: Option<String>,
     /// Answer the next N requests with --fail-status.
     #[arg(long, value_name = "N", default_value_t = 0)]
     fail_count: u32,
@@ -68,15 +84,21 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let vm = match &args.config {
-        Some(path) => {
-            let text =
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            serde_json::from_slice::<VmIdentity>(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-        }
+    let mut vm = match &args.config {
+        Some(path) => VmIdentity::from_file(path)?,
         None => VmIdentity::default(),
     };
+    let overrides = [
+        (args.vm_id, &mut vm.vm_id),
+        (args.vm_name, &mut vm.name),
+        (args.tenant_id, &mut vm.tenant_id),
+        (args.user_data, &mut vm.user_data),
+    ];
+    for (flag, field) in overrides {
+        if let Some(value) = flag {
+            *field = value;
+        }
+    }
     let config = Config {
         pki_dir: args.pki_dir,
         cloud: args.cloud,
@@ -92,6 +114,12 @@ fn run(args: Args) -> Result<(), String> {
         extension_listen: args.extension_listen,
         time_scale: args.time_scale,
     };
+    if args.print_config {
+        let text = serde_json::to_string_pretty(&config.effective())
+            .map_err(|e| format!("cannot print the configuration: {e}"))?;
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{text}").map_err(|e| format!("cannot write: {e}"));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

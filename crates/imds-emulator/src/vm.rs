@@ -15,10 +15,11 @@ use crate::events::EventSpec;
 use crate::identity::Identities;
 use crate::{error, json_body};
 
-/// Who the VM is. Every field has a default; a config file (JSON) overrides some or all:
+/// Who the VM is. Every field has a default; a config file (JSON, or TOML with the same keys:
+/// [`VmIdentity::from_file`]) overrides some or all:
 /// `{"vmId": "...", "subscriptionId": "...", "plan": {"name": "p", "product": "o",
 /// "publisher": "x"}, "tags": {"env": "ci"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct VmIdentity {
     /// The VM's id.
@@ -110,7 +111,7 @@ pub const FIRST_LOAD_BALANCER_VERSION: &str = "2020-10-01";
 pub const FIRST_USER_DATA_VERSION: &str = "2021-01-01";
 
 /// A Marketplace plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Plan {
     /// Plan name.
