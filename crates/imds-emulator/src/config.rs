@@ -44,6 +44,8 @@ impl Config {
             "region": self.region,
             "extensionListen": self.extension_listen.map(|a| a.to_string()),
             "timeScale": self.time_scale,
+            "chain": self.chain,
+            "rotateAtStart": self.rotate_at_start,
             "faults": self.faults,
             "vm": self.vm,
         })

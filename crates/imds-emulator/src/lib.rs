@@ -38,7 +38,7 @@ use time::OffsetDateTime;
 
 pub use events::{EventSpec, EventType, SCHEDULED_EVENTS_VERSIONS};
 pub use identity::{Identities, UserAssigned, TOKEN_LIFETIME_SECONDS};
-pub use pki::Pki;
+pub use pki::{ca_issuers, Chain, Pki};
 pub use vm::{
     InboundRule, LoadBalancer, OutboundRule, Plan, PublicIpAddress, VmIdentity,
     FIRST_LOAD_BALANCER_VERSION, FIRST_USER_DATA_VERSION,
@@ -106,6 +106,10 @@ pub struct Config {
     pub extension_listen: Option<SocketAddr>,
     /// How many times faster than real time scheduled events run (1 is real time).
     pub time_scale: f64,
+    /// The signing chain's shape.
+    pub chain: Chain,
+    /// Rotate to a new issuing CA once at start (as `POST /admin/rotate` does).
+    pub rotate_at_start: bool,
 }
 
 impl Config {
@@ -119,6 +123,8 @@ impl Config {
             faults: Faults::default(),
             extension_listen: None,
             time_scale: 1.0,
+            chain: Chain::G1,
+            rotate_at_start: false,
         }
     }
 }
@@ -145,7 +151,6 @@ pub struct Faults {
 }
 
 struct Shared {
-    leaf: imds_attest_testpki::Issued,
     tokens: identity::TokenSigner,
     cloud_region: String,
     vm: VmIdentity,
@@ -157,6 +162,7 @@ struct Mutable {
     recent: VecDeque<Instant>,
     last_document: Option<String>,
     events: events::Schedule,
+    pki: Pki,
 }
 
 /// Which listener a request came in on.
@@ -176,7 +182,8 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Creates or reuses the PKI and binds `addr` (port 0 picks a free port).
+    /// Binds `addr` (port 0 picks a free port), then creates or reuses the PKI, whose leaves
+    /// name their issuer at `http://<bound address>/pki/...`.
     pub async fn bind(config: Config, addr: SocketAddr) -> Result<Emulator, String> {
         if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
             return Err(format!(
@@ -190,8 +197,24 @@ impl Emulator {
         {
             return Err("userData must be base64 (as given to ARM)".into());
         }
-        let pki = Pki::open(&config.pki_dir, config.cloud, &config.region)?;
-        let tokens = identity::TokenSigner::open(&pki.dir)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the address bound: {e}"))?;
+        let mut pki = Pki::open(
+            &config.pki_dir,
+            config.cloud,
+            &config.region,
+            config.chain,
+            &format!("http://{bound}"),
+        )?;
+        if config.rotate_at_start {
+            pki.rotate()?;
+        }
+        let pki_dir = pki.dir.clone();
+        let tokens = identity::TokenSigner::open(&pki_dir)?;
         // The scenario's clock starts once the slow part (creating keys) is done.
         let mut schedule = events::Schedule::new(config.time_scale);
         let started = Instant::now();
@@ -199,7 +222,6 @@ impl Emulator {
             schedule.add(spec.clone(), started);
         }
         let shared = Arc::new(Shared {
-            leaf: pki.leaf,
             tokens,
             cloud_region: config.region,
             vm: config.vm,
@@ -208,11 +230,9 @@ impl Emulator {
                 recent: VecDeque::new(),
                 last_document: None,
                 events: schedule,
+                pki,
             }),
         });
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let router = |extension| {
             Router::new().fallback(handle).with_state(Endpoint {
                 shared: shared.clone(),
@@ -232,7 +252,7 @@ impl Emulator {
             listener,
             router: router(false),
             extension,
-            pki_dir: pki.dir,
+            pki_dir,
         })
     }
 
@@ -378,6 +398,8 @@ async fn handle(
         match (&method, path.as_str()) {
             (&Method::POST, "/admin/faults") => return set_faults(shared, &body),
             (&Method::POST, "/admin/scheduled-events") => return inject_event(shared, &body),
+            (&Method::POST, "/admin/rotate") => return rotate(shared),
+            (&Method::GET, p) if p.starts_with("/pki/") => return ca_certificate(shared, p),
             (&Method::GET, "/admin/jwks") => {
                 return (StatusCode::OK, json_body(shared.tokens.jwks())).into_response()
             }
@@ -611,6 +633,48 @@ fn invalid_version() -> Response {
         .into_response()
 }
 
+/// `POST /admin/rotate`: a new issuing CA and signer.
+fn rotate(shared: &Shared) -> Response {
+    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    match state.pki.rotate() {
+        Ok(()) => (
+            StatusCode::OK,
+            json_body(&json!({
+                "issuer": state.pki.issuer_name(),
+                "caIssuers": state.pki.issuer_url(),
+            })),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    }
+}
+
+/// `GET /pki/<name>.cer`: a CA certificate, DER, where the leaves' AIA points.
+fn ca_certificate(shared: &Shared, path: &str) -> Response {
+    let name = path
+        .strip_prefix("/pki/")
+        .and_then(|p| p.strip_suffix(".cer"))
+        .unwrap_or_default();
+    let der = shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pki
+        .ca_der(name);
+    match der {
+        Some(der) => (
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pkix-cert"),
+            )],
+            der,
+        )
+            .into_response(),
+        None => error(StatusCode::NOT_FOUND, "Resource not found"),
+    }
+}
+
 fn set_faults(shared: &Shared, body: &[u8]) -> Response {
     match serde_json::from_slice::<Faults>(body) {
         Ok(faults) => {
@@ -655,7 +719,7 @@ fn attested(shared: &Shared, nonce: Option<&str>) -> Response {
     let content = shared
         .vm
         .attested_content(nonce.unwrap_or(&default_nonce), created, expires);
-    let der = DocSpec::imds(content.as_bytes()).sign(&shared.leaf);
+    let der = DocSpec::imds(content.as_bytes()).sign(&state.pki.leaf);
     let body = imds_response(&der);
     state.last_document = Some(body.clone());
     (StatusCode::OK, json_body_text(body)).into_response()

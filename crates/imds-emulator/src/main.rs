@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use imds_emulator::{Cloud, Config, Emulator, Faults, VmIdentity};
+use imds_emulator::{Chain, Cloud, Config, Emulator, Faults, VmIdentity};
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +67,14 @@ struct Args {
     /// 127.0.0.1:50342 on Azure).
     #[arg(long, value_name = "ADDR")]
     extension_listen: Option<SocketAddr>,
+    /// The signing chain: g1 (root, issuing CA, leaf) or g2 (root, cross-signed intermediate
+    /// root, issuing CA, leaf, like the 2026 chains). A PKI folder of the other shape is
+    /// made afresh.
+    #[arg(long, default_value = "g1")]
+    chain: Chain,
+    /// Rotate to a new issuing CA under the same root once at start.
+    #[arg(long)]
+    rotate_at_start: bool,
     /// Run scheduled events this many times faster than real time.
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     time_scale: f64,
@@ -113,6 +121,8 @@ fn run(args: Args) -> Result<(), String> {
         },
         extension_listen: args.extension_listen,
         time_scale: args.time_scale,
+        chain: args.chain,
+        rotate_at_start: args.rotate_at_start,
     };
     if args.print_config {
         let text = serde_json::to_string_pretty(&config.effective())

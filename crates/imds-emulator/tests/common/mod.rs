@@ -85,6 +85,16 @@ impl Running {
         self.raw(reqwest::Method::GET, path_and_query, headers, None)
     }
 
+    /// A GET of `path` (no headers) answered with bytes: (status, body).
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let url = format!("{}{path}", self.url);
+        self.runtime.block_on(async move {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let resp = client.get(url).send().await.unwrap();
+            (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+        })
+    }
+
     /// [`raw`](Self::raw) to another base URL (the extension listener).
     pub fn raw_at(
         &self,
