@@ -7,17 +7,11 @@
     clippy::indexing_slicing
 )]
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use imds_emulator::{Identities, UserAssigned, VmIdentity, TOKEN_LIFETIME_SECONDS};
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
 use serde_json::Value;
 
 mod common;
-use common::{start, Running, MD};
+use common::{jwks, start, verified_claims, Running, MD};
 
 const TOKEN: &str = "/metadata/identity/oauth2/token?api-version=2018-02-01";
 const ARM: &str = "https://management.azure.com/";
@@ -39,46 +33,6 @@ fn with_identities(identity: Identities) -> Running {
             ..VmIdentity::default()
         }
     })
-}
-
-/// The JWT's claims after its RS256 signature verified against `jwks`.
-fn verified_claims(jwt: &str, jwks: &Value) -> Value {
-    let parts: Vec<&str> = jwt.split('.').collect();
-    assert_eq!(parts.len(), 3, "{jwt}");
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-    assert_eq!(header["alg"], "RS256");
-    let key = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == header["kid"])
-        .expect("the token's kid is in the JWKS");
-    let component = |name: &str| {
-        BigNum::from_slice(&URL_SAFE_NO_PAD.decode(key[name].as_str().unwrap()).unwrap()).unwrap()
-    };
-    let public =
-        PKey::from_rsa(Rsa::from_public_components(component("n"), component("e")).unwrap())
-            .unwrap();
-    let mut verifier = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
-    verifier
-        .update(format!("{}.{}", parts[0], parts[1]).as_bytes())
-        .unwrap();
-    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-    assert!(
-        verifier.verify(&signature).unwrap(),
-        "RS256 signature verifies"
-    );
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap()
-}
-
-fn jwks(r: &Running) -> Value {
-    let (status, body) = r.get("/admin/jwks", &[]);
-    assert_eq!(status, 200);
-    let served: Value = serde_json::from_str(&body).unwrap();
-    let file: Value =
-        serde_json::from_slice(&std::fs::read(r.dir.join("jwks.json")).unwrap()).unwrap();
-    assert_eq!(served, file, "the endpoint serves the pki dir's jwks.json");
-    served
 }
 
 #[test]

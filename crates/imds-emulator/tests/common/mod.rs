@@ -5,9 +5,16 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use imds_attest::fetch::FetchOptions;
 use imds_attest::TrustStore;
 use imds_emulator::{Background, Config};
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use serde_json::Value;
 
 /// The header every IMDS request carries.
 pub const MD: (&str, &str) = ("Metadata", "true");
@@ -129,4 +136,44 @@ impl Running {
 pub fn edited(mut options: FetchOptions, edit: impl FnOnce(&mut FetchOptions)) -> FetchOptions {
     edit(&mut options);
     options
+}
+
+/// The JWT's claims after its RS256 signature verified against `jwks`.
+pub fn verified_claims(jwt: &str, jwks: &Value) -> Value {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3, "{jwt}");
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's kid is in the JWKS");
+    let component = |name: &str| {
+        BigNum::from_slice(&URL_SAFE_NO_PAD.decode(key[name].as_str().unwrap()).unwrap()).unwrap()
+    };
+    let public =
+        PKey::from_rsa(Rsa::from_public_components(component("n"), component("e")).unwrap())
+            .unwrap();
+    let mut verifier = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
+    verifier
+        .update(format!("{}.{}", parts[0], parts[1]).as_bytes())
+        .unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    assert!(
+        verifier.verify(&signature).unwrap(),
+        "RS256 signature verifies"
+    );
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap()
+}
+
+pub fn jwks(r: &Running) -> Value {
+    let (status, body) = r.get("/admin/jwks", &[]);
+    assert_eq!(status, 200);
+    let served: Value = serde_json::from_str(&body).unwrap();
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(r.dir.join("jwks.json")).unwrap()).unwrap();
+    assert_eq!(served, file, "the endpoint serves the pki dir's jwks.json");
+    served
 }
