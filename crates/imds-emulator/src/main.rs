@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use imds_emulator::{Cloud, Config, Emulator, Faults, VmIdentity};
+use imds_emulator::{Chain, Cloud, Config, Emulator, Faults, VmIdentity};
 
 #[derive(Parser)]
 #[command(
@@ -29,9 +29,25 @@ struct Args {
     /// The region in the signer's name and the VM's location.
     #[arg(long, default_value = "eastus")]
     region: String,
-    /// The VM's identity, a JSON file (see the README); defaults for what it leaves out.
+    /// The VM: a JSON file, or TOML if its name ends in .toml (see the README); defaults for
+    /// what it leaves out, flags over what it says.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Print the effective configuration (JSON) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// The VM's id (over the config file's vmId).
+    #[arg(long, value_name = "ID")]
+    vm_id: Option<String>,
+    /// The VM's name (over the config file's name).
+    #[arg(long, value_name = "NAME")]
+    vm_name: Option<String>,
+    /// The tenant whose issuer signs the tokens (over the config file's tenantId).
+    #[arg(long, value_name = "ID")]
+    tenant_id: Option<String>,
+    /// The VM's user data, base64 (over the config file's userData).
+    #[arg(long, value_name = "BASE64")]
+    user_data: Option<String>,
     /// Answer the next N requests with --fail-status.
     #[arg(long, value_name = "N", default_value_t = 0)]
     fail_count: u32,
@@ -47,6 +63,21 @@ struct Args {
     /// Serve the previous document (a stale nonce) for the next N document requests.
     #[arg(long, value_name = "N", default_value_t = 0)]
     stale_count: u32,
+    /// Also serve the old VM extension's token endpoint, `GET /oauth2/token`, here (it was
+    /// 127.0.0.1:50342 on Azure).
+    #[arg(long, value_name = "ADDR")]
+    extension_listen: Option<SocketAddr>,
+    /// The signing chain: g1 (root, issuing CA, leaf) or g2 (root, cross-signed intermediate
+    /// root, issuing CA, leaf, like the 2026 chains). A PKI folder of the other shape is
+    /// made afresh.
+    #[arg(long, default_value = "g1")]
+    chain: Chain,
+    /// Rotate to a new issuing CA under the same root once at start.
+    #[arg(long)]
+    rotate_at_start: bool,
+    /// Run scheduled events this many times faster than real time.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    time_scale: f64,
 }
 
 fn main() -> ExitCode {
@@ -61,15 +92,21 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let vm = match &args.config {
-        Some(path) => {
-            let text =
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            serde_json::from_slice::<VmIdentity>(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-        }
+    let mut vm = match &args.config {
+        Some(path) => VmIdentity::from_file(path)?,
         None => VmIdentity::default(),
     };
+    let overrides = [
+        (args.vm_id, &mut vm.vm_id),
+        (args.vm_name, &mut vm.name),
+        (args.tenant_id, &mut vm.tenant_id),
+        (args.user_data, &mut vm.user_data),
+    ];
+    for (flag, field) in overrides {
+        if let Some(value) = flag {
+            *field = value;
+        }
+    }
     let config = Config {
         pki_dir: args.pki_dir,
         cloud: args.cloud,
@@ -82,7 +119,17 @@ fn run(args: Args) -> Result<(), String> {
             latency_ms: args.latency_ms,
             stale_count: args.stale_count,
         },
+        extension_listen: args.extension_listen,
+        time_scale: args.time_scale,
+        chain: args.chain,
+        rotate_at_start: args.rotate_at_start,
     };
+    if args.print_config {
+        let text = serde_json::to_string_pretty(&config.effective())
+            .map_err(|e| format!("cannot print the configuration: {e}"))?;
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{text}").map_err(|e| format!("cannot write: {e}"));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -93,6 +140,12 @@ fn run(args: Args) -> Result<(), String> {
         let dir = emulator.pki_dir().display().to_string();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "imds-emulator listening on http://{}", emulator.addr());
+        if let Some(addr) = emulator.extension_addr() {
+            let _ = writeln!(
+                out,
+                "VM extension token endpoint on http://{addr}/oauth2/token"
+            );
+        }
         let _ = writeln!(
             out,
             "trust: --root {dir}/root.pem --intermediate {dir}/intermediate.pem"

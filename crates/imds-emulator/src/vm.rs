@@ -5,18 +5,21 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use imds_attest_testpki::imds_timestamp as imds_time;
 
+use crate::events::EventSpec;
+use crate::identity::Identities;
 use crate::{error, json_body};
 
-/// Who the VM is. Every field has a default; a config file (JSON) overrides some or all:
+/// Who the VM is. Every field has a default; a config file (JSON, or TOML with the same keys:
+/// [`VmIdentity::from_file`]) overrides some or all:
 /// `{"vmId": "...", "subscriptionId": "...", "plan": {"name": "p", "product": "o",
 /// "publisher": "x"}, "tags": {"env": "ci"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct VmIdentity {
     /// The VM's id.
@@ -41,10 +44,74 @@ pub struct VmIdentity {
     pub private_ip: String,
     /// Its MAC address.
     pub mac_address: String,
+    /// Its tenant: the tokens' issuer is `https://sts.windows.net/<tenantId>/`.
+    pub tenant_id: String,
+    /// Its managed identities.
+    pub identity: Identities,
+    /// Scheduled events to run from the start (a scenario).
+    pub scheduled_events: Vec<EventSpec>,
+    /// The load balancer in front of the VM, if any (`/metadata/loadbalancer`).
+    pub load_balancer: Option<LoadBalancer>,
+    /// Its user data, base64 as given to ARM (`/metadata/instance/compute/userData`).
+    pub user_data: String,
 }
 
+/// What `/metadata/loadbalancer` reports, as IMDS names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct LoadBalancer {
+    /// The VM's public frontends.
+    pub public_ip_addresses: Vec<PublicIpAddress>,
+    /// Inbound NAT and load-balancing rules.
+    pub inbound_rules: Vec<InboundRule>,
+    /// Outbound rules.
+    pub outbound_rules: Vec<OutboundRule>,
+}
+
+/// A public frontend and the private address behind it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PublicIpAddress {
+    /// The frontend's address.
+    pub frontend_ip_address: String,
+    /// The VM's address behind it.
+    pub private_ip_address: String,
+}
+
+/// An inbound rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct InboundRule {
+    /// The frontend's address.
+    pub frontend_ip_address: String,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// The frontend's port.
+    pub frontend_port: u16,
+    /// The VM's port.
+    pub backend_port: u16,
+    /// The VM's address.
+    pub private_ip_address: String,
+}
+
+/// An outbound rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct OutboundRule {
+    /// The frontend's address.
+    pub frontend_ip_address: String,
+    /// The VM's address.
+    pub private_ip_address: String,
+}
+
+/// The first api-version that serves `/metadata/loadbalancer`.
+pub const FIRST_LOAD_BALANCER_VERSION: &str = "2020-10-01";
+
+/// The first api-version whose compute metadata has `userData`.
+pub const FIRST_USER_DATA_VERSION: &str = "2021-01-01";
+
 /// A Marketplace plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Plan {
     /// Plan name.
@@ -69,6 +136,11 @@ impl Default for VmIdentity {
             tags: BTreeMap::new(),
             private_ip: "10.0.0.4".into(),
             mac_address: "000D3AF806EC".into(),
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            identity: Identities::default(),
+            scheduled_events: Vec::new(),
+            load_balancer: None,
+            user_data: String::new(),
         }
     }
 }
@@ -97,14 +169,22 @@ impl VmIdentity {
         .to_string()
     }
 
-    fn document(&self, region: &str) -> Value {
+    /// `GET /metadata/loadbalancer`: 404 when the VM has none.
+    pub(crate) fn load_balancer(&self) -> Response {
+        match &self.load_balancer {
+            Some(lb) => (StatusCode::OK, json_body(&json!({ "loadbalancer": lb }))).into_response(),
+            None => error(StatusCode::NOT_FOUND, "Resource not found"),
+        }
+    }
+
+    fn document(&self, region: &str, version: &str) -> Value {
         let tags: Vec<String> = self.tags.iter().map(|(k, v)| format!("{k}:{v}")).collect();
         let tags_list: Vec<Value> = self
             .tags
             .iter()
             .map(|(k, v)| json!({"name": k, "value": v}))
             .collect();
-        json!({
+        let mut document = json!({
             "compute": {
                 "azEnvironment": "AzurePublicCloud",
                 "licenseType": self.license_type,
@@ -131,13 +211,25 @@ impl VmIdentity {
                     "macAddress": self.mac_address,
                 }],
             },
-        })
+        });
+        if version >= FIRST_USER_DATA_VERSION {
+            if let Some(Value::Object(compute)) = document.get_mut("compute") {
+                compute.insert("userData".into(), Value::String(self.user_data.clone()));
+            }
+        }
+        document
     }
 
     /// `GET /metadata/instance[/route]`: JSON by default, text for leaves; a leaf asked for as
     /// JSON is a 400, as on IMDS.
-    pub(crate) fn instance(&self, path: &str, format: Option<&str>, region: &str) -> Response {
-        let document = self.document(region);
+    pub(crate) fn instance(
+        &self,
+        path: &str,
+        format: Option<&str>,
+        region: &str,
+        version: &str,
+    ) -> Response {
+        let document = self.document(region, version);
         let route = path
             .trim_start_matches("/metadata/instance")
             .trim_matches('/');

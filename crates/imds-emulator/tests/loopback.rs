@@ -6,8 +6,6 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use imds_attest::fetch::{fetch_blocking, FetchError, FetchOptions, FetchReason, Retry};
@@ -15,97 +13,11 @@ use imds_attest::{
     AttestedDocument, Base64Reason, Cloud, Error, ErrorKind, NonceCheck, Policy, TrustStore,
     Verifier,
 };
-use imds_emulator::{Background, Config, Faults, VmIdentity};
+use imds_emulator::{Faults, VmIdentity};
 use serde_json::Value;
 
-struct Running {
-    url: String,
-    dir: PathBuf,
-    runtime: tokio::runtime::Runtime,
-    _emulator: Background,
-}
-
-fn start(edit: impl FnOnce(&mut Config)) -> Running {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "emulator-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut config = Config::new(dir);
-    edit(&mut config);
-    let emulator = Background::start(config).unwrap();
-    // A runtime of the test's own for the raw requests.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    Running {
-        url: emulator.url().to_owned(),
-        dir: emulator.pki_dir().to_path_buf(),
-        runtime,
-        _emulator: emulator,
-    }
-}
-
-impl Running {
-    fn options(&self) -> FetchOptions {
-        edited(FetchOptions::default(), |o| {
-            o.endpoint = self.url.clone();
-            o.backoff = Duration::from_millis(50);
-            o.deadline = Duration::from_secs(10);
-        })
-    }
-
-    /// [`options`](Self::options) asking for `nonce`.
-    fn with_nonce(&self, nonce: &str) -> FetchOptions {
-        edited(self.options(), |o| o.nonce = Some(nonce.into()))
-    }
-
-    fn trust(&self) -> TrustStore {
-        let read = |name: &str| std::fs::read(self.dir.join(name)).unwrap();
-        TrustStore::from_pem(&read("root.pem"), &read("intermediate.pem")).unwrap()
-    }
-
-    fn set_faults(&self, faults: &str) {
-        let (status, _) = self.raw(reqwest::Method::POST, "/admin/faults", &[], Some(faults));
-        assert_eq!(status, 200);
-    }
-
-    /// One request with the given headers; (status, body).
-    fn raw(
-        &self,
-        method: reqwest::Method,
-        path_and_query: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> (u16, String) {
-        let url = format!("{}{path_and_query}", self.url);
-        let headers: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let body = body.map(str::to_owned);
-        self.runtime.block_on(async move {
-            let client = reqwest::Client::builder().no_proxy().build().unwrap();
-            let mut req = client.request(method, url);
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
-            if let Some(b) = body {
-                req = req.body(b);
-            }
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
-        })
-    }
-}
-
-/// `options` changed by `edit` (FetchOptions is non-exhaustive: no struct literal).
-fn edited(mut options: FetchOptions, edit: impl FnOnce(&mut FetchOptions)) -> FetchOptions {
-    edit(&mut options);
-    options
-}
+mod common;
+use common::{edited, start, MD};
 
 fn fetch(options: &FetchOptions) -> (Result<imds_attest::fetch::Fetched, FetchError>, Vec<Retry>) {
     let mut retries = Vec::new();
@@ -379,8 +291,6 @@ fn a_bad_nonce_is_refused_before_anything_is_sent() {
         );
     }
 }
-
-const MD: (&str, &str) = ("Metadata", "true");
 
 #[test]
 fn the_emulator_enforces_imds_request_rules() {

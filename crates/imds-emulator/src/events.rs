@@ -1,0 +1,241 @@
+//! Scheduled events: each moves Scheduled -> Started (at its NotBefore, or when approved) ->
+//! gone (after its duration), and every change increments the document's incarnation.
+//!
+//! The schedule is advanced lazily, whenever it is read or changed, from a monotonic clock;
+//! a time scale F makes every offset and duration pass F times faster than real time.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// The api-versions that serve `/metadata/scheduledevents`.
+pub const SCHEDULED_EVENTS_VERSIONS: &[&str] = &[
+    "2017-03-01",
+    "2017-08-01",
+    "2017-11-01",
+    "2019-01-01",
+    "2019-08-01",
+    "2020-07-01",
+];
+
+/// What the platform is about to do to the VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum EventType {
+    /// Paused for a few seconds (host maintenance).
+    Freeze,
+    /// Restarted.
+    Reboot,
+    /// Moved to another host.
+    Redeploy,
+    /// A Spot VM being evicted.
+    Preempt,
+    /// Deleted.
+    Terminate,
+}
+
+/// One event to schedule, from the config's scenario or `POST /admin/scheduled-events`:
+/// `{"eventType": "Reboot", "notBeforeSeconds": 30, "durationSeconds": 60}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EventSpec {
+    /// What happens.
+    pub event_type: EventType,
+    /// Seconds from now (from the start, in a scenario) until it starts on its own.
+    #[serde(default)]
+    pub not_before_seconds: u64,
+    /// Seconds it lasts once started; then it leaves the document.
+    #[serde(default = "default_duration")]
+    pub duration_seconds: u64,
+    /// Its description.
+    #[serde(default)]
+    pub description: String,
+    /// `Platform` or `User`.
+    #[serde(default = "platform")]
+    pub event_source: String,
+}
+
+fn default_duration() -> u64 {
+    60
+}
+
+fn platform() -> String {
+    "Platform".into()
+}
+
+struct Live {
+    id: String,
+    spec: EventSpec,
+    due: Instant,
+    not_before: OffsetDateTime,
+    ends: Option<Instant>,
+}
+
+/// The VM's scheduled events.
+pub(crate) struct Schedule {
+    scale: f64,
+    incarnation: u64,
+    events: Vec<Live>,
+}
+
+impl Schedule {
+    /// An empty schedule whose clock runs `scale` times faster than real time.
+    pub(crate) fn new(scale: f64) -> Schedule {
+        Schedule {
+            scale,
+            incarnation: 0,
+            events: Vec::new(),
+        }
+    }
+
+    fn real(&self, seconds: u64) -> Duration {
+        Duration::from_secs_f64(seconds as f64 / self.scale)
+    }
+
+    /// Schedules `spec` (its offset counted from `now`); returns its id.
+    pub(crate) fn add(&mut self, spec: EventSpec, now: Instant) -> String {
+        self.advance(now);
+        let offset = self.real(spec.not_before_seconds);
+        let id = event_id();
+        self.events.push(Live {
+            id: id.clone(),
+            due: now + offset,
+            not_before: OffsetDateTime::now_utc() + offset,
+            ends: None,
+            spec,
+        });
+        self.incarnation += 1;
+        id
+    }
+
+    /// Starts the events named now; refuses all if one is not in the document.
+    pub(crate) fn approve(&mut self, ids: &[String], now: Instant) -> Result<(), String> {
+        self.advance(now);
+        if let Some(unknown) = ids
+            .iter()
+            .find(|id| !self.events.iter().any(|e| &e.id == *id))
+        {
+            return Err(format!(
+                "Bad request. Event {unknown} is not in the document"
+            ));
+        }
+        let mut changed = false;
+        for index in 0..self.events.len() {
+            let Some(event) = self.events.get(index) else {
+                continue;
+            };
+            if event.ends.is_none() && ids.contains(&event.id) {
+                let ends = now + self.real(event.spec.duration_seconds);
+                if let Some(event) = self.events.get_mut(index) {
+                    event.ends = Some(ends);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.incarnation += 1;
+        }
+        Ok(())
+    }
+
+    /// Starts what is due and drops what is over, one incarnation per change.
+    fn advance(&mut self, now: Instant) {
+        let scale = self.scale;
+        let mut changes = 0;
+        for event in &mut self.events {
+            if event.ends.is_none() && now >= event.due {
+                let lasts = Duration::from_secs_f64(event.spec.duration_seconds as f64 / scale);
+                event.ends = Some(event.due + lasts);
+                changes += 1;
+            }
+        }
+        let before = self.events.len();
+        self.events.retain(|e| e.ends.is_none_or(|ends| now < ends));
+        changes += before - self.events.len();
+        self.incarnation += changes as u64;
+    }
+
+    /// The `/metadata/scheduledevents` document at `now`.
+    pub(crate) fn document(&mut self, vm_name: &str, now: Instant) -> Value {
+        self.advance(now);
+        let events: Vec<Value> = self
+            .events
+            .iter()
+            .map(|e| {
+                let (status, not_before) = match e.ends {
+                    Some(_) => ("Started", String::new()),
+                    None => ("Scheduled", rfc1123(e.not_before)),
+                };
+                json!({
+                    "EventId": e.id,
+                    "EventType": e.spec.event_type,
+                    "ResourceType": "VirtualMachine",
+                    "Resources": [vm_name],
+                    "EventStatus": status,
+                    "NotBefore": not_before,
+                    "Description": e.spec.description,
+                    "EventSource": e.spec.event_source,
+                    "DurationInSeconds": e.spec.duration_seconds,
+                })
+            })
+            .collect();
+        json!({"DocumentIncarnation": self.incarnation, "Events": events})
+    }
+}
+
+/// The body of `POST /metadata/scheduledevents`.
+#[derive(Deserialize)]
+pub(crate) struct StartRequests {
+    #[serde(rename = "StartRequests")]
+    pub requests: Vec<StartRequest>,
+}
+
+/// One approval.
+#[derive(Deserialize)]
+pub(crate) struct StartRequest {
+    #[serde(rename = "EventId")]
+    pub event_id: String,
+}
+
+/// `Mon, 19 Sep 2016 18:29:47 GMT`, as IMDS writes NotBefore.
+fn rfc1123(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// A random (version 4) UUID.
+fn event_id() -> String {
+    let mut b = [0u8; 16];
+    // A failed draw still gives a unique-enough id from the clock.
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        b = OffsetDateTime::now_utc()
+            .unix_timestamp_nanos()
+            .to_le_bytes();
+    }
+    let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    let part = |from: usize, to: usize| hex.get(from..to).unwrap_or_default().to_owned();
+    format!(
+        "{}-{}-4{}-{}-{}",
+        part(0, 8),
+        part(8, 12),
+        part(13, 16),
+        part(16, 20),
+        part(20, 32)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_before_is_written_in_rfc_1123_form() {
+        let t = time::macros::datetime!(2016-09-19 18:29:47 UTC);
+        assert_eq!(rfc1123(t), "Mon, 19 Sep 2016 18:29:47 GMT");
+    }
+}
