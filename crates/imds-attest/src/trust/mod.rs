@@ -111,6 +111,22 @@ impl TrustStore {
         self.add_pem(pem, source, true)
     }
 
+    /// Adds every certificate in `pem` as a trust anchor serving `cloud` only (a trust
+    /// directory's `roots/<cloud>/`). Returns how many were added; a PEM with none is an error.
+    pub fn add_cloud_roots_pem(
+        &mut self,
+        pem: &[u8],
+        source: &str,
+        cloud: Cloud,
+    ) -> Result<usize, Error> {
+        let before = self.certs.len();
+        let added = self.add_pem(pem, source, true)?;
+        for cert in Arc::make_mut(&mut self.certs).iter_mut().skip(before) {
+            cert.clouds = cloud.only();
+        }
+        Ok(added)
+    }
+
     /// Adds every certificate in `pem` as an intermediate serving every cloud (untrusted: it
     /// only helps build a chain). Returns how many were added; a PEM with none is an error.
     pub fn add_intermediates_pem(&mut self, pem: &[u8], source: &str) -> Result<usize, Error> {
