@@ -12,13 +12,13 @@
 #[cfg(feature = "aia")]
 pub mod http;
 
-use const_oid::db::rfc5280::{ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS};
+use const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
 use der::{Decode, Encode};
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints};
+use x509_cert::ext::pkix::AuthorityKeyIdentifier;
 use x509_cert::Certificate;
 
 use crate::error::{AiaFetchReason, FetchedReason};
-use crate::x509::{ca_issuers, extensions, format_name, subject_key_identifier};
+use crate::x509::{ca_issuers, extensions, format_name, is_ca, subject_key_identifier};
 
 /// At most this many intermediates are fetched for one verification.
 pub const MAX_FETCHES: usize = 4;
@@ -124,11 +124,7 @@ pub(crate) fn check_candidate(
     let cert = Certificate::from_der(&der).map_err(|e| FetchedReason::NotACertificate {
         message: e.to_string(),
     })?;
-    let is_ca = extensions(&cert, ID_CE_BASIC_CONSTRAINTS)
-        .next()
-        .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
-        .is_some_and(|bc| bc.ca);
-    if !is_ca {
+    if !is_ca(&cert) {
         return Err(FetchedReason::NotCa);
     }
     let subject = &cert.tbs_certificate.subject;

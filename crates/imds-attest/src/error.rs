@@ -1190,6 +1190,16 @@ pub enum TrustFileReason {
     },
     /// A certificate's names could not be found.
     NoNames,
+    /// A certificate in a folder of intermediates is not a CA.
+    NotCa {
+        /// Its subject.
+        subject: String,
+    },
+    /// A certificate in a folder of roots is not self-signed.
+    NotSelfSigned {
+        /// Its subject.
+        subject: String,
+    },
 }
 
 /// Why nothing usable came from an AIA caIssuers URL (the HTTP fetcher's own refusals first,
@@ -1897,6 +1907,15 @@ impl fmt::Display for TrustFileReason {
                 write!(f, "a certificate is not strict DER: {message}")
             }
             TrustFileReason::NoNames => f.write_str("a certificate's names could not be found"),
+            TrustFileReason::NotCa { subject } => write!(
+                f,
+                "\"{subject}\" is not a CA certificate, so it cannot be an intermediate"
+            ),
+            TrustFileReason::NotSelfSigned { subject } => write!(
+                f,
+                "\"{subject}\" is not self-signed, so it cannot be a root (put it in \
+                 intermediates/)"
+            ),
         }
     }
 }

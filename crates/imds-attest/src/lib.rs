@@ -77,6 +77,6 @@ pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
 pub use redeem::Redeemer;
 pub use rules::{Rule, Rules, VerifySection};
 pub use signer::SignerFacts;
-pub use trust::TrustStore;
+pub use trust::{TrustDirRole, TrustStore, TrustedCertificate};
 pub use verify::{VerifiedDocument, Verifier};
 pub use warm::DEFAULT_CACHE_CAPACITY;

@@ -3,6 +3,9 @@
 mod builtin;
 mod cert;
 pub(crate) mod chain;
+mod dir;
+
+pub use dir::{TrustDirRole, TrustedCertificate};
 
 use std::sync::Arc;
 
