@@ -432,6 +432,11 @@ impl VerifiedDocument {
         &self.signer.chain
     }
 
+    /// The instant the chain stops being valid: the earliest notAfter of its certificates.
+    pub fn chain_valid_until(&self) -> OffsetDateTime {
+        self.signer.valid_until
+    }
+
     /// The URLs of the intermediates fetched to complete the chain (see
     /// [`Verifier::with_fetcher`]), child side first; empty when none was.
     pub fn fetched_intermediates(&self) -> &[String] {

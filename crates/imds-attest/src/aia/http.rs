@@ -64,13 +64,17 @@ impl HttpFetcher {
     }
 
     /// Keeps certificates that passed in `dir` too (the trust directory's `fetched/`): each
-    /// as `<sha256>.der`. The verifier loading them does not trust them more than a fetch:
+    /// as `<sha256>.pem`. The verifier loading them does not trust them more than a fetch:
     /// they are offered again through this fetcher and checked again.
     pub fn with_dir(mut self, dir: PathBuf) -> HttpFetcher {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
             for entry in entries.flatten() {
-                if let Ok(der) = std::fs::read(entry.path()) {
+                let der = std::fs::read(entry.path())
+                    .ok()
+                    .and_then(|pem| openssl::x509::X509::from_pem(&pem).ok())
+                    .and_then(|x509| x509.to_der().ok());
+                if let Some(der) = der {
                     if let Some((key, not_after)) = key_of_issued(&der) {
                         passed.insert(key, (der, not_after));
                     }
@@ -216,8 +220,13 @@ impl IntermediateFetcher for HttpFetcher {
         if let Some(dir) = &self.dir {
             let name = crate::x509::hex(&openssl::sha::sha256(der));
             // A cache: failing to write it only costs a fetch next time.
-            let _ = std::fs::create_dir_all(dir)
-                .and_then(|()| std::fs::write(dir.join(format!("{name}.der")), der));
+            if let Some(pem) = openssl::x509::X509::from_der(der)
+                .ok()
+                .and_then(|x509| x509.to_pem().ok())
+            {
+                let _ = std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(dir.join(format!("{name}.pem")), pem));
+            }
         }
     }
 

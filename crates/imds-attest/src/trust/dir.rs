@@ -24,6 +24,10 @@ pub enum TrustDirRole {
 pub struct TrustedCertificate {
     /// Its DER.
     pub der: Vec<u8>,
+    /// Its subject, as text.
+    pub subject: String,
+    /// The SHA-256 of its DER, upper-case hex.
+    pub sha256: String,
     /// Where it came from: `certs/<file>` for a built-in one, else the source its adder named.
     pub source: String,
     /// Whether it is a trust anchor.
@@ -124,10 +128,24 @@ impl TrustStore {
         Ok(read)
     }
 
+    /// Verifies that `der` (a certificate) chains to a root of this store serving `cloud`,
+    /// valid at `at`, with every rule of the documents' chain check: the subjects, `der`'s
+    /// first, the root's last.
+    pub fn chain_of(
+        &self,
+        der: &[u8],
+        cloud: Cloud,
+        at: OffsetDateTime,
+    ) -> Result<Vec<String>, Error> {
+        super::chain::verify(self, cloud, der, &[], at).map(|proof| proof.subjects)
+    }
+
     /// Every certificate of the store, in its order.
     pub fn certificates(&self) -> impl Iterator<Item = TrustedCertificate> + '_ {
         self.certs.iter().map(|c| TrustedCertificate {
             der: c.der().to_vec(),
+            subject: crate::x509::subject_of_der(Some(c.der())),
+            sha256: crate::x509::hex(&openssl::sha::sha256(c.der())),
             source: c.label.clone(),
             root: c.anchor,
             clouds: c.clouds.to_vec(),
