@@ -50,9 +50,6 @@ pub struct TrustCommandArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: TrustAction,
-    /// Trust settings.
-    #[command(flatten)]
-    pub trust: TrustArgs,
 }
 
 /// The `trust` subcommands.
@@ -66,6 +63,9 @@ pub enum TrustAction {
         /// Count days left from this instant instead of now.
         #[arg(long, value_name = "TIME", value_parser = crate::args::parse_instant)]
         at: Option<OffsetDateTime>,
+        /// Trust settings.
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Exit 1, with one line each, when a certificate of a usable chain expires within DAYS
     /// (or has expired); exit 0 otherwise.
@@ -76,6 +76,9 @@ pub enum TrustAction {
         /// Check as of this instant instead of now.
         #[arg(long, value_name = "TIME", value_parser = crate::args::parse_instant)]
         at: Option<OffsetDateTime>,
+        /// Trust settings.
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Copy an intermediate into the trust directory, after checking that it chains to a
     /// pinned root now.
@@ -88,6 +91,9 @@ pub enum TrustAction {
         /// Check as of this instant instead of now.
         #[arg(long, value_name = "TIME", value_parser = crate::args::parse_instant)]
         at: Option<OffsetDateTime>,
+        /// Trust settings.
+        #[command(flatten)]
+        trust: TrustArgs,
     },
 }
 
@@ -175,9 +181,14 @@ pub fn expiry_warning(v: &VerifiedDocument, at: OffsetDateTime) -> Option<String
 pub fn run(args: &TrustCommandArgs) -> Result<(), CliError> {
     let now = crate::commands::now();
     match &args.action {
-        TrustAction::List { json, at } => list(&args.trust, *json, at.unwrap_or(now)),
-        TrustAction::Check { within, at } => check(&args.trust, *within, at.unwrap_or(now)),
-        TrustAction::Add { file, cloud, at } => add(&args.trust, file, *cloud, at.unwrap_or(now)),
+        TrustAction::List { json, at, trust } => list(trust, *json, at.unwrap_or(now)),
+        TrustAction::Check { within, at, trust } => check(trust, *within, at.unwrap_or(now)),
+        TrustAction::Add {
+            file,
+            cloud,
+            at,
+            trust,
+        } => add(trust, file, *cloud, at.unwrap_or(now)),
     }
 }
 
