@@ -481,3 +481,22 @@ fn refuses_a_chain_needing_a_fifth_fetch() {
     assert_eq!(*url, server.url("/ca1.cer"));
     assert_eq!(server.hits(), 4);
 }
+
+#[test]
+fn a_passed_certificate_kept_on_disk_spares_the_next_fetcher_a_request() {
+    let server = Server::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("aia-fetched-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = Arc::new(HttpFetcher::new(server.allow()).with_dir(dir.clone()));
+    verify_with(c.trust(), Some(first), &c.doc()).unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    // A new process, as it were: a new fetcher reading the same folder.
+    let second = Arc::new(HttpFetcher::new(server.allow()).with_dir(dir));
+    let verified = verify_with(c.trust(), Some(second), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
+    assert_eq!(server.hits(), 1);
+}
