@@ -328,12 +328,21 @@ impl Verifier {
 }
 
 /// `error`, the chain check's verdict after `fetched` were added: theirs to answer for when
-/// any was, and each forgotten by the fetcher.
+/// any was, and each reported refused to the fetcher; except that a chain failing only for the
+/// verification time (expired, not yet valid) reports that, as it would with the same
+/// intermediates pinned, and nothing is remembered as a failure (another time could use them).
 fn refuse(
     fetcher: &dyn IntermediateFetcher,
     fetched: &[(IssuerRequest, Vec<u8>)],
     error: Error,
 ) -> Error {
+    let timely = matches!(
+        error,
+        Error::CertificateExpired { .. } | Error::CertificateNotYetValid { .. }
+    );
+    if timely {
+        return error;
+    }
     for (request, _) in fetched {
         fetcher.refused(request);
     }

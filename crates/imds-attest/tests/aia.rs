@@ -500,3 +500,31 @@ fn a_passed_certificate_kept_on_disk_spares_the_next_fetcher_a_request() {
     assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
     assert_eq!(server.hits(), 1);
 }
+
+#[test]
+fn a_remembering_verifier_with_a_fetcher_answers_as_one_that_remembers_nothing() {
+    let server = Server::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = server.fetcher();
+    let der = DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&c.leaf);
+    let warm = Verifier::new(c.trust(), Policy::default()).with_fetcher(fetcher.clone());
+    let cold = Verifier::with_cache_capacity(c.trust(), Policy::default(), 0).with_fetcher(fetcher);
+    for at in [
+        REFERENCE_TIME,
+        REFERENCE_TIME + time::Duration::minutes(1),
+        REFERENCE_TIME + time::Duration::days(3650),
+    ] {
+        for _ in 0..2 {
+            let w = warm.verify_bytes(&der, NonceCheck::Exact(NONCE), at);
+            let k = cold.verify_bytes(&der, NonceCheck::Exact(NONCE), at);
+            assert_eq!(w, k, "{at}");
+            match &w {
+                Ok(w) => assert_eq!(w.fetched_intermediates(), std::slice::from_ref(&url)),
+                // Expired with the fetched CA: reported as with a pinned one.
+                Err(e) => assert_eq!(e.kind(), imds_attest::ErrorKind::DocumentExpired, "{e}"),
+            }
+        }
+    }
+}

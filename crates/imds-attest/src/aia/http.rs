@@ -181,6 +181,9 @@ async fn download(url: &str, timeout: Duration) -> Result<Vec<u8>, AiaFetchReaso
 
 impl IntermediateFetcher for HttpFetcher {
     fn fetch(&self, request: &IssuerRequest) -> Result<Vec<u8>, AiaFetchReason> {
+        // The URL first, so that a URL never fetched is refused the same way, remembered
+        // certificate or not.
+        let url = self.allow.check(&request.url)?;
         let key = key_of(request);
         {
             let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,10 +204,7 @@ impl IntermediateFetcher for HttpFetcher {
                 }
             }
         }
-        let outcome = self
-            .allow
-            .check(&request.url)
-            .and_then(|url| self.get(&url, &request.url));
+        let outcome = self.get(&url, &request.url);
         if outcome.is_err() {
             self.remember_failure(key);
         }
