@@ -364,6 +364,50 @@ mod tests {
     }
 
     #[test]
+    fn every_refusal_has_its_own_message() {
+        use crate::error::Error;
+        let fetch = [
+            AiaFetchReason::Scheme,
+            AiaFetchReason::Userinfo,
+            AiaFetchReason::QueryOrFragment,
+            AiaFetchReason::Malformed,
+            AiaFetchReason::HostNotAllowed { host: "h".into() },
+            AiaFetchReason::Redirect {
+                status: 302,
+                location: "l".into(),
+            },
+            AiaFetchReason::Status { status: 404 },
+            AiaFetchReason::TooLarge { max: MAX_AIA_BYTES },
+            AiaFetchReason::Timeout { millis: 10 },
+            AiaFetchReason::Connect {
+                message: "m".into(),
+            },
+            AiaFetchReason::TooManyFetches { max: MAX_FETCHES },
+            AiaFetchReason::RecentlyFailed { retry_in_secs: 1 },
+        ]
+        .map(|r| r.to_string());
+        let used = [
+            FetchedReason::NotACertificate {
+                message: "m".into(),
+            },
+            FetchedReason::NotCa,
+            FetchedReason::SubjectMismatch {
+                subject: "s".into(),
+            },
+            FetchedReason::KeyIdMismatch,
+            FetchedReason::Chain {
+                error: Box::new(Error::NoTrustAnchors {
+                    cloud: crate::cloud::Cloud::Public,
+                }),
+            },
+        ]
+        .map(|r| r.to_string());
+        let all: Vec<&String> = fetch.iter().chain(used.iter()).collect();
+        let distinct: std::collections::BTreeSet<&String> = all.iter().copied().collect();
+        assert_eq!(distinct.len(), all.len(), "{all:#?}");
+    }
+
+    #[test]
     fn replacement_list_names_host_and_port() {
         let list = AiaAllowList::of(&["127.0.0.1:8080"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(list.check("http://127.0.0.1:8080/pki/a.cer").is_ok());
