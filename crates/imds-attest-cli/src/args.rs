@@ -47,6 +47,11 @@ pub enum Command {
     /// `verify --store` to redeem once.
     #[command(after_help = "Exit status: 0 issued, 1 the store could not answer, 2 usage error.")]
     Challenge(ChallengeArgs),
+    /// The trusted certificates: list them, check their expiry, add an intermediate.
+    #[command(
+        after_help = "Exit status: 0 done (check: nothing expires soon), 1 check found certificates expiring, 2 usage error or refused."
+    )]
+    Trust(crate::trust::TrustCommandArgs),
     /// Print a shell completion script to standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -60,6 +65,9 @@ impl Command {
             Command::Verify(args) => args.json,
             Command::Inspect(args) => args.json,
             Command::Challenge(args) => args.json,
+            Command::Trust(t) => {
+                matches!(t.action, crate::trust::TrustAction::List { json: true, .. })
+            }
             Command::Fetch(_) | Command::Completions(_) | Command::Man => false,
         }
     }
@@ -83,6 +91,10 @@ pub struct TrustArgs {
     /// Extra intermediate PEM file; repeatable. Added to the pinned intermediates.
     #[arg(long = "intermediate", value_name = "PEM")]
     pub intermediates: Vec<PathBuf>,
+    /// Trust directory: roots/<cloud>/*.pem and intermediates/*.pem add to the built-in
+    /// certificates. Default: $XDG_CONFIG_HOME/imds-attest/trust when it exists.
+    #[arg(long, value_name = "DIR", env = "IMDS_ATTEST_TRUST_DIR")]
+    pub trust_dir: Option<PathBuf>,
 }
 
 /// `imds-attest verify`.
@@ -132,6 +144,9 @@ pub struct VerifyArgs {
     /// Trust settings.
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Fetching missing intermediates.
+    #[command(flatten)]
+    pub fetching: crate::trust::FetchingArgs,
     /// Refuse documents larger than this many bytes; no more than this is read.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_INPUT_BYTES)]
     pub max_input: usize,
@@ -278,7 +293,7 @@ fn parse_expected_nonce(s: &str) -> Result<String, String> {
 }
 
 /// RFC 3339, or whole seconds since 1970 as `openssl -attime` takes them.
-fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s
             .parse::<i64>()

@@ -33,6 +33,7 @@ pub fn run(command: &Command) -> Result<(), CliError> {
             let inspection = inspect(args)?;
             output::inspection(&inspection, args.json).map_err(CliError::Output)
         }
+        Command::Trust(args) => crate::trust::run(args),
         Command::Completions(args) => completions(args),
         Command::Man => output::man(Cli::command()).map_err(CliError::Output),
     }
@@ -103,11 +104,17 @@ fn verify(args: &VerifyArgs) -> Result<(VerifiedDocument, Option<Redemption>), C
     };
     let bytes = read_document(&args.file, args.max_input)?;
     let at = args.at.unwrap_or_else(now);
-    let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty());
+    let fetching = args.fetching.fetch_intermediates;
+    let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty()).fetching(fetching);
     let doc = AttestedDocument::parse_with_max_size(&bytes, args.max_input).map_err(reject)?;
-    let verified = Verifier::new(trust, policy)
-        .verify(&doc, nonce, at)
-        .map_err(reject)?;
+    let mut verifier = Verifier::new(trust, policy);
+    if let Some(fetcher) = crate::trust::fetcher(&args.fetching, args.trust.trust_dir.as_deref())? {
+        verifier = verifier.with_fetcher(fetcher);
+    }
+    let verified = verifier.verify(&doc, nonce, at).map_err(reject)?;
+    if let Some(warning) = crate::trust::expiry_warning(&verified, at) {
+        eprintln!("{warning}");
+    }
     Ok((verified, redemption))
 }
 
@@ -214,12 +221,12 @@ fn completions(args: &CompletionsArgs) -> Result<(), CliError> {
 }
 
 /// The current time, to the second: documents carry whole seconds.
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now - Duration::nanoseconds(now.nanosecond().into())
 }
 
-fn trust_store(args: &TrustArgs) -> Result<TrustStore, CliError> {
+pub(crate) fn trust_store(args: &TrustArgs) -> Result<TrustStore, CliError> {
     let mut trust = TrustStore::builtin();
     if !args.roots.is_empty() {
         trust = trust.without_roots();
@@ -240,6 +247,7 @@ fn trust_store(args: &TrustArgs) -> Result<TrustStore, CliError> {
         };
         added.map_err(|e| CliError::Usage(e.to_string()))?;
     }
+    crate::trust::add_dir(&mut trust, args.trust_dir.as_deref())?;
     Ok(trust)
 }
 

@@ -32,6 +32,8 @@ pub enum CliError {
     StoreFailed(StoreError),
     /// The result could not be written (a closed pipe, a full disk).
     Output(io::Error),
+    /// `trust check`: these certificates expire soon or have expired (exit status 1).
+    TrustCheck(Vec<String>),
 }
 
 /// A rejected document, with what the CLI knows about how trust was set up.
@@ -40,6 +42,8 @@ pub struct Rejection {
     pub error: Error,
     /// Whether `--root` replaced the built-in roots.
     pub roots_given: bool,
+    /// Whether `--fetch-intermediates` was given.
+    pub fetching: bool,
 }
 
 /// The exit status of an outcome; the only place statuses are chosen.
@@ -50,7 +54,8 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
             CliError::Rejected(_)
             | CliError::NotADocument(_)
             | CliError::FetchFailed { .. }
-            | CliError::StoreFailed(_),
+            | CliError::StoreFailed(_)
+            | CliError::TrustCheck(_),
         ) => ExitCode::from(1),
         Err(
             CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) | CliError::Output(_),
@@ -61,7 +66,19 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
 impl CliError {
     /// A rejection of the document by the library.
     pub fn rejected(error: Error, roots_given: bool) -> Self {
-        CliError::Rejected(Rejection { error, roots_given })
+        CliError::Rejected(Rejection {
+            error,
+            roots_given,
+            fetching: false,
+        })
+    }
+
+    /// This error, noting whether `--fetch-intermediates` was given (for the hint).
+    pub fn fetching(mut self, fetching: bool) -> Self {
+        if let CliError::Rejected(r) = &mut self {
+            r.fetching = fetching;
+        }
+        self
     }
 
     /// The machine-readable kind, as `--json` gives it: the library error's kind, or `usage`.
@@ -73,6 +90,7 @@ impl CliError {
             CliError::FetchFailed { kind, .. } => kind.clone(),
             CliError::StoreFailed(e) => e.kind().to_string(),
             CliError::Output(_) => "output".into(),
+            CliError::TrustCheck(_) => "trust_expiring".into(),
         }
     }
 
@@ -85,6 +103,7 @@ impl CliError {
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.to_string(),
             CliError::StoreFailed(e) => e.to_string(),
             CliError::Output(e) => e.to_string(),
+            CliError::TrustCheck(lines) => lines.join("\n"),
         }
     }
 
@@ -109,6 +128,11 @@ impl CliError {
             CliError::FetchFailed { .. } => format!("imds-attest: fetch failed: {message}"),
             CliError::StoreFailed(_) => format!("imds-attest: no challenge issued: {message}"),
             CliError::Output(_) => format!("imds-attest: cannot write the output: {message}"),
+            CliError::TrustCheck(lines) => lines
+                .iter()
+                .map(|l| format!("imds-attest: expiring: {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) => {
                 format!("imds-attest: {message}")
             }
@@ -134,6 +158,14 @@ impl Rejection {
     /// Trust advice belongs here, not in the library: only the CLI knows its options, and an
     /// installed binary has no checkout whose certs/ could be updated.
     fn hint(&self) -> Option<String> {
+        let hint = self.trust_hint();
+        match (hint, crate::trust::fetch_hint(&self.error, self.fetching)) {
+            (Some(hint), Some(fetch)) => Some(format!("{hint}; {fetch}")),
+            (hint, _) => hint,
+        }
+    }
+
+    fn trust_hint(&self) -> Option<String> {
         match &self.error {
             Error::UntrustedIssuer {
                 subject,

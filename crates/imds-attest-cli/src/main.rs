@@ -10,6 +10,7 @@ mod args;
 mod commands;
 mod error;
 mod output;
+mod trust;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

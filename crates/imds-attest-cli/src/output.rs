@@ -110,6 +110,9 @@ pub fn verified(
         let label = if i == 0 { "chain" } else { "" };
         lines.push(format!("{label:<15} {subject}"));
     }
+    for url in v.fetched_intermediates() {
+        lines.push(format!("fetched         {url}"));
+    }
     if !c.other.is_empty() {
         lines.push(format!(
             "other fields    {}",

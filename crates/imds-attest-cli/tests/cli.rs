@@ -363,7 +363,7 @@ fn json_rejection_for_an_untrusted_issuer_carries_the_hint() {
     );
     assert_eq!(
         v["error"]["hint"],
-        "pass --intermediate with the certificate of \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" (its caIssuers URL is shown by imds-attest inspect); see the README's trust section"
+        "pass --intermediate with the certificate of \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" (its caIssuers URL is shown by imds-attest inspect); see the README's trust section; or let imds-attest fetch it from the certificate's caIssuers URL with --fetch-intermediates"
     );
     assert!(!r.stderr.contains("certs/"), "{}", r.stderr);
 }

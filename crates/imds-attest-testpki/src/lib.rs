@@ -180,6 +180,12 @@ pub struct Issued {
 impl Issued {
     /// Issues a certificate by `spec`, signed by `issuer` (self-signed when `None`).
     pub fn new(spec: &CertSpec, issuer: Option<&Issued>) -> Issued {
+        Issued::with_aia(spec, issuer, None)
+    }
+
+    /// [`new`](Self::new), naming `aia` (when given) as the AIA caIssuers URL: where the
+    /// issuer's certificate is published, for tests of fetching a missing intermediate.
+    pub fn with_aia(spec: &CertSpec, issuer: Option<&Issued>, aia: Option<&str>) -> Issued {
         static SERIAL: AtomicU32 = AtomicU32::new(0x1000);
         let key = key(spec.key, spec.slot);
         let mut name = X509NameBuilder::new().unwrap();
@@ -244,6 +250,9 @@ impl Issued {
             let ext = san.build(&b.x509v3_context(None, None)).unwrap();
             b.append_extension(ext).unwrap();
         }
+        if let Some(url) = aia {
+            b.append_extension(aia_extension(url)).unwrap();
+        }
         let signing_key = issuer.map_or(&key, |i| &i.key);
         b.sign(signing_key, (spec.hash)()).unwrap();
         Issued {
@@ -270,6 +279,30 @@ impl Issued {
             key: PKey::private_key_from_pem(key).ok()?,
         })
     }
+}
+
+/// id-pe-authorityInfoAccess with one id-ad-caIssuers uniformResourceIdentifier.
+fn aia_extension(url: &str) -> openssl::x509::X509Extension {
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = body.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else if len <= 0xff {
+            out.extend([0x81, len as u8]);
+        } else {
+            out.extend([0x82, (len >> 8) as u8, len as u8]);
+        }
+        out.extend_from_slice(body);
+        out
+    }
+    // id-ad-caIssuers, 1.3.6.1.5.5.7.48.2.
+    let mut description = vec![0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    description.extend(tlv(0x86, url.as_bytes()));
+    let der = tlv(0x30, &tlv(0x30, &description));
+    let oid = openssl::asn1::Asn1Object::from_str("1.3.6.1.5.5.7.1.1").unwrap();
+    let value = openssl::asn1::Asn1OctetString::new_from_bytes(&der).unwrap();
+    openssl::x509::X509Extension::new_from_der(&oid, false, &value).unwrap()
 }
 
 fn asn1_time(t: OffsetDateTime) -> Asn1Time {

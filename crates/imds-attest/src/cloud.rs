@@ -34,6 +34,16 @@ impl Cloud {
         }
     }
 
+    /// A slice holding this cloud alone, for what serves one cloud.
+    pub(crate) fn only(self) -> &'static [Cloud] {
+        match self {
+            Cloud::Public => &[Cloud::Public],
+            Cloud::UsGov => &[Cloud::UsGov],
+            Cloud::China => &[Cloud::China],
+            Cloud::Germany => &[Cloud::Germany],
+        }
+    }
+
     /// The short name used on the command line and in output (`public`, `usgov`…).
     pub fn name(self) -> &'static str {
         match self {

@@ -280,6 +280,26 @@ pub enum Error {
         /// What was wrong.
         reason: RulesReason,
     },
+    /// A missing intermediate could not be fetched from the AIA caIssuers URL its child
+    /// names (the verifier was given an [`IntermediateFetcher`](crate::IntermediateFetcher)).
+    IntermediateFetch {
+        /// The URL (as the certificate names it).
+        url: String,
+        /// The issuer asked for.
+        issuer: String,
+        /// Why nothing usable was fetched.
+        reason: AiaFetchReason,
+    },
+    /// A fetched intermediate was not used: it is not the issuer asked for, or the chain it
+    /// completes does not pass the chain check.
+    FetchedIntermediateRefused {
+        /// Where it was fetched from.
+        url: String,
+        /// The issuer asked for.
+        issuer: String,
+        /// Why it was refused.
+        reason: FetchedReason,
+    },
     /// OpenSSL failed for a reason that is not the document's fault.
     Crypto {
         /// What was being done.
@@ -396,11 +416,15 @@ pub enum ErrorKind {
     ImdsStatus,
     /// IMDS kept serving a cached document for another nonce (the `fetch` module).
     StaleDocument,
+    /// [`Error::IntermediateFetch`].
+    IntermediateFetch,
+    /// [`Error::FetchedIntermediateRefused`].
+    FetchedIntermediateRefused,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of the table above.
-    pub const ALL: [ErrorKind; 45] = [
+    pub const ALL: [ErrorKind; 47] = [
         ErrorKind::InputTooLarge,
         ErrorKind::UnrecognisedInput,
         ErrorKind::Envelope,
@@ -446,6 +470,8 @@ impl ErrorKind {
         ErrorKind::Fetch,
         ErrorKind::ImdsStatus,
         ErrorKind::StaleDocument,
+        ErrorKind::IntermediateFetch,
+        ErrorKind::FetchedIntermediateRefused,
     ];
 
     /// The stable snake_case name.
@@ -496,6 +522,8 @@ impl ErrorKind {
             ErrorKind::Fetch => "fetch",
             ErrorKind::ImdsStatus => "imds_status",
             ErrorKind::StaleDocument => "stale_document",
+            ErrorKind::IntermediateFetch => "intermediate_fetch",
+            ErrorKind::FetchedIntermediateRefused => "fetched_intermediate_refused",
         }
     }
 }
@@ -566,6 +594,8 @@ impl Error {
             Error::DocumentAlreadyUsed { .. } => ErrorKind::DocumentAlreadyUsed,
             Error::StoreUnavailable { .. } => ErrorKind::StoreUnavailable,
             Error::TrustFile { .. } => ErrorKind::TrustFile,
+            Error::IntermediateFetch { .. } => ErrorKind::IntermediateFetch,
+            Error::FetchedIntermediateRefused { .. } => ErrorKind::FetchedIntermediateRefused,
             Error::RulesFile { .. } => ErrorKind::RulesFile,
             Error::Crypto { .. } => ErrorKind::Crypto,
         }
@@ -1160,6 +1190,157 @@ pub enum TrustFileReason {
     },
     /// A certificate's names could not be found.
     NoNames,
+    /// A certificate in a folder of intermediates is not a CA.
+    NotCa {
+        /// Its subject.
+        subject: String,
+    },
+    /// A certificate in a folder of roots is not self-signed.
+    NotSelfSigned {
+        /// Its subject.
+        subject: String,
+    },
+}
+
+/// Why nothing usable came from an AIA caIssuers URL (the HTTP fetcher's own refusals first,
+/// before any request, then what the answer was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AiaFetchReason {
+    /// Not an `http` or `https` URL.
+    Scheme,
+    /// The URL carries a user name or password (`user@host`).
+    Userinfo,
+    /// The URL carries a query or a fragment.
+    QueryOrFragment,
+    /// The URL cannot be read.
+    Malformed,
+    /// The host (with its port, and path for `www.microsoft.com`) is not on the allow list.
+    HostNotAllowed {
+        /// `host[:port]` as the URL names it.
+        host: String,
+    },
+    /// The server answered a redirect, which is never followed.
+    Redirect {
+        /// The HTTP status.
+        status: u16,
+        /// Its Location header, if any.
+        location: String,
+    },
+    /// The server answered another status than 200.
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The answer is larger than the limit.
+    TooLarge {
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// No full answer within the time limit.
+    Timeout {
+        /// The limit, in milliseconds.
+        millis: u64,
+    },
+    /// The connection failed.
+    Connect {
+        /// The client's message.
+        message: String,
+    },
+    /// A verification would need more fetches than allowed.
+    TooManyFetches {
+        /// The limit.
+        max: usize,
+    },
+    /// This issuer's fetch failed or was refused a short while ago; not retried yet.
+    RecentlyFailed {
+        /// Seconds until it is tried again.
+        retry_in_secs: u64,
+    },
+}
+
+impl fmt::Display for AiaFetchReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AiaFetchReason::Scheme => f.write_str("only http and https URLs are fetched"),
+            AiaFetchReason::Userinfo => f.write_str("a URL with a user name (user@) is refused"),
+            AiaFetchReason::QueryOrFragment => {
+                f.write_str("a URL with a query or a fragment is refused")
+            }
+            AiaFetchReason::Malformed => f.write_str("the URL cannot be read"),
+            AiaFetchReason::HostNotAllowed { host } => write!(
+                f,
+                "host {host} is not on the AIA allow list (add it with --aia-allow HOST[:PORT])"
+            ),
+            AiaFetchReason::Redirect { status, location } => write!(
+                f,
+                "the server answered {status} (redirect to {location:?}), and redirects are \
+                 never followed"
+            ),
+            AiaFetchReason::Status { status } => write!(f, "the server answered {status}"),
+            AiaFetchReason::TooLarge { max } => {
+                write!(f, "the answer is larger than {max} bytes")
+            }
+            AiaFetchReason::Timeout { millis } => {
+                write!(f, "no complete answer within {millis} ms")
+            }
+            AiaFetchReason::Connect { message } => write!(f, "connection failed: {message}"),
+            AiaFetchReason::TooManyFetches { max } => write!(
+                f,
+                "the chain would need more than {max} fetched intermediates"
+            ),
+            AiaFetchReason::RecentlyFailed { retry_in_secs } => write!(
+                f,
+                "it failed recently; not tried again for {retry_in_secs} s"
+            ),
+        }
+    }
+}
+
+/// Why a fetched certificate was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchedReason {
+    /// The answer is not one strict DER or PEM certificate.
+    NotACertificate {
+        /// The decoder's message.
+        message: String,
+    },
+    /// It is not a CA (basicConstraints cA is not true).
+    NotCa,
+    /// Its subject is not the issuer asked for.
+    SubjectMismatch {
+        /// Its subject.
+        subject: String,
+    },
+    /// Its subjectKeyIdentifier is not the child's authorityKeyIdentifier.
+    KeyIdMismatch,
+    /// The chain it completes fails the chain check.
+    Chain {
+        /// What the chain check said.
+        error: Box<Error>,
+    },
+}
+
+impl fmt::Display for FetchedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchedReason::NotACertificate { message } => {
+                write!(f, "it is not a DER or PEM certificate ({message})")
+            }
+            FetchedReason::NotCa => f.write_str("it is not a CA certificate"),
+            FetchedReason::SubjectMismatch { subject } => {
+                write!(f, "its subject is \"{subject}\", not the issuer asked for")
+            }
+            FetchedReason::KeyIdMismatch => f.write_str(
+                "its subjectKeyIdentifier is not the authorityKeyIdentifier of the certificate \
+                 it should have issued",
+            ),
+            FetchedReason::Chain { error } => {
+                write!(f, "the chain it completes does not verify: {error}")
+            }
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -1405,6 +1586,22 @@ impl fmt::Display for Error {
             Error::TrustFile { source, reason } => {
                 write!(f, "cannot use trust file {source}: {reason}")
             }
+            Error::IntermediateFetch {
+                url,
+                issuer,
+                reason,
+            } => write!(
+                f,
+                "cannot fetch the missing intermediate \"{issuer}\" from {url}: {reason}"
+            ),
+            Error::FetchedIntermediateRefused {
+                url,
+                issuer,
+                reason,
+            } => write!(
+                f,
+                "the certificate fetched from {url} for \"{issuer}\" is not used: {reason}"
+            ),
             Error::RulesFile {
                 source,
                 line,
@@ -1710,6 +1907,15 @@ impl fmt::Display for TrustFileReason {
                 write!(f, "a certificate is not strict DER: {message}")
             }
             TrustFileReason::NoNames => f.write_str("a certificate's names could not be found"),
+            TrustFileReason::NotCa { subject } => write!(
+                f,
+                "\"{subject}\" is not a CA certificate, so it cannot be an intermediate"
+            ),
+            TrustFileReason::NotSelfSigned { subject } => write!(
+                f,
+                "\"{subject}\" is not self-signed, so it cannot be a root (put it in \
+                 intermediates/)"
+            ),
         }
     }
 }

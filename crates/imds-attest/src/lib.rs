@@ -6,7 +6,8 @@
 //! certificate that actually signed to a pinned root of the signer's cloud, the signer's name
 //! (`*.metadata.azure.com` and the other clouds' domains, at a label boundary), the nonce, and
 //! createdOn/expiresOn against a time the caller gives. It never reads the clock, and does no
-//! network I/O unless the `fetch` feature's IMDS client ([`fetch`]) is called.
+//! network I/O unless the `fetch` feature's IMDS client ([`fetch`]) is called, or the `aia`
+//! feature's fetcher of missing intermediates ([`aia`]) is given to a verifier.
 //!
 //! ```
 //! use imds_attest::{AttestedDocument, NonceCheck, Policy, TrustStore, Verifier};
@@ -24,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod aia;
 mod algorithms;
 mod claims;
 mod cloud;
@@ -56,13 +58,15 @@ pub mod json {
     pub use serde_json::{Map, Value};
 }
 
+pub use aia::{IntermediateFetcher, IssuerRequest};
 pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
 pub use cms::AttestedDocument;
 pub use error::{
-    AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason, EnvelopeReason, Error,
-    ErrorKind, InputReason, KeyReason, NameReason, ProfileReason, RuleField, RulesReason,
-    SignedAttributesReason, StructureReason, TimestampReason, TlvProblem, TrustFileReason,
+    AiaFetchReason, AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason,
+    EnvelopeReason, Error, ErrorKind, FetchedReason, InputReason, KeyReason, NameReason,
+    ProfileReason, RuleField, RulesReason, SignedAttributesReason, StructureReason,
+    TimestampReason, TlvProblem, TrustFileReason,
 };
 pub use inspect::{inspect, CertificateInfo, Inspection};
 pub use limits::{
@@ -73,6 +77,6 @@ pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
 pub use redeem::Redeemer;
 pub use rules::{Rule, Rules, VerifySection};
 pub use signer::SignerFacts;
-pub use trust::TrustStore;
+pub use trust::{TrustDirRole, TrustStore, TrustedCertificate};
 pub use verify::{VerifiedDocument, Verifier};
 pub use warm::DEFAULT_CACHE_CAPACITY;

@@ -17,6 +17,8 @@ pub(crate) struct ProvenSigner {
     pub(crate) facts: SignerFacts,
     /// The chain's subjects, signer first, trust anchor last.
     pub(crate) chain: Vec<String>,
+    /// The URLs of the intermediates fetched to complete the chain, child side first.
+    pub(crate) fetched: Vec<String>,
     /// The instants at which the proof holds: from `valid_from` (included) to `valid_until`
     /// (excluded), as OpenSSL counts them: a certificate is valid at its notBefore and expired
     /// at its notAfter.

@@ -11,16 +11,18 @@ use std::sync::Arc;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::aia::{self, IntermediateFetcher, IssuerRequest, MAX_FETCHES};
 use crate::claims::Claims;
 use crate::cloud::Cloud;
 use crate::cms::{AttestedDocument, SignedPart};
-use crate::error::Error;
+use crate::error::{AiaFetchReason, Error, FetchedReason};
 use crate::input;
 use crate::policy::{NonceCheck, Policy};
 use crate::proven::ProvenSigner;
 use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
 use crate::tlv::DEFAULT_MAX_INPUT_BYTES;
+use crate::trust::chain::ChainProof;
 use crate::trust::TrustStore;
 use crate::warm::{Memory, Recall, DEFAULT_CACHE_CAPACITY};
 
@@ -59,6 +61,16 @@ pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
     memory: Memory,
+    fetcher: Option<Fetcher>,
+}
+
+/// The fetcher of missing intermediates, shown by presence only.
+struct Fetcher(Arc<dyn IntermediateFetcher>);
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IntermediateFetcher")
+    }
 }
 
 impl Verifier {
@@ -75,7 +87,21 @@ impl Verifier {
             trust,
             policy,
             memory: Memory::new(signers),
+            fetcher: None,
         }
+    }
+
+    /// This verifier, asking `fetcher` for an intermediate that neither the trust store nor
+    /// the document holds: only then, only for the issuer the certificate lacking it names (at
+    /// its AIA caIssuers URL), at most [`MAX_FETCHES`] times per verification. A fetched
+    /// certificate is used only if it is a CA, its subject is the issuer asked for, its
+    /// subjectKeyIdentifier is the child's authorityKeyIdentifier, and the chain check (every
+    /// rule, a root of the signer's cloud, at the verification time) passes with it added as
+    /// one more untrusted intermediate. [`VerifiedDocument::fetched_intermediates`] says
+    /// which URLs were used.
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn IntermediateFetcher>) -> Verifier {
+        self.fetcher = Some(Fetcher(fetcher));
+        self
     }
 
     /// How many signers this verifier can remember.
@@ -205,20 +231,130 @@ impl Verifier {
         }
         let signer = &doc.signer;
         let (key, cloud) = check_signer(doc, self.policy.clouds())?;
-        let chain =
-            self.memory
-                .verify_chain(&self.trust, cloud, signer, &doc.other_certificates, at)?;
+        let (chain, fetched) = self.prove_chain(doc, cloud, at)?;
         let proven = Arc::new(ProvenSigner {
             key,
             identity: signer.identity(),
             cloud,
             facts: signer.facts()?,
             chain: chain.subjects,
+            fetched,
             valid_from: chain.valid_from,
             valid_until: chain.valid_until,
         });
         self.memory.remember_signer(doc, Arc::clone(&proven));
         Ok(proven)
+    }
+}
+
+impl Verifier {
+    /// The chain of `doc`'s signer, completed with fetched intermediates when a fetcher is
+    /// given and the chain lacks an issuer; the URLs of those used.
+    fn prove_chain(
+        &self,
+        doc: &AttestedDocument,
+        cloud: Cloud,
+        at: OffsetDateTime,
+    ) -> Result<(ChainProof, Vec<String>), Error> {
+        let signer = &doc.signer;
+        let mut outcome =
+            self.memory
+                .verify_chain(&self.trust, cloud, signer, &doc.other_certificates, at);
+        let Some(Fetcher(fetcher)) = &self.fetcher else {
+            return outcome.map(|proof| (proof, Vec::new()));
+        };
+        let mut carried = doc.other_certificates.clone();
+        let mut fetched: Vec<(IssuerRequest, Vec<u8>)> = Vec::new();
+        loop {
+            let error = match outcome {
+                Ok(proof) => {
+                    for (request, der) in &fetched {
+                        fetcher.accepted(request, der);
+                    }
+                    let urls = fetched.into_iter().map(|(r, _)| r.url).collect();
+                    return Ok((proof, urls));
+                }
+                Err(error) => error,
+            };
+            let request = match &error {
+                Error::UntrustedIssuer {
+                    subject,
+                    issuer,
+                    self_signed: false,
+                    ..
+                } => aia::request_for(
+                    subject,
+                    issuer,
+                    std::iter::once(signer.der.as_slice()).chain(carried.iter().map(Vec::as_slice)),
+                ),
+                _ => None,
+            };
+            let Some(request) = request else {
+                return Err(refuse(fetcher.as_ref(), &fetched, error));
+            };
+            if fetched.len() >= MAX_FETCHES {
+                let reason = AiaFetchReason::TooManyFetches { max: MAX_FETCHES };
+                for (request, _) in &fetched {
+                    fetcher.refused(request);
+                }
+                return Err(Error::IntermediateFetch {
+                    url: request.url,
+                    issuer: request.issuer,
+                    reason,
+                });
+            }
+            let answer = fetcher
+                .fetch(&request)
+                .map_err(|reason| Error::IntermediateFetch {
+                    url: request.url.clone(),
+                    issuer: request.issuer.clone(),
+                    reason,
+                })?;
+            let der = aia::check_candidate(&request, &answer).map_err(|reason| {
+                fetcher.refused(&request);
+                Error::FetchedIntermediateRefused {
+                    url: request.url.clone(),
+                    issuer: request.issuer.clone(),
+                    reason,
+                }
+            })?;
+            carried.push(der.clone());
+            fetched.push((request, der));
+            outcome = self
+                .memory
+                .verify_chain(&self.trust, cloud, signer, &carried, at);
+        }
+    }
+}
+
+/// `error`, the chain check's verdict after `fetched` were added: theirs to answer for when
+/// any was, and each reported refused to the fetcher; except that a chain failing only for the
+/// verification time (expired, not yet valid) reports that, as it would with the same
+/// intermediates pinned, and nothing is remembered as a failure (another time could use them).
+fn refuse(
+    fetcher: &dyn IntermediateFetcher,
+    fetched: &[(IssuerRequest, Vec<u8>)],
+    error: Error,
+) -> Error {
+    let timely = matches!(
+        error,
+        Error::CertificateExpired { .. } | Error::CertificateNotYetValid { .. }
+    );
+    if timely {
+        return error;
+    }
+    for (request, _) in fetched {
+        fetcher.refused(request);
+    }
+    match fetched.last() {
+        Some((request, _)) => Error::FetchedIntermediateRefused {
+            url: request.url.clone(),
+            issuer: request.issuer.clone(),
+            reason: FetchedReason::Chain {
+                error: Box::new(error),
+            },
+        },
+        None => error,
     }
 }
 
@@ -304,6 +440,17 @@ impl VerifiedDocument {
     pub fn chain(&self) -> &[String] {
         &self.signer.chain
     }
+
+    /// The instant the chain stops being valid: the earliest notAfter of its certificates.
+    pub fn chain_valid_until(&self) -> OffsetDateTime {
+        self.signer.valid_until
+    }
+
+    /// The URLs of the intermediates fetched to complete the chain (see
+    /// [`Verifier::with_fetcher`]), child side first; empty when none was.
+    pub fn fetched_intermediates(&self) -> &[String] {
+        &self.signer.fetched
+    }
 }
 
 impl PartialEq for VerifiedDocument {
@@ -323,7 +470,7 @@ impl Eq for VerifiedDocument {}
 impl Serialize for VerifiedDocument {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("VerifiedDocument", 7)?;
+        let mut s = serializer.serialize_struct("VerifiedDocument", 8)?;
         s.serialize_field("cloud", &self.cloud())?;
         s.serialize_field("region", &self.region())?;
         s.serialize_field("rule", &self.rule())?;
@@ -331,6 +478,11 @@ impl Serialize for VerifiedDocument {
         s.serialize_field("claims", &self.claims)?;
         s.serialize_field("signer", self.signer())?;
         s.serialize_field("chain", self.chain())?;
+        if self.fetched_intermediates().is_empty() {
+            s.skip_field("fetchedIntermediates")?;
+        } else {
+            s.serialize_field("fetchedIntermediates", self.fetched_intermediates())?;
+        }
         s.end()
     }
 }

@@ -99,6 +99,24 @@ pub(crate) fn instant(t: x509_cert::time::Time) -> Option<OffsetDateTime> {
         .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
 }
 
+/// The subject of a certificate's DER as text, or a placeholder when it cannot be read.
+pub(crate) fn subject_of_der(der: Option<&[u8]>) -> String {
+    der.and_then(|d| Certificate::from_der(d).ok()).map_or_else(
+        || "(unreadable certificate)".to_owned(),
+        |c| format_name(&c.tbs_certificate.subject),
+    )
+}
+
+/// Whether basicConstraints says cA.
+pub(crate) fn is_ca(cert: &Certificate) -> bool {
+    extensions(cert, const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS)
+        .next()
+        .and_then(|e| {
+            x509_cert::ext::pkix::BasicConstraints::from_der(e.extn_value.as_bytes()).ok()
+        })
+        .is_some_and(|bc| bc.ca)
+}
+
 /// Upper-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()

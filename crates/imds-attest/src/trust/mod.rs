@@ -3,6 +3,9 @@
 mod builtin;
 mod cert;
 pub(crate) mod chain;
+mod dir;
+
+pub use dir::{TrustDirRole, TrustedCertificate};
 
 use std::sync::Arc;
 
@@ -109,6 +112,22 @@ impl TrustStore {
     /// the file in errors. Returns how many were added; a PEM with none is an error.
     pub fn add_roots_pem(&mut self, pem: &[u8], source: &str) -> Result<usize, Error> {
         self.add_pem(pem, source, true)
+    }
+
+    /// Adds every certificate in `pem` as a trust anchor serving `cloud` only (a trust
+    /// directory's `roots/<cloud>/`). Returns how many were added; a PEM with none is an error.
+    pub fn add_cloud_roots_pem(
+        &mut self,
+        pem: &[u8],
+        source: &str,
+        cloud: Cloud,
+    ) -> Result<usize, Error> {
+        let before = self.certs.len();
+        let added = self.add_pem(pem, source, true)?;
+        for cert in Arc::make_mut(&mut self.certs).iter_mut().skip(before) {
+            cert.clouds = cloud.only();
+        }
+        Ok(added)
     }
 
     /// Adds every certificate in `pem` as an intermediate serving every cloud (untrusted: it

@@ -1,0 +1,356 @@
+//! Trust that survives a rotation: the emulator rotates its issuing CA and a verifier made
+//! before keeps verifying by fetching the new one; `--trust-dir`; `imds-attest trust`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use imds_attest::aia::http::HttpFetcher;
+use imds_attest::aia::AiaAllowList;
+use imds_attest::fetch::{fetch_blocking, FetchOptions};
+use imds_attest::{AttestedDocument, NonceCheck, Policy, TrustStore, Verifier};
+use imds_attest_testpki::{claims_json, imds_response, CertSpec, DocSpec, Issued, REFERENCE_TIME};
+use imds_emulator::{Background, Config};
+use time::Duration;
+
+fn scratch(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cli-trust-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("IMDS_ATTEST_TRUST_DIR")
+        .env("XDG_CONFIG_HOME", scratch("xdg"))
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn document(url: &str, nonce: &str) -> String {
+    let mut options = FetchOptions::default();
+    options.endpoint = url.into();
+    options.nonce = Some(nonce.into());
+    fetch_blocking(&options, |_| {}).unwrap().body
+}
+
+/// `POST path` with an empty body, over a plain socket: the status.
+fn post(addr: std::net::SocketAddr, path: &str) -> u16 {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_verifier_started_before_a_rotation_keeps_verifying_after_it_by_fetching() {
+    let emulator = Background::start(Config::new(scratch("emulator"))).unwrap();
+    let url = emulator.url().to_owned();
+    let addr = url.strip_prefix("http://").unwrap().to_owned();
+    let pki = emulator.pki_dir().to_path_buf();
+    // The trust as it was before the rotation, kept apart from the emulator's files.
+    let kept = scratch("kept");
+    for name in ["root.pem", "intermediate.pem"] {
+        std::fs::copy(pki.join(name), kept.join(name)).unwrap();
+    }
+    let read = |name: &str| std::fs::read(kept.join(name)).unwrap();
+    let trust = TrustStore::from_pem(&read("root.pem"), &read("intermediate.pem")).unwrap();
+    let fetcher = Arc::new(HttpFetcher::new(
+        AiaAllowList::of(&[addr.as_str()]).unwrap(),
+    ));
+    let verifier = Verifier::new(trust, Policy::default()).with_fetcher(fetcher.clone());
+    let now = || time::OffsetDateTime::now_utc();
+
+    let before = document(&url, "before");
+    let doc = AttestedDocument::parse(before.as_bytes()).unwrap();
+    let v = verifier
+        .verify(&doc, NonceCheck::Exact("before"), now())
+        .unwrap();
+    assert!(v.fetched_intermediates().is_empty());
+    assert_eq!(
+        fetcher.requests(),
+        0,
+        "nothing is fetched while the chain is complete"
+    );
+
+    assert_eq!(post(addr.parse().unwrap(), "/admin/rotate"), 200);
+    let after = document(&url, "after");
+    let doc = AttestedDocument::parse(after.as_bytes()).unwrap();
+    let v = verifier
+        .verify(&doc, NonceCheck::Exact("after"), now())
+        .unwrap();
+    let fetched = v.fetched_intermediates().to_vec();
+    assert_eq!(fetched.len(), 1);
+    assert!(fetched[0].starts_with(&url), "{fetched:?}");
+    assert_eq!(fetcher.requests(), 1);
+
+    // The command line, with the trust of before: refused with the hint, then verified.
+    let file = kept.join("after.json");
+    std::fs::write(&file, &after).unwrap();
+    let (root, inter) = (kept.join("root.pem"), kept.join("intermediate.pem"));
+    let base = [
+        "verify",
+        file.to_str().unwrap(),
+        "--nonce",
+        "after",
+        "--root",
+        root.to_str().unwrap(),
+        "--intermediate",
+        inter.to_str().unwrap(),
+    ];
+    let out = run(&base);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("with --fetch-intermediates"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut args = base.to_vec();
+    args.extend(["--fetch-intermediates", "--aia-allow", &addr, "--json"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["fetchedIntermediates"][0], fetched[0].as_str());
+    // The default allow list does not hold the emulator: refused before any request.
+    let mut args = base.to_vec();
+    args.extend(["--fetch-intermediates", "--json"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "intermediate_fetch");
+}
+
+/// A trust directory with a test root (public) and an intermediate expiring 10 days after
+/// the reference time.
+fn directory() -> (PathBuf, Issued) {
+    let dir = scratch("dir");
+    let root = Issued::new(&CertSpec::ca("Test Dir Root", 0), None);
+    let soon = Issued::new(
+        &CertSpec {
+            not_after: REFERENCE_TIME + Duration::days(10),
+            ..CertSpec::ca("Test Dir Issuing CA", 1)
+        },
+        Some(&root),
+    );
+    put(&dir, "roots/public/root.pem", &root.pem());
+    put(&dir, "intermediates/soon.pem", &soon.pem());
+    (dir, root)
+}
+
+fn put(dir: &Path, relative: &str, text: &str) -> PathBuf {
+    let path = dir.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const AT: &str = "2026-06-01T12:00:00Z";
+
+#[test]
+fn trust_check_fails_on_a_directory_certificate_expiring_within_the_window() {
+    let (dir, _) = directory();
+    let d = dir.to_str().unwrap();
+    let out = run(&[
+        "trust",
+        "check",
+        "--trust-dir",
+        d,
+        "--within",
+        "30",
+        "--at",
+        AT,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("Test Dir")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("expires in 10 days"), "{stderr}");
+    // The same directory through the environment variable, a shorter window: nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(["trust", "check", "--within", "5", "--at", AT])
+        .env("IMDS_ATTEST_TRUST_DIR", d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("Test Dir"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn trust_list_shows_directory_certificates_with_their_source() {
+    let (dir, _) = directory();
+    let out = run(&[
+        "trust",
+        "list",
+        "--json",
+        "--trust-dir",
+        dir.to_str().unwrap(),
+        "--at",
+        AT,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mine: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r["source"] == "directory").collect();
+    assert_eq!(mine.len(), 2);
+    let soon = mine
+        .iter()
+        .find(|r| r["subject"] == "CN=Test Dir Issuing CA,O=Microsoft Corporation")
+        .unwrap();
+    assert_eq!(soon["daysLeft"], 10);
+    assert_eq!(soon["role"], "intermediate");
+    assert_eq!(soon["cloud"], "all");
+    assert!(rows.iter().any(|r| r["source"] == "built-in"));
+}
+
+#[test]
+fn trust_add_copies_an_intermediate_that_chains_and_refuses_one_that_does_not() {
+    let (dir, root) = directory();
+    let d = dir.to_str().unwrap();
+    let work = scratch("add");
+    let good = Issued::new(&CertSpec::ca("Test Added CA", 2), Some(&root));
+    let good_file = put(&work, "added.pem", &good.pem());
+    let out = run(&[
+        "trust",
+        "add",
+        good_file.to_str().unwrap(),
+        "--trust-dir",
+        d,
+        "--cloud",
+        "public",
+        "--at",
+        AT,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.join("intermediates/added.pem").is_file());
+
+    let stranger = Issued::new(&CertSpec::ca("Test Stranger Root", 5), None);
+    let bad = Issued::new(&CertSpec::ca("Test Orphan CA", 2), Some(&stranger));
+    let bad_file = put(&work, "orphan.pem", &bad.pem());
+    let out = run(&[
+        "trust",
+        "add",
+        bad_file.to_str().unwrap(),
+        "--trust-dir",
+        d,
+        "--at",
+        AT,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not added: it does not chain to a pinned root"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.join("intermediates/orphan.pem").exists());
+
+    let leaf_file = put(
+        &work,
+        "leaf.pem",
+        &Issued::new(&CertSpec::imds_leaf(), Some(&root)).pem(),
+    );
+    let out = run(&[
+        "trust",
+        "add",
+        leaf_file.to_str().unwrap(),
+        "--trust-dir",
+        d,
+        "--at",
+        AT,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not a CA certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn verify_names_a_bad_trust_directory_file() {
+    let dir = scratch("bad");
+    let file = put(&dir, "intermediates/empty.pem", "nothing\n");
+    let out = run(&[
+        "verify",
+        "-",
+        "--any-nonce",
+        "--trust-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&format!("cannot use trust file {}", file.display())),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn verify_warns_once_when_its_chain_expires_within_30_days() {
+    let dir = scratch("warn");
+    let root = Issued::new(&CertSpec::ca("Test Dir Root", 0), None);
+    let soon = Issued::new(
+        &CertSpec {
+            not_after: REFERENCE_TIME + Duration::days(10),
+            ..CertSpec::ca("Test Dir Issuing CA", 1)
+        },
+        Some(&root),
+    );
+    put(&dir, "roots/public/root.pem", &root.pem());
+    put(&dir, "intermediates/soon.pem", &soon.pem());
+    let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&soon));
+    let der = DocSpec::imds(&claims_json("n", REFERENCE_TIME)).sign(&leaf);
+    let file = put(&dir, "doc.json", &imds_response(&der));
+    let out = run(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--nonce",
+        "n",
+        "--at",
+        AT,
+        "--trust-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let warnings: Vec<String> = text(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("imds-attest: warning: a certificate of this chain expires"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        warnings,
+        ["imds-attest: warning: a certificate of this chain expires at 2026-06-11T12:00:00Z (in 10 days); see imds-attest trust check"]
+    );
+}

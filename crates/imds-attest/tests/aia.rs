@@ -1,0 +1,530 @@
+//! Fetching a missing intermediate from the leaf's AIA caIssuers URL, against a loopback HTTP
+//! server: what is used, what is refused (each with its own reason, before any request where
+//! the URL alone decides), and what is remembered.
+#![cfg(feature = "aia")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use imds_attest::aia::http::HttpFetcher;
+use imds_attest::aia::{AiaAllowList, IssuerRequest, MAX_AIA_BYTES};
+use imds_attest::{
+    AiaFetchReason, AttestedDocument, Cloud, Error, FetchedReason, NonceCheck, Policy, TrustStore,
+    Verifier,
+};
+use imds_attest_testpki::{claims_json, CertSpec, DocSpec, Issued, REFERENCE_TIME};
+
+const NONCE: &str = "nonce-1";
+const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
+
+#[derive(Clone)]
+struct Route {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    delay: Duration,
+}
+
+fn ok(body: Vec<u8>) -> Route {
+    Route {
+        status: 200,
+        headers: Vec::new(),
+        body,
+        delay: Duration::ZERO,
+    }
+}
+
+/// A loopback HTTP/1.1 server answering each path with its route, counting requests.
+struct Server {
+    addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (r, h) = (Arc::clone(&routes), Arc::clone(&hits));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (r, h) = (Arc::clone(&r), Arc::clone(&h));
+                std::thread::spawn(move || {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let text = String::from_utf8_lossy(&request);
+                    let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let route = r.lock().unwrap().get(&path).cloned().unwrap_or(Route {
+                        status: 404,
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                        delay: Duration::ZERO,
+                    });
+                    std::thread::sleep(route.delay);
+                    let mut head = format!(
+                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        route.status,
+                        route.body.len()
+                    );
+                    for (k, v) in &route.headers {
+                        head.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    head.push_str("\r\n");
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(&route.body);
+                });
+            }
+        });
+        Server { addr, routes, hits }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn serve(&self, path: &str, route: Route) {
+        self.routes.lock().unwrap().insert(path.into(), route);
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    fn allow(&self) -> AiaAllowList {
+        AiaAllowList::of(&[self.addr.to_string()]).unwrap()
+    }
+
+    fn fetcher(&self) -> Arc<HttpFetcher> {
+        Arc::new(HttpFetcher::new(self.allow()))
+    }
+}
+
+/// A root, the issuing CA it signed (not in any store) and a leaf whose AIA names `aia`.
+struct Chain {
+    root: Issued,
+    issuing: Issued,
+    leaf: Issued,
+}
+
+fn chain(aia: &str) -> Chain {
+    let root = Issued::new(&CertSpec::ca("Test Global Root G2", 0), None);
+    let issuing = Issued::new(&CertSpec::ca(ISSUING, 1), Some(&root));
+    let leaf = Issued::with_aia(&CertSpec::imds_leaf(), Some(&issuing), Some(aia));
+    Chain {
+        root,
+        issuing,
+        leaf,
+    }
+}
+
+impl Chain {
+    fn trust(&self) -> TrustStore {
+        TrustStore::from_pem(self.root.pem().as_bytes(), b"").unwrap()
+    }
+
+    fn doc(&self) -> AttestedDocument {
+        let der = DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&self.leaf);
+        AttestedDocument::parse(&der).unwrap()
+    }
+
+    fn request(&self) -> IssuerRequest {
+        IssuerRequest::for_child(&self.leaf.cert.to_der().unwrap()).unwrap()
+    }
+}
+
+fn verify_with(
+    trust: TrustStore,
+    fetcher: Option<Arc<HttpFetcher>>,
+    doc: &AttestedDocument,
+) -> Result<imds_attest::VerifiedDocument, Error> {
+    let mut verifier = Verifier::with_cache_capacity(trust, Policy::default(), 0);
+    if let Some(f) = fetcher {
+        verifier = verifier.with_fetcher(f);
+    }
+    verifier.verify(doc, NonceCheck::Exact(NONCE), REFERENCE_TIME)
+}
+
+fn fetch_error(c: &Chain, url: &str, reason: AiaFetchReason) -> Error {
+    Error::IntermediateFetch {
+        url: url.into(),
+        issuer: c.request().issuer,
+        reason,
+    }
+}
+
+fn refused(c: &Chain, url: &str, reason: FetchedReason) -> Error {
+    Error::FetchedIntermediateRefused {
+        url: url.into(),
+        issuer: c.request().issuer,
+        reason,
+    }
+}
+
+#[test]
+fn verifies_with_the_fetched_intermediate_and_remembers_it() {
+    let server = Server::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = server.fetcher();
+
+    let verified = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
+    assert_eq!(verified.chain().len(), 3);
+    let json = serde_json::to_value(&verified).unwrap();
+    assert_eq!(json["fetchedIntermediates"][0], url.as_str());
+    assert_eq!(server.hits(), 1);
+
+    // Another verifier (remembering nothing) with the same fetcher: no second request.
+    let again = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap();
+    assert_eq!(again.fetched_intermediates(), [url]);
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn accepts_a_pem_answer() {
+    let server = Server::start();
+    let c = chain(&server.url("/ca.pem"));
+    server.serve("/ca.pem", ok(c.issuing.pem().into_bytes()));
+    verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap();
+}
+
+#[test]
+fn without_a_fetcher_the_missing_issuer_is_refused_as_before() {
+    let server = Server::start();
+    let c = chain(&server.url("/ca.cer"));
+    server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let err = verify_with(c.trust(), None, &c.doc()).unwrap_err();
+    assert!(
+        matches!(&err, Error::UntrustedIssuer { issuer, cloud: Cloud::Public, self_signed: false, .. } if *issuer == c.request().issuer),
+        "{err:?}"
+    );
+    assert_eq!(server.hits(), 0);
+}
+
+#[test]
+fn refuses_urls_before_any_request() {
+    let server = Server::start();
+    let port = server.addr.port();
+    let cases = [
+        (
+            format!("http://127.0.0.1:{}/ca.cer", port + 1),
+            AiaFetchReason::HostNotAllowed {
+                host: format!("127.0.0.1:{}", port + 1),
+            },
+        ),
+        (
+            format!("http://user@127.0.0.1:{port}/ca.cer"),
+            AiaFetchReason::Userinfo,
+        ),
+        (
+            format!("http://127.0.0.1:{port}/ca.cer?x=1"),
+            AiaFetchReason::QueryOrFragment,
+        ),
+        (
+            format!("ftp://127.0.0.1:{port}/ca.cer"),
+            AiaFetchReason::Scheme,
+        ),
+    ];
+    for (url, reason) in cases {
+        let c = chain(&url);
+        server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+        let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+        assert_eq!(err, fetch_error(&c, &url, reason), "{url}");
+    }
+    // The default list does not hold the loopback server either.
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    let fetcher = Arc::new(HttpFetcher::new(AiaAllowList::default()));
+    let err = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap_err();
+    assert_eq!(
+        err,
+        fetch_error(
+            &c,
+            &url,
+            AiaFetchReason::HostNotAllowed {
+                host: server.addr.to_string()
+            }
+        )
+    );
+    assert_eq!(server.hits(), 0);
+}
+
+#[test]
+fn never_follows_a_redirect() {
+    let server = Server::start();
+    for status in [301, 302] {
+        let url = server.url("/moved.cer");
+        let c = chain(&url);
+        let target = server.url("/ca.cer");
+        server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+        server.serve(
+            "/moved.cer",
+            Route {
+                status,
+                headers: vec![("Location".into(), target.clone())],
+                body: Vec::new(),
+                delay: Duration::ZERO,
+            },
+        );
+        let before = server.hits();
+        let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+        assert_eq!(
+            err,
+            fetch_error(
+                &c,
+                &url,
+                AiaFetchReason::Redirect {
+                    status,
+                    location: target
+                }
+            )
+        );
+        assert_eq!(server.hits(), before + 1, "the target is never requested");
+    }
+}
+
+#[test]
+fn refuses_an_answer_one_byte_over_the_limit() {
+    let server = Server::start();
+    let url = server.url("/big.cer");
+    let c = chain(&url);
+    server.serve("/big.cer", ok(vec![0x30; MAX_AIA_BYTES + 1]));
+    let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+    assert_eq!(
+        err,
+        fetch_error(&c, &url, AiaFetchReason::TooLarge { max: MAX_AIA_BYTES })
+    );
+}
+
+#[test]
+fn gives_up_on_a_slow_server() {
+    let server = Server::start();
+    let url = server.url("/slow.cer");
+    let c = chain(&url);
+    server.serve(
+        "/slow.cer",
+        Route {
+            delay: Duration::from_secs(3),
+            ..ok(c.issuing.cert.to_der().unwrap())
+        },
+    );
+    let fetcher =
+        Arc::new(HttpFetcher::new(server.allow()).with_timeout(Duration::from_millis(300)));
+    let err = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap_err();
+    assert_eq!(
+        err,
+        fetch_error(&c, &url, AiaFetchReason::Timeout { millis: 300 })
+    );
+}
+
+#[test]
+fn refuses_a_certificate_that_is_not_the_issuer_asked_for() {
+    let server = Server::start();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    let not_ca = Issued::new(
+        &CertSpec {
+            ca: false,
+            ..CertSpec::ca(ISSUING, 1)
+        },
+        Some(&c.root),
+    );
+    let other_subject = Issued::new(&CertSpec::ca("Test Other Issuing CA", 1), Some(&c.root));
+    // The right name, another key: its subjectKeyIdentifier is not the leaf's AKI.
+    let other_key = Issued::new(&CertSpec::ca(ISSUING, 2), Some(&c.root));
+    let cases = [
+        (not_ca, FetchedReason::NotCa),
+        (
+            other_subject,
+            FetchedReason::SubjectMismatch {
+                subject: "CN=Test Other Issuing CA,O=Microsoft Corporation".into(),
+            },
+        ),
+        (other_key, FetchedReason::KeyIdMismatch),
+    ];
+    for (cert, reason) in cases {
+        server.serve("/ca.cer", ok(cert.cert.to_der().unwrap()));
+        let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+        assert_eq!(err, refused(&c, &url, reason));
+    }
+    server.serve("/ca.cer", ok(b"not a certificate".to_vec()));
+    let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::FetchedIntermediateRefused {
+                reason: FetchedReason::NotACertificate { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn refuses_a_chain_to_another_clouds_root_or_to_no_pinned_root() {
+    let server = Server::start();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+    // The public cloud has a root, but the one the fetched CA chains to serves China only.
+    let stranger = Issued::new(&CertSpec::ca("Test Stranger Root", 5), None);
+    let unrelated = TrustStore::from_pem(stranger.pem().as_bytes(), b"").unwrap();
+    let mut china_only = unrelated.clone();
+    china_only
+        .add_cloud_roots_pem(c.root.pem().as_bytes(), "china.pem", Cloud::China)
+        .unwrap();
+    for trust in [china_only, unrelated] {
+        let err = verify_with(trust, Some(server.fetcher()), &c.doc()).unwrap_err();
+        let Error::FetchedIntermediateRefused {
+            url: at,
+            reason: FetchedReason::Chain { error },
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*at, url);
+        assert!(
+            matches!(
+                **error,
+                Error::UntrustedIssuer {
+                    cloud: Cloud::Public,
+                    self_signed: false,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+}
+
+#[test]
+fn a_refusal_is_remembered_and_not_fetched_again() {
+    let server = Server::start();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    server.serve(
+        "/ca.cer",
+        ok(Issued::new(&CertSpec::ca(ISSUING, 2), Some(&c.root))
+            .cert
+            .to_der()
+            .unwrap()),
+    );
+    let fetcher = server.fetcher();
+    let err = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap_err();
+    assert_eq!(err, refused(&c, &url, FetchedReason::KeyIdMismatch));
+    server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let err = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::IntermediateFetch {
+                reason: AiaFetchReason::RecentlyFailed { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn refuses_a_chain_needing_a_fifth_fetch() {
+    let server = Server::start();
+    let root = Issued::new(&CertSpec::ca("Test Global Root G2", 0), None);
+    // root -> CA 1 -> ... -> CA 5 -> leaf, each naming where its issuer is published.
+    let mut cas: Vec<Issued> = Vec::new();
+    for i in 1..=5 {
+        let spec = CertSpec::ca(&format!("Test CA {i}"), 1 + i % 2);
+        let parent = cas.last().unwrap_or(&root);
+        let aia = (i > 1).then(|| server.url(&format!("/ca{}.cer", i - 1)));
+        let ca = Issued::with_aia(&spec, Some(parent), aia.as_deref());
+        server.serve(&format!("/ca{i}.cer"), ok(ca.cert.to_der().unwrap()));
+        cas.push(ca);
+    }
+    let leaf = Issued::with_aia(
+        &CertSpec::imds_leaf(),
+        cas.last(),
+        Some(&server.url("/ca5.cer")),
+    );
+    let doc =
+        AttestedDocument::parse(&DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&leaf))
+            .unwrap();
+    let trust = TrustStore::from_pem(root.pem().as_bytes(), b"").unwrap();
+    let err = verify_with(trust, Some(server.fetcher()), &doc).unwrap_err();
+    let Error::IntermediateFetch { url, reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*reason, AiaFetchReason::TooManyFetches { max: 4 });
+    assert_eq!(*url, server.url("/ca1.cer"));
+    assert_eq!(server.hits(), 4);
+}
+
+#[test]
+fn a_passed_certificate_kept_on_disk_spares_the_next_fetcher_a_request() {
+    let server = Server::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("aia-fetched-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = Arc::new(HttpFetcher::new(server.allow()).with_dir(dir.clone()));
+    verify_with(c.trust(), Some(first), &c.doc()).unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    // A new process, as it were: a new fetcher reading the same folder.
+    let second = Arc::new(HttpFetcher::new(server.allow()).with_dir(dir));
+    let verified = verify_with(c.trust(), Some(second), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn a_remembering_verifier_with_a_fetcher_answers_as_one_that_remembers_nothing() {
+    let server = Server::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = server.fetcher();
+    let der = DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&c.leaf);
+    let warm = Verifier::new(c.trust(), Policy::default()).with_fetcher(fetcher.clone());
+    let cold = Verifier::with_cache_capacity(c.trust(), Policy::default(), 0).with_fetcher(fetcher);
+    for at in [
+        REFERENCE_TIME,
+        REFERENCE_TIME + time::Duration::minutes(1),
+        REFERENCE_TIME + time::Duration::days(3650),
+    ] {
+        for _ in 0..2 {
+            let w = warm.verify_bytes(&der, NonceCheck::Exact(NONCE), at);
+            let k = cold.verify_bytes(&der, NonceCheck::Exact(NONCE), at);
+            assert_eq!(w, k, "{at}");
+            match &w {
+                Ok(w) => assert_eq!(w.fetched_intermediates(), std::slice::from_ref(&url)),
+                // Expired with the fetched CA: reported as with a pinned one.
+                Err(e) => assert_eq!(e.kind(), imds_attest::ErrorKind::DocumentExpired, "{e}"),
+            }
+        }
+    }
+}
