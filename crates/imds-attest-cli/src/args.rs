@@ -47,6 +47,15 @@ pub enum Command {
     /// `verify --store` to redeem once.
     #[command(after_help = "Exit status: 0 issued, 1 the store could not answer, 2 usage error.")]
     Challenge(ChallengeArgs),
+    /// Run the licence-check HTTP service (challenges, verification, exactly-once redemption).
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGTERM or SIGINT, 1 failed while serving, 2 bad config."
+    )]
+    Serve(crate::serve::ServeArgs),
+    /// On a VM: get a challenge from an `imds-attest serve` service, fetch a document from IMDS
+    /// with it, and have the service verify it.
+    #[command(after_help = "Exit status: 0 verified, 1 rejected or failed, 2 usage error.")]
+    Attest(crate::attest::AttestArgs),
     /// Print a shell completion script to standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -60,6 +69,8 @@ impl Command {
             Command::Verify(args) => args.json,
             Command::Inspect(args) => args.json,
             Command::Challenge(args) => args.json,
+            Command::Attest(args) => args.json,
+            Command::Serve(_) => false,
             Command::Fetch(_) | Command::Completions(_) | Command::Man => false,
         }
     }

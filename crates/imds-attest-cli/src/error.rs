@@ -32,6 +32,14 @@ pub enum CliError {
     StoreFailed(StoreError),
     /// The result could not be written (a closed pipe, a full disk).
     Output(io::Error),
+    /// `attest`: the licence service refused (its kind) or could not be reached; `serve`: the
+    /// service failed while serving.
+    Remote {
+        /// The service's kind, or `service_unreachable`, `service`.
+        kind: String,
+        /// What happened, with the HTTP status when there was one.
+        message: String,
+    },
 }
 
 /// A rejected document, with what the CLI knows about how trust was set up.
@@ -50,7 +58,8 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
             CliError::Rejected(_)
             | CliError::NotADocument(_)
             | CliError::FetchFailed { .. }
-            | CliError::StoreFailed(_),
+            | CliError::StoreFailed(_)
+            | CliError::Remote { .. },
         ) => ExitCode::from(1),
         Err(
             CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) | CliError::Output(_),
@@ -70,7 +79,7 @@ impl CliError {
             CliError::Clap(_) | CliError::Usage(_) => "usage".into(),
             CliError::Rejected(r) => r.error.kind().to_string(),
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.kind().to_string(),
-            CliError::FetchFailed { kind, .. } => kind.clone(),
+            CliError::FetchFailed { kind, .. } | CliError::Remote { kind, .. } => kind.clone(),
             CliError::StoreFailed(e) => e.kind().to_string(),
             CliError::Output(_) => "output".into(),
         }
@@ -80,7 +89,9 @@ impl CliError {
     pub fn message(&self) -> String {
         match self {
             CliError::Clap(e) => clap_message(e),
-            CliError::Usage(message) | CliError::FetchFailed { message, .. } => message.clone(),
+            CliError::Usage(message)
+            | CliError::FetchFailed { message, .. }
+            | CliError::Remote { message, .. } => message.clone(),
             CliError::Rejected(r) => r.message(),
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.to_string(),
             CliError::StoreFailed(e) => e.to_string(),
@@ -109,7 +120,10 @@ impl CliError {
             CliError::FetchFailed { .. } => format!("imds-attest: fetch failed: {message}"),
             CliError::StoreFailed(_) => format!("imds-attest: no challenge issued: {message}"),
             CliError::Output(_) => format!("imds-attest: cannot write the output: {message}"),
-            CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) => {
+            CliError::Clap(_)
+            | CliError::Usage(_)
+            | CliError::RulesFile(_)
+            | CliError::Remote { .. } => {
                 format!("imds-attest: {message}")
             }
         }

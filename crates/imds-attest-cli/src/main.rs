@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod attest;
 mod commands;
 mod error;
 mod output;
+mod serve;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -127,7 +127,7 @@ impl Config {
         let parsed: File = toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text.get(..s.start).unwrap_or("").lines().count().max(1));
+                .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1);
             let at = line.map(|l| format!("line {l}")).unwrap_or_default();
             err(
                 &at,

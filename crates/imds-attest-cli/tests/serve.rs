@@ -1,0 +1,436 @@
+//! `imds-attest serve` and `imds-attest attest` as processes, over real HTTP on loopback.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
+mod redis_server;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{repo, run};
+use imds_emulator::Background;
+use serde_json::Value;
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn emulator() -> Background {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let pki = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "serve-emulator-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    Background::start(imds_emulator::Config::new(pki)).unwrap()
+}
+
+/// A config trusting the emulator's PKI (or the built-in roots), listening on `port`.
+fn config(dir: &Path, port: u16, emulator: Option<&Background>, extra: &str) -> PathBuf {
+    let trust = match emulator {
+        Some(e) => format!(
+            "[trust]\nroots = [{:?}]\nintermediates = [{:?}]\n",
+            e.pki_dir().join("root.pem"),
+            e.pki_dir().join("intermediate.pem")
+        ),
+        None => String::new(),
+    };
+    let path = dir.join(format!("service-{port}.toml"));
+    std::fs::write(
+        &path,
+        format!("listen = \"127.0.0.1:{port}\"\n{extra}\n{trust}"),
+    )
+    .unwrap();
+    path
+}
+
+/// A running `imds-attest serve`, killed when dropped.
+struct Served {
+    child: Child,
+    port: u16,
+}
+
+impl Served {
+    fn start(config: &Path, port: u16) -> Served {
+        let child = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let served = Served { child, port };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return served;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("imds-attest serve did not listen on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+        http(self.port, method, path, body)
+    }
+
+    fn challenge(&self) -> String {
+        let (status, body) = self.call("POST", "/v1/challenges", b"");
+        assert_eq!(status, 201, "{body}");
+        body["nonce"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the status and the JSON body.
+fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let status = text
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {text}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn fetch(emulator: &Background, nonce: &str) -> String {
+    let mut options = imds_attest::fetch::FetchOptions::default();
+    options.endpoint = emulator.url().to_owned();
+    options.nonce = Some(nonce.to_owned());
+    options.backoff = Duration::from_millis(50);
+    imds_attest::fetch::fetch_blocking(&options, |_| {})
+        .unwrap()
+        .body
+}
+
+#[test]
+fn bad_configs_stop_startup_with_one_line_naming_the_key_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    let cases = [
+        (
+            write("unknown.toml", "[limits]\nmax_bodybytes = 1\n"),
+            "line 2: unknown field `max_bodybytes`",
+        ),
+        (
+            dir.path().join("missing.toml").to_str().unwrap().to_owned(),
+            "(file): cannot read it",
+        ),
+        (
+            write("pem.toml", "[trust]\nroots = [\"junk.pem\"]\n"),
+            "trust.roots:",
+        ),
+        (
+            write("nopem.toml", "[trust]\nintermediates = [\"absent.pem\"]\n"),
+            "trust.intermediates: cannot read",
+        ),
+        (
+            write("store.toml", "[store]\nurl = \"postgres://x\"\n"),
+            "store.url:",
+        ),
+        (
+            write("tokens.toml", "[auth]\ntokens_file = \"absent.txt\"\n"),
+            "auth.tokens_file: cannot read",
+        ),
+        (write("listen.toml", "listen = \"localhost\"\n"), "listen:"),
+    ];
+    for (file, expected) in cases {
+        let out = run(&["serve", "--config", &file], b"");
+        assert_eq!(out.code, 2, "{file}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{file}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{file}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn every_malformed_file_gets_the_kind_verify_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let service = Served::start(&config(dir.path(), port, None, ""), port);
+    let malformed = repo().join("testdata/malformed");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&malformed).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if matches!(ext, "about" | "md" | "py") {
+            continue;
+        }
+        let cli = run(
+            &[
+                "verify",
+                "--json",
+                "--store",
+                "memory:",
+                path.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let cli_kind = serde_json::from_str::<Value>(&cli.stdout).unwrap()["error"]["kind"].clone();
+        let (status, body) = service.call("POST", "/v1/verify", &std::fs::read(&path).unwrap());
+        assert_eq!(status, 422, "{}: {body}", path.display());
+        assert_eq!(body["verified"], false);
+        assert_eq!(body["error"]["kind"], cli_kind, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked}");
+}
+
+#[test]
+fn attest_on_the_vm_is_verified_by_the_service_and_a_replay_is_not() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let service = Served::start(&config(dir.path(), port, Some(&emulator), ""), port);
+
+    let out = run(
+        &[
+            "attest",
+            "--server",
+            &service.url(),
+            "--endpoint",
+            emulator.url(),
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["redeemed"], true);
+
+    let text = run(
+        &[
+            "attest",
+            "--server",
+            &service.url(),
+            "--endpoint",
+            emulator.url(),
+        ],
+        b"",
+    );
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.starts_with("VERIFIED by the licence service\n"),
+        "{}",
+        text.stdout
+    );
+
+    let nonce = service.challenge();
+    let document = fetch(&emulator, &nonce);
+    assert_eq!(
+        service.call("POST", "/v1/verify", document.as_bytes()).0,
+        200
+    );
+    let (status, body) = service.call("POST", "/v1/verify", document.as_bytes());
+    assert_eq!(
+        (status, &body["error"]["kind"]),
+        (422, &Value::from("nonce_already_used"))
+    );
+}
+
+#[test]
+fn attest_rejected_or_unreachable_is_exit_1_with_the_kind() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "s3cret\n").unwrap();
+    let port = free_port();
+    let extra = format!("[auth]\ntokens_file = {tokens:?}");
+    let service = Served::start(&config(dir.path(), port, Some(&emulator), &extra), port);
+
+    let no_token = run(
+        &[
+            "attest",
+            "--server",
+            &service.url(),
+            "--endpoint",
+            emulator.url(),
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(no_token.code, 1, "{}", no_token.stderr);
+    let v: Value = serde_json::from_str(&no_token.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "unauthorized");
+
+    let ok = run(
+        &[
+            "attest",
+            "--server",
+            &service.url(),
+            "--endpoint",
+            emulator.url(),
+            "--token-file",
+            tokens.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    let unreachable = run(
+        &[
+            "attest",
+            "--server",
+            &format!("http://127.0.0.1:{}", free_port()),
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(unreachable.code, 1, "{}", unreachable.stderr);
+    assert!(
+        unreachable.stdout.contains("service_unreachable"),
+        "{}",
+        unreachable.stdout
+    );
+}
+
+#[test]
+fn sqlite_redemption_survives_sigkill_right_after_the_200() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = dir.path().join("state.db");
+    let extra = format!("[store]\nurl = \"sqlite:{}\"", db.display());
+    let file = config(dir.path(), port, Some(&emulator), &extra);
+    let mut service = Served::start(&file, port);
+    let document = fetch(&emulator, &service.challenge());
+    assert_eq!(
+        service.call("POST", "/v1/verify", document.as_bytes()).0,
+        200
+    );
+    service.child.kill().unwrap(); // SIGKILL
+    service.child.wait().unwrap();
+
+    let again = Served::start(&file, port);
+    let (status, body) = again.call("POST", "/v1/verify", document.as_bytes());
+    assert_eq!(
+        (status, &body["error"]["kind"]),
+        (422, &Value::from("nonce_already_used"))
+    );
+}
+
+#[test]
+fn redis_stopped_is_503_and_not_ready_then_200_again_without_a_restart() {
+    let Some(mut redis) = redis_server::RedisServer::start(&[]) else {
+        return;
+    };
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let extra = format!("[store]\nurl = \"{}?timeout_ms=300\"", redis.url());
+    let service = Served::start(&config(dir.path(), port, Some(&emulator), &extra), port);
+    assert_eq!(service.call("GET", "/readyz", b"").0, 200);
+    let documents: Vec<String> = (0..3)
+        .map(|_| fetch(&emulator, &service.challenge()))
+        .collect();
+    assert_eq!(
+        service
+            .call("POST", "/v1/verify", documents[0].as_bytes())
+            .0,
+        200
+    );
+
+    redis.stop();
+    for document in &documents[1..] {
+        let (status, body) = service.call("POST", "/v1/verify", document.as_bytes());
+        assert_eq!(
+            (status, &body["error"]["kind"]),
+            (503, &Value::from("store_unavailable"))
+        );
+    }
+    let (status, body) = service.call("POST", "/v1/challenges", b"");
+    assert_eq!(
+        (status, &body["error"]["kind"]),
+        (503, &Value::from("store_unavailable"))
+    );
+    assert_eq!(service.call("GET", "/readyz", b"").0, 503);
+
+    // This Redis keeps nothing across a restart: its earlier challenges are gone (nonce_unknown),
+    // and new ones work without restarting the service.
+    redis.restart();
+    assert_eq!(service.call("GET", "/readyz", b"").0, 200);
+    let (status, body) = service.call("POST", "/v1/verify", documents[1].as_bytes());
+    assert_eq!(
+        (status, &body["error"]["kind"]),
+        (422, &Value::from("nonce_unknown"))
+    );
+    let fresh = fetch(&emulator, &service.challenge());
+    let (status, body) = service.call("POST", "/v1/verify", fresh.as_bytes());
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn two_services_sharing_redis_accept_one_document_once() {
+    let Some(redis) = redis_server::RedisServer::start(&[]) else {
+        return;
+    };
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("[store]\nurl = \"{}\"", redis.url());
+    let (p1, p2) = (free_port(), free_port());
+    let a = Served::start(&config(dir.path(), p1, Some(&emulator), &extra), p1);
+    let b = Served::start(&config(dir.path(), p2, Some(&emulator), &extra), p2);
+    let document = fetch(&emulator, &a.challenge());
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let (port, body) = (if i % 2 == 0 { p1 } else { p2 }, document.as_bytes());
+                s.spawn(move || http(port, "POST", "/v1/verify", body).0)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        15,
+        "{statuses:?}"
+    );
+    drop((a, b));
+}
