@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::metrics::{Metrics, Timed};
 
 /// What a reload may change: the verifier (rules and trust) and the tokens.
 pub(crate) struct Reloadable {
@@ -34,6 +35,7 @@ pub(crate) struct Shared {
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) permits: Semaphore,
+    pub(crate) metrics: Metrics,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,
             permits: Semaphore::new(config.max_concurrent_requests),
+            metrics: Metrics::default(),
         }
     }
 
@@ -91,6 +94,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(v1)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(shared.clone(), limit))
         .with_state(shared)
 }
@@ -187,7 +191,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
     let issued = {
         let shared = shared.clone();
-        tokio::task::spawn_blocking(move || shared.challenges.issue(shared.ttl, now())).await
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let issued = shared.challenges.issue(shared.ttl, now());
+            shared.metrics.store.observe(started.elapsed());
+            issued
+        })
+        .await
     };
     match issued {
         Ok(Ok(challenge)) => {
@@ -237,12 +247,21 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     let verdict = {
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
+            let timed = Timed {
+                inner: &shared.challenges,
+                metrics: &shared.metrics,
+            };
             current
                 .verifier
-                .verify_bytes(&bytes, NonceCheck::Redeem(&shared.challenges), now())
+                .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
         })
         .await
     };
+    match &verdict {
+        Ok(Ok(_)) => shared.metrics.verification("verified"),
+        Ok(Err(e)) => shared.metrics.verification(e.kind().as_str()),
+        Err(_) => {}
+    }
     match verdict {
         Ok(Ok(verified)) => {
             let mut value = serde_json::to_value(&verified).unwrap_or(Value::Null);
@@ -270,6 +289,19 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         }
         Err(_) => internal(),
     }
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let text = shared
+        .metrics
+        .render(shared.current().verifier.proven_issuers());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
 }
 
 /// `GET /healthz`: the process answers.

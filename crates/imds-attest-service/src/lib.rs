@@ -7,7 +7,8 @@
 //!   `{"verified":false,"error":{"kind","message"}}` for every rejection, 503 (kind
 //!   `store_unavailable`) when the store cannot answer, 401, 413, 429 and 408 for requests
 //!   refused before any verification;
-//! - `GET /healthz`, `GET /readyz` (200 only while the store answers).
+//! - `GET /healthz`, `GET /readyz` (200 only while the store answers), `GET /metrics`
+//!   (Prometheus text).
 //!
 //! Every verdict is [`imds_attest::Verifier`]'s; the service maps its
 //! [`kind`](imds_attest::Error::kind) to a status and re-implements no check.
@@ -23,6 +24,7 @@
 mod app;
 mod config;
 mod error;
+mod metrics;
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;

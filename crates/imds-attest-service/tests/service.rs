@@ -167,3 +167,32 @@ fn health_and_readiness_answer_with_a_working_store() {
     assert_eq!(service.get("/healthz").status, 200);
     assert_eq!(service.get("/readyz").status, 200);
 }
+
+#[test]
+fn metrics_count_verifications_by_kind_and_latencies() {
+    let world = World::new();
+    let service = start(&world.config("s.toml", "", ""));
+    let document = world.document(&service.challenge(None));
+    assert_eq!(service.verify(document.clone(), None).status, 200);
+    assert_eq!(service.verify(document, None).status, 422);
+    let url = format!("{}/metrics", service.url);
+    let text = service.runtime.block_on(async {
+        client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    for line in [
+        "imds_attest_verifications_total{outcome=\"verified\"} 1",
+        "imds_attest_verifications_total{outcome=\"nonce_already_used\"} 1",
+        "imds_attest_store_duration_seconds_count 3",
+        "imds_attest_proven_issuers 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    assert!(text.contains("imds_attest_request_duration_seconds_bucket{le=\"+Inf\"}"));
+}
