@@ -66,11 +66,16 @@ struct Served {
 
 impl Served {
     fn start(config: &Path, port: u16) -> Served {
+        Served::start_with(config, port, &[], Stdio::null())
+    }
+
+    fn start_with(config: &Path, port: u16, args: &[&str], stderr: Stdio) -> Served {
         let child = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
             .args(["serve", "--config"])
             .arg(config)
+            .args(args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let served = Served { child, port };
@@ -433,4 +438,93 @@ fn two_services_sharing_redis_accept_one_document_once() {
         "{statuses:?}"
     );
     drop((a, b));
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut service = Served::start(&config(dir.path(), port, None, ""), port);
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        slow,
+        "POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&service.child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    // No new connections once stopping; the one in flight is answered.
+    slow.write_all(b" a doc").unwrap();
+    let mut response = String::new();
+    slow.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 422"), "{response}");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(11), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sighup_reloads_tokens_and_keeps_the_old_config_when_the_new_one_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "old-token\n").unwrap();
+    let port = free_port();
+    let extra = format!("[auth]\ntokens_file = {tokens:?}");
+    let file = config(dir.path(), port, None, &extra);
+    let log = dir.path().join("log.txt");
+    let service = Served::start_with(
+        &file,
+        port,
+        &["--log-format", "json"],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let challenge = |token: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "POST /v1/challenges HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r.get(9..12).unwrap().parse::<u16>().unwrap()
+    };
+    assert_eq!(challenge("old-token"), 201);
+
+    std::fs::write(&tokens, "new-token\n").unwrap();
+    signal(&service.child, "HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!((challenge("old-token"), challenge("new-token")), (401, 201));
+
+    std::fs::write(&file, "listen = 1\nbogus = true\n").unwrap();
+    signal(&service.child, "HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(challenge("new-token"), 201, "the old config is kept");
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("reload refused"), "{text}");
+    let requests: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter(|v| v["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 4, "one line per request: {text}");
+    assert_eq!(requests[1]["status"], 401);
+    assert_eq!(requests[1]["kind"], "unauthorized");
+    assert_eq!(requests[1]["path"], "/v1/challenges");
+    assert!(
+        !text.contains("old-token") && !text.contains("new-token"),
+        "{text}"
+    );
 }
