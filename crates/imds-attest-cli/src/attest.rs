@@ -19,6 +19,10 @@ pub struct AttestArgs {
     /// The service's base URL, such as http://licence.internal:8700.
     #[arg(long, value_name = "URL")]
     pub server: String,
+    /// A PEM file of the CA (or self-signed certificate) to trust for an https:// server, in
+    /// addition to the system's roots.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
     /// A file whose first line is the bearer token the service wants.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
@@ -52,7 +56,17 @@ pub fn run(args: &AttestArgs) -> Result<(), CliError> {
 
 async fn attest(args: &AttestArgs, token: Option<&str>) -> Result<Value, CliError> {
     let server = args.server.trim_end_matches('/');
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read(path)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            CliError::Usage(format!("{} is not PEM certificates: {e}", path.display()))
+        })? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let client = builder
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(args.timeout))

@@ -176,6 +176,17 @@ fn bad_configs_stop_startup_with_one_line_naming_the_key_exit_2() {
             "store.url:",
         ),
         (
+            write(
+                "tls.toml",
+                "[tls]\ncert = \"junk.pem\"\nkey = \"junk.pem\"\n",
+            ),
+            "tls.cert:",
+        ),
+        (
+            write("halftls.toml", "[tls]\ncert = \"junk.pem\"\n"),
+            "tls.key: tls.cert is set without it",
+        ),
+        (
             write("tokens.toml", "[auth]\ntokens_file = \"absent.txt\"\n"),
             "auth.tokens_file: cannot read",
         ),
@@ -527,4 +538,82 @@ fn sighup_reloads_tokens_and_keeps_the_old_config_when_the_new_one_is_bad() {
         !text.contains("old-token") && !text.contains("new-token"),
         "{text}"
     );
+}
+
+#[test]
+fn https_with_a_test_certificate_works_for_attest_and_curl() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let port = free_port();
+    let extra = format!("[tls]\ncert = {cert:?}\nkey = {key:?}");
+    let service = Served::start(&config(dir.path(), port, Some(&emulator), &extra), port);
+    let url = format!("https://127.0.0.1:{port}");
+
+    let out = run(
+        &[
+            "attest",
+            "--server",
+            &url,
+            "--endpoint",
+            emulator.url(),
+            "--ca-cert",
+            cert.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let untrusted = run(
+        &["attest", "--server", &url, "--endpoint", emulator.url()],
+        b"",
+    );
+    assert_eq!(untrusted.code, 1, "{}", untrusted.stderr);
+
+    if Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok()
+    {
+        let curl = Command::new("curl")
+            .args(["-sS", "--noproxy", "*", "-X", "POST", "--cacert"])
+            .arg(&cert)
+            .arg(format!("{url}/v1/challenges"))
+            .output()
+            .unwrap();
+        assert!(
+            curl.status.success(),
+            "{}",
+            String::from_utf8_lossy(&curl.stderr)
+        );
+        let v: Value = serde_json::from_slice(&curl.stdout).unwrap();
+        assert!(v["nonce"].is_string(), "{v}");
+    }
+    drop(service);
 }

@@ -99,8 +99,8 @@ pub struct Config {
     pub verifier: Verifier,
     /// The bearer tokens accepted on `/v1`; `None` when `[auth]` has no `tokens_file`.
     pub tokens: Option<Vec<String>>,
-    /// `[tls]`: the certificate chain and key PEM files.
-    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `[tls]`: HTTPS with this certificate chain and key; `None`: plain HTTP.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     /// The largest request body.
     pub max_body_bytes: usize,
     /// How long a request may take, body included.
@@ -195,16 +195,9 @@ impl Config {
 
         let tls = match (parsed.tls.cert, parsed.tls.key) {
             (Some(cert), Some(key)) => {
-                let (cert, key) = (resolve(&cert), resolve(&key));
-                for (name, path) in [("tls.cert", &cert), ("tls.key", &key)] {
-                    std::fs::metadata(path).map_err(|e| {
-                        err(
-                            name,
-                            format!("cannot read {}: {e}; give a PEM file", path.display()),
-                        )
-                    })?;
-                }
-                Some((cert, key))
+                let acceptor = crate::tls::acceptor(&resolve(&cert), &resolve(&key))
+                    .map_err(|(key, message)| err(key, format!("{message}; give PEM files")))?;
+                Some(acceptor)
             }
             (None, None) => None,
             (Some(_), None) => {

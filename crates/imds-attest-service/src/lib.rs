@@ -25,6 +25,7 @@ mod app;
 mod config;
 mod error;
 mod metrics;
+mod tls;
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -87,6 +88,7 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
 /// A bound, not yet serving, service: for embedding and for tests that need the port.
 pub struct Service {
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<app::Shared>,
     config_file: PathBuf,
 }
@@ -100,15 +102,6 @@ impl Service {
                 key: "store.url".into(),
                 message: e.to_string(),
             })?;
-        if config.tls.is_some() {
-            return Err(ServiceError::Config {
-                file: config.file.clone(),
-                key: "tls".into(),
-                message: "HTTPS is not in this version of the service; remove [tls] and put a \
-                          TLS proxy in front"
-                    .into(),
-            });
-        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServiceError::Bind {
@@ -116,8 +109,10 @@ impl Service {
                 source,
             })?;
         let config_file = config.file.clone();
+        let tls = config.tls.clone();
         Ok(Service {
             listener,
+            tls,
             shared: Arc::new(app::Shared::new(config, Challenges::new(store))),
             config_file,
         })
@@ -140,14 +135,30 @@ impl Service {
             tracing::info!("shutting down: finishing requests in flight");
             let _ = stopping_tx.send(true);
         };
+        let timeout = self.shared.request_timeout;
         let router = app::router(self.shared);
-        let served = axum::serve(self.listener, router).with_graceful_shutdown(signal);
+        let served: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+            match self.tls {
+                None => Box::pin(
+                    axum::serve(self.listener, router)
+                        .with_graceful_shutdown(signal)
+                        .into_future(),
+                ),
+                Some(acceptor) => Box::pin(
+                    axum::serve(
+                        tls::TlsListener::new(self.listener, acceptor, timeout),
+                        router,
+                    )
+                    .with_graceful_shutdown(signal)
+                    .into_future(),
+                ),
+            };
         let grace = async move {
             let _ = stopping_rx.wait_for(|s| *s).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         tokio::select! {
-            served = served.into_future() => served.map_err(ServiceError::Serve),
+            served = served => served.map_err(ServiceError::Serve),
             () = grace => {
                 tracing::warn!("requests still in flight after the grace period were dropped");
                 Ok(())
