@@ -27,7 +27,7 @@ mod error;
 mod metrics;
 mod tls;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -129,40 +129,52 @@ impl Service {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServiceError> {
-        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing requests in flight");
-            let _ = stopping_tx.send(true);
-        };
         let timeout = self.shared.request_timeout;
         let router = app::router(self.shared);
-        let served: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
-            match self.tls {
-                None => Box::pin(
-                    axum::serve(self.listener, router)
-                        .with_graceful_shutdown(signal)
-                        .into_future(),
-                ),
-                Some(acceptor) => Box::pin(
-                    axum::serve(
-                        tls::TlsListener::new(self.listener, acceptor, timeout),
-                        router,
-                    )
-                    .with_graceful_shutdown(signal)
-                    .into_future(),
-                ),
-            };
-        let grace = async move {
-            let _ = stopping_rx.wait_for(|s| *s).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            served = served => served.map_err(ServiceError::Serve),
-            () = grace => {
-                tracing::warn!("requests still in flight after the grace period were dropped");
-                Ok(())
+        match self.tls {
+            None => accept_loop(self.listener, router, timeout, shutdown).await,
+            Some(acceptor) => {
+                let listener = tls::TlsListener::new(self.listener, acceptor, timeout);
+                accept_loop(listener, router, timeout, shutdown).await
             }
+        }
+        Ok(())
+    }
+}
+
+/// Serves connections until `shutdown`, then waits for those open (at most
+/// [`SHUTDOWN_GRACE`]). Each connection must send its request headers within `timeout`
+/// (axum's own loop has no such limit, so a client sending a byte a second would stay).
+async fn accept_loop<L: axum::serve::Listener>(
+    mut listener: L,
+    router: axum::Router,
+    timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            (io, _) = listener.accept() => {
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let connection = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("requests still in flight after the grace period were dropped");
         }
     }
 }

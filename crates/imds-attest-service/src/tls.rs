@@ -69,7 +69,12 @@ impl TlsListener {
         let (tx, ready) = mpsc::channel(QUEUE);
         tokio::spawn(async move {
             loop {
-                let (stream, peer) = match tcp.accept().await {
+                let accepted = tokio::select! {
+                    accepted = tcp.accept() => accepted,
+                    // The server stopped taking connections: stop accepting them.
+                    () = tx.closed() => break,
+                };
+                let (stream, peer) = match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");

@@ -196,3 +196,38 @@ fn metrics_count_verifications_by_kind_and_latencies() {
     }
     assert!(text.contains("imds_attest_request_duration_seconds_bucket{le=\"+Inf\"}"));
 }
+
+#[test]
+fn a_client_sending_its_headers_a_byte_a_second_is_dropped_at_the_request_timeout() {
+    let world = World::new();
+    let service = start(&world.config("s.toml", "", "[limits]\nrequest_timeout_seconds = 2"));
+    let addr = service.url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(900)))
+        .unwrap();
+    let started = Instant::now();
+    let request = b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+    for byte in request {
+        if stream.write_all(&[*byte]).is_err() {
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match stream.read(&mut buf) {
+            Ok(_) => break, // closed (0) or answered (408): dropped either way
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still connected after 5 s"
+        );
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+}
