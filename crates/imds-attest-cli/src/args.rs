@@ -52,6 +52,15 @@ pub enum Command {
         after_help = "Exit status: 0 done (check: nothing expires soon), 1 check found certificates expiring, 2 usage error or refused."
     )]
     Trust(crate::trust::TrustCommandArgs),
+    /// Run the licence-check HTTP service (challenges, verification, exactly-once redemption).
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGTERM or SIGINT, 1 failed while serving, 2 bad config."
+    )]
+    Serve(crate::serve::ServeArgs),
+    /// On a VM: get a challenge from an `imds-attest serve` service, fetch a document from IMDS
+    /// with it, and have the service verify it.
+    #[command(after_help = "Exit status: 0 verified, 1 rejected or failed, 2 usage error.")]
+    Attest(crate::attest::AttestArgs),
     /// Print a shell completion script to standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output.
@@ -68,6 +77,8 @@ impl Command {
             Command::Trust(t) => {
                 matches!(t.action, crate::trust::TrustAction::List { json: true, .. })
             }
+            Command::Attest(args) => args.json,
+            Command::Serve(_) => false,
             Command::Fetch(_) | Command::Completions(_) | Command::Man => false,
         }
     }

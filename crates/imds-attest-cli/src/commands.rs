@@ -34,6 +34,8 @@ pub fn run(command: &Command) -> Result<(), CliError> {
             output::inspection(&inspection, args.json).map_err(CliError::Output)
         }
         Command::Trust(args) => crate::trust::run(args),
+        Command::Serve(args) => crate::serve::run(args),
+        Command::Attest(args) => crate::attest::run(args),
         Command::Completions(args) => completions(args),
         Command::Man => output::man(Cli::command()).map_err(CliError::Output),
     }

@@ -34,6 +34,14 @@ pub enum CliError {
     Output(io::Error),
     /// `trust check`: these certificates expire soon or have expired (exit status 1).
     TrustCheck(Vec<String>),
+    /// `attest`: the licence service refused (its kind) or could not be reached; `serve`: the
+    /// service failed while serving.
+    Remote {
+        /// The service's kind, or `service_unreachable`, `service`.
+        kind: String,
+        /// What happened, with the HTTP status when there was one.
+        message: String,
+    },
 }
 
 /// A rejected document, with what the CLI knows about how trust was set up.
@@ -55,7 +63,8 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
             | CliError::NotADocument(_)
             | CliError::FetchFailed { .. }
             | CliError::StoreFailed(_)
-            | CliError::TrustCheck(_),
+            | CliError::TrustCheck(_)
+            | CliError::Remote { .. },
         ) => ExitCode::from(1),
         Err(
             CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) | CliError::Output(_),
@@ -87,7 +96,7 @@ impl CliError {
             CliError::Clap(_) | CliError::Usage(_) => "usage".into(),
             CliError::Rejected(r) => r.error.kind().to_string(),
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.kind().to_string(),
-            CliError::FetchFailed { kind, .. } => kind.clone(),
+            CliError::FetchFailed { kind, .. } | CliError::Remote { kind, .. } => kind.clone(),
             CliError::StoreFailed(e) => e.kind().to_string(),
             CliError::Output(_) => "output".into(),
             CliError::TrustCheck(_) => "trust_expiring".into(),
@@ -98,7 +107,9 @@ impl CliError {
     pub fn message(&self) -> String {
         match self {
             CliError::Clap(e) => clap_message(e),
-            CliError::Usage(message) | CliError::FetchFailed { message, .. } => message.clone(),
+            CliError::Usage(message)
+            | CliError::FetchFailed { message, .. }
+            | CliError::Remote { message, .. } => message.clone(),
             CliError::Rejected(r) => r.message(),
             CliError::NotADocument(e) | CliError::RulesFile(e) => e.to_string(),
             CliError::StoreFailed(e) => e.to_string(),
@@ -133,7 +144,10 @@ impl CliError {
                 .map(|l| format!("imds-attest: expiring: {l}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) => {
+            CliError::Clap(_)
+            | CliError::Usage(_)
+            | CliError::RulesFile(_)
+            | CliError::Remote { .. } => {
                 format!("imds-attest: {message}")
             }
         }

@@ -7,10 +7,12 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod attest;
 mod commands;
 mod error;
 mod output;
 mod trust;
+mod serve;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -1,0 +1,383 @@
+//! The HTTP surface: routes, limits, authentication, and the one mapping of verdicts to
+//! statuses. Every verdict is the verifier's; this module only carries it.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use imds_attest::{ErrorKind, NonceCheck, Verifier};
+use imds_attest_store::Challenges;
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::metrics::{Metrics, Timed};
+
+/// What a reload may change: the verifier (rules and trust) and the tokens.
+pub(crate) struct Reloadable {
+    pub(crate) verifier: Arc<Verifier>,
+    pub(crate) tokens: Option<Arc<[String]>>,
+}
+
+/// Everything a request handler needs, shared.
+pub(crate) struct Shared {
+    pub(crate) current: RwLock<Arc<Reloadable>>,
+    pub(crate) challenges: Challenges,
+    pub(crate) ttl: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) permits: Semaphore,
+    pub(crate) metrics: Metrics,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, challenges: Challenges) -> Shared {
+        Shared {
+            current: RwLock::new(Arc::new(Reloadable {
+                verifier: Arc::new(config.verifier),
+                tokens: config.tokens.map(Arc::from),
+            })),
+            challenges,
+            ttl: config.ttl,
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
+            permits: Semaphore::new(config.max_concurrent_requests),
+            metrics: Metrics::default(),
+        }
+    }
+
+    pub(crate) fn current(&self) -> Arc<Reloadable> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the rules, trust and tokens with a newly loaded config's.
+    pub(crate) fn reload(&self, config: Config) {
+        let next = Arc::new(Reloadable {
+            verifier: Arc::new(config.verifier),
+            tokens: config.tokens.map(Arc::from),
+        });
+        match self.current.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+}
+
+/// What a verification found, for the request's log line.
+#[derive(Clone, Default)]
+struct Outcome {
+    kind: Option<&'static str>,
+    vm_id: Option<String>,
+    subscription_id: Option<String>,
+    rule: Option<String>,
+}
+
+/// The router, with its limits: concurrency (429), request timeout (408), and a log line per
+/// request.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/challenges", post(challenges))
+        .route("/v1/verify", post(verify))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), authenticate));
+    Router::new()
+        .merge(v1)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(shared.clone(), limit))
+        .with_state(shared)
+}
+
+/// Concurrency and time limits, and the log line.
+async fn limit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = match shared.permits.try_acquire() {
+        Err(_) => error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "the service is at its max_concurrent_requests; retry shortly".into(),
+        ),
+        Ok(_permit) => {
+            match tokio::time::timeout(shared.request_timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    let mut r = error_response(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request_timeout",
+                        "the request took longer than request_timeout_seconds".into(),
+                    );
+                    r.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                    r
+                }
+            }
+        }
+    };
+    let outcome = response
+        .extensions()
+        .get::<Outcome>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        kind = outcome.kind,
+        vm_id = outcome.vm_id,
+        subscription_id = outcome.subscription_id,
+        rule = outcome.rule,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// With `[auth] tokens_file`, every `/v1` call needs `Authorization: Bearer <token>`; checked
+/// before the body is read, so nothing is verified or redeemed without one.
+async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let current = shared.current();
+    if let Some(tokens) = &current.tokens {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let valid = given.is_some_and(|g| {
+            // Every token compared in full: the time taken does not say which one was close.
+            tokens.iter().fold(false, |found, t| {
+                found | constant_time_eq(t.as_bytes(), g.as_bytes())
+            })
+        });
+        if !valid {
+            let mut r = error_response(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required: send Authorization: Bearer <token>".into(),
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return r;
+        }
+    }
+    next.run(request).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /v1/challenges`: 201 with a fresh nonce, or 503 when the store cannot record it.
+async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
+    let issued = {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let issued = shared.challenges.issue(shared.ttl, now());
+            shared.metrics.store.observe(started.elapsed());
+            issued
+        })
+        .await
+    };
+    match issued {
+        Ok(Ok(challenge)) => {
+            let expires_at = challenge.expires_at.format(&Rfc3339).unwrap_or_default();
+            (
+                StatusCode::CREATED,
+                json_body(&json!({"nonce": challenge.nonce, "expiresAt": expires_at})),
+            )
+                .into_response()
+        }
+        Ok(Err(e)) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.kind().as_str(),
+            e.to_string(),
+        ),
+        Err(_) => internal(),
+    }
+}
+
+/// `POST /v1/verify`: the verifier's verdict, the nonce redeemed as its last step.
+async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let max = shared.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX)) {
+        return too_large(max);
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, max).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            return if over {
+                too_large(max)
+            } else {
+                error_response(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    format!("the request body could not be read: {e}"),
+                )
+            };
+        }
+    };
+    let current = shared.current();
+    let verdict = {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let timed = Timed {
+                inner: &shared.challenges,
+                metrics: &shared.metrics,
+            };
+            current
+                .verifier
+                .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
+        })
+        .await
+    };
+    match &verdict {
+        Ok(Ok(_)) => shared.metrics.verification("verified"),
+        Ok(Err(e)) => shared.metrics.verification(e.kind().as_str()),
+        Err(_) => {}
+    }
+    match verdict {
+        Ok(Ok(verified)) => {
+            let mut value = serde_json::to_value(&verified).unwrap_or(Value::Null);
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert("redeemed".into(), verified.redeemed().into());
+                obj.insert("verified".into(), true.into());
+            }
+            let claims = verified.claims();
+            let mut r = (StatusCode::OK, json_body(&value)).into_response();
+            r.extensions_mut().insert(Outcome {
+                kind: None,
+                vm_id: Some(claims.vm_id.clone()),
+                subscription_id: claims.subscription_id.clone(),
+                rule: verified.rule().map(str::to_owned),
+            });
+            r
+        }
+        Ok(Err(e)) => {
+            let kind = e.kind();
+            let status = match kind {
+                ErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            error_response(status, kind.as_str(), e.to_string())
+        }
+        Err(_) => internal(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let text = shared
+        .metrics
+        .render(shared.current().verifier.proven_issuers());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: the process answers.
+async fn healthz() -> Response {
+    (StatusCode::OK, json_body(&json!({"status": "ok"}))).into_response()
+}
+
+/// `GET /readyz`: 200 only if the store issues and redeems a probe nonce now.
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let probe = tokio::task::spawn_blocking(move || {
+        let at = now();
+        let challenge = shared.challenges.issue(Duration::from_secs(60), at)?;
+        shared
+            .challenges
+            .store()
+            .redeem(&challenge.nonce, at)
+            .map(|_| ())
+    })
+    .await;
+    match probe {
+        Ok(Ok(())) => (StatusCode::OK, json_body(&json!({"status": "ready"}))).into_response(),
+        Ok(Err(e)) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.kind().as_str(),
+            e.to_string(),
+        ),
+        Err(_) => internal(),
+    }
+}
+
+fn too_large(max: usize) -> Response {
+    let mut r = error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::InputTooLarge.as_str(),
+        format!("the request body exceeds max_body_bytes ({max} bytes); send the IMDS response as fetched"),
+    );
+    // The rest of the body is not read: the connection cannot be reused.
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+fn internal() -> Response {
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the verification task failed; see the service log".into(),
+    )
+}
+
+/// `{"verified":false,"error":{"kind","message"}}` with this status; the kind is also in the
+/// log line.
+fn error_response(status: StatusCode, kind: &'static str, message: String) -> Response {
+    let mut r = (
+        status,
+        json_body(&json!({"verified": false, "error": {"kind": kind, "message": message}})),
+    )
+        .into_response();
+    r.extensions_mut().insert(Outcome {
+        kind: Some(kind),
+        ..Outcome::default()
+    });
+    r
+}
+
+fn json_body(value: &Value) -> ([(header::HeaderName, &'static str); 1], String) {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+}
+
+/// The current time, to the second: documents carry whole seconds.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now - time::Duration::nanoseconds(now.nanosecond().into())
+}

@@ -1,0 +1,326 @@
+//! The config file (TOML), parsed once into [`Config`]: every key optional, every path relative
+//! to the config file's folder, every problem named by its key with the fix.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use imds_attest::{Policy, Rules, TrustStore, Verifier};
+use serde::Deserialize;
+
+use crate::error::ServiceError;
+
+/// Where the service listens unless `listen` says otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+/// The default store: one process, gone with it.
+pub const DEFAULT_STORE: &str = "memory:";
+/// How long a challenge may be redeemed, by default.
+pub const DEFAULT_TTL_SECONDS: u32 = 300;
+/// The largest request body, by default (genuine documents are about 4 KB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long a request may take, body included, by default.
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10;
+/// How many requests are served at once before 429, by default.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+
+/// The file as written; unknown keys are refused.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<String>,
+    policy: Option<PathBuf>,
+    #[serde(default)]
+    store: StoreSection,
+    #[serde(default)]
+    challenge: ChallengeSection,
+    #[serde(default)]
+    trust: TrustSection,
+    #[serde(default)]
+    auth: AuthSection,
+    #[serde(default)]
+    tls: TlsSection,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ChallengeSection {
+    ttl_seconds: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TrustSection {
+    #[serde(default)]
+    roots: Vec<PathBuf>,
+    #[serde(default)]
+    intermediates: Vec<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuthSection {
+    tokens_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    max_body_bytes: Option<usize>,
+    request_timeout_seconds: Option<u32>,
+    max_concurrent_requests: Option<usize>,
+}
+
+/// A checked configuration: everything the service needs, loaded.
+pub struct Config {
+    /// The config file, for messages and reloads.
+    pub file: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The challenge store's URL (may hold a password: never logged).
+    pub store_url: String,
+    /// How long a challenge may be redeemed.
+    pub ttl: Duration,
+    /// The verifier: trust and policy (with the rules file).
+    pub verifier: Verifier,
+    /// The bearer tokens accepted on `/v1`; `None` when `[auth]` has no `tokens_file`.
+    pub tokens: Option<Vec<String>>,
+    /// `[tls]`: HTTPS with this certificate chain and key; `None`: plain HTTP.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The largest request body.
+    pub max_body_bytes: usize,
+    /// How long a request may take, body included.
+    pub request_timeout: Duration,
+    /// How many requests are served at once.
+    pub max_concurrent_requests: usize,
+}
+
+impl Config {
+    /// Reads and checks the config file; relative paths in it are relative to its folder.
+    /// The store URL is checked by opening the store (which does not connect to Redis).
+    pub fn load(file: &Path) -> Result<Config, ServiceError> {
+        let err = |key: &str, message: String| ServiceError::Config {
+            file: file.to_path_buf(),
+            key: key.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            err(
+                "(file)",
+                format!("cannot read it: {e}; pass --config with an existing TOML file"),
+            )
+        })?;
+        let parsed: File = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1);
+            let at = line.map(|l| format!("line {l}")).unwrap_or_default();
+            err(
+                &at,
+                format!(
+                    "{}; fix or remove it (the keys are listed in the README's \"Running the \
+                     licence service\")",
+                    e.message().trim_end()
+                ),
+            )
+        })?;
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &Path| dir.join(p);
+
+        let listen_text = parsed.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_text.parse::<SocketAddr>().map_err(|e| {
+            err(
+                "listen",
+                format!("{listen_text:?} is not an address: {e}; write IP:PORT such as \"{DEFAULT_LISTEN}\""),
+            )
+        })?;
+
+        let store_url = parsed.store.url.unwrap_or_else(|| DEFAULT_STORE.to_owned());
+        // Opened once here to check it; the service opens its own.
+        imds_attest_store::open(&store_url).map_err(|e| {
+            err(
+                "store.url",
+                format!("{e}; write memory:, sqlite:PATH, redis://HOST:PORT/DB or rediss://..."),
+            )
+        })?;
+
+        let ttl_seconds = parsed.challenge.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+        if ttl_seconds == 0 {
+            return Err(err(
+                "challenge.ttl_seconds",
+                "0 would expire every challenge at once; give at least 1 (default 300)".into(),
+            ));
+        }
+
+        let trust = load_trust(&parsed.trust, &resolve, &err)?;
+        let policy = match &parsed.policy {
+            Some(path) => {
+                let path = resolve(path);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    err(
+                        "policy",
+                        format!(
+                            "cannot read {}: {e}; give an existing rules file",
+                            path.display()
+                        ),
+                    )
+                })?;
+                let rules = Rules::parse(&text, &path.display().to_string())
+                    .map_err(|e| err("policy", format!("{e}; correct the rules file")))?;
+                rules
+                    .apply_verify_section(Policy::default())
+                    .with_rules(rules)
+            }
+            None => Policy::default(),
+        };
+
+        let tokens = match &parsed.auth.tokens_file {
+            Some(path) => Some(load_tokens(&resolve(path), &err)?),
+            None => None,
+        };
+
+        let tls = match (parsed.tls.cert, parsed.tls.key) {
+            (Some(cert), Some(key)) => {
+                let acceptor = crate::tls::acceptor(&resolve(&cert), &resolve(&key))
+                    .map_err(|(key, message)| err(key, format!("{message}; give PEM files")))?;
+                Some(acceptor)
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(err(
+                    "tls.key",
+                    "tls.cert is set without it; set both or neither".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "tls.cert",
+                    "tls.key is set without it; set both or neither".into(),
+                ))
+            }
+        };
+
+        let limits = parsed.limits;
+        let max_body_bytes = limits.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes == 0 {
+            return Err(err(
+                "limits.max_body_bytes",
+                "must be at least 1 (default 65536)".into(),
+            ));
+        }
+        let timeout = limits
+            .request_timeout_seconds
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECONDS);
+        if timeout == 0 {
+            return Err(err(
+                "limits.request_timeout_seconds",
+                "must be at least 1 (default 10)".into(),
+            ));
+        }
+        let max_concurrent_requests = limits
+            .max_concurrent_requests
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
+        if max_concurrent_requests == 0 {
+            return Err(err(
+                "limits.max_concurrent_requests",
+                "must be at least 1 (default 256)".into(),
+            ));
+        }
+
+        Ok(Config {
+            file: file.to_path_buf(),
+            listen,
+            store_url,
+            ttl: Duration::from_secs(ttl_seconds.into()),
+            verifier: Verifier::new(trust, policy),
+            tokens,
+            tls,
+            max_body_bytes,
+            request_timeout: Duration::from_secs(timeout.into()),
+            max_concurrent_requests,
+        })
+    }
+}
+
+fn load_trust(
+    section: &TrustSection,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    err: &dyn Fn(&str, String) -> ServiceError,
+) -> Result<TrustStore, ServiceError> {
+    let mut trust = TrustStore::builtin();
+    if !section.roots.is_empty() {
+        trust = trust.without_roots();
+    }
+    let files = section.roots.iter().map(|p| ("trust.roots", p)).chain(
+        section
+            .intermediates
+            .iter()
+            .map(|p| ("trust.intermediates", p)),
+    );
+    for (key, path) in files {
+        let path = resolve(path);
+        let pem = std::fs::read(&path).map_err(|e| {
+            err(
+                key,
+                format!(
+                    "cannot read {}: {e}; give a PEM certificate file",
+                    path.display()
+                ),
+            )
+        })?;
+        let source = path.display().to_string();
+        let added = if key == "trust.roots" {
+            trust.add_roots_pem(&pem, &source)
+        } else {
+            trust.add_intermediates_pem(&pem, &source)
+        };
+        added.map_err(|e| err(key, format!("{e}; give a PEM certificate file")))?;
+    }
+    Ok(trust)
+}
+
+/// One token a line; blank lines and `#` comments ignored; at least one token.
+fn load_tokens(
+    path: &Path,
+    err: &dyn Fn(&str, String) -> ServiceError,
+) -> Result<Vec<String>, ServiceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(
+            "auth.tokens_file",
+            format!(
+                "cannot read {}: {e}; give a file with one bearer token a line",
+                path.display()
+            ),
+        )
+    })?;
+    let tokens: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    if tokens.is_empty() {
+        return Err(err(
+            "auth.tokens_file",
+            format!(
+                "{} holds no token; write one bearer token a line",
+                path.display()
+            ),
+        ));
+    }
+    Ok(tokens)
+}
