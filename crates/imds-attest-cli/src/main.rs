@@ -11,8 +11,8 @@ mod attest;
 mod commands;
 mod error;
 mod output;
-mod trust;
 mod serve;
+mod trust;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
