@@ -22,6 +22,7 @@
 )]
 
 pub mod hostile;
+pub mod loopback;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

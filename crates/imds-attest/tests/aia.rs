@@ -9,11 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use imds_attest::aia::http::HttpFetcher;
@@ -22,101 +18,22 @@ use imds_attest::{
     AiaFetchReason, AttestedDocument, Cloud, Error, FetchedReason, NonceCheck, Policy, TrustStore,
     Verifier,
 };
+use imds_attest_testpki::loopback::{AiaServer, Route};
 use imds_attest_testpki::{claims_json, CertSpec, DocSpec, Issued, REFERENCE_TIME};
 
 const NONCE: &str = "nonce-1";
 const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
 
-#[derive(Clone)]
-struct Route {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    delay: Duration,
-}
-
 fn ok(body: Vec<u8>) -> Route {
-    Route {
-        status: 200,
-        headers: Vec::new(),
-        body,
-        delay: Duration::ZERO,
-    }
+    Route::ok(body)
 }
 
-/// A loopback HTTP/1.1 server answering each path with its route, counting requests.
-struct Server {
-    addr: SocketAddr,
-    routes: Arc<Mutex<HashMap<String, Route>>>,
-    hits: Arc<AtomicUsize>,
+fn allow(server: &AiaServer) -> AiaAllowList {
+    AiaAllowList::of(&[server.authority()]).unwrap()
 }
 
-impl Server {
-    fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (r, h) = (Arc::clone(&routes), Arc::clone(&hits));
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let (r, h) = (Arc::clone(&r), Arc::clone(&h));
-                std::thread::spawn(move || {
-                    let mut request = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => request.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    h.fetch_add(1, Ordering::SeqCst);
-                    let text = String::from_utf8_lossy(&request);
-                    let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let route = r.lock().unwrap().get(&path).cloned().unwrap_or(Route {
-                        status: 404,
-                        headers: Vec::new(),
-                        body: Vec::new(),
-                        delay: Duration::ZERO,
-                    });
-                    std::thread::sleep(route.delay);
-                    let mut head = format!(
-                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                        route.status,
-                        route.body.len()
-                    );
-                    for (k, v) in &route.headers {
-                        head.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = stream.write_all(head.as_bytes());
-                    let _ = stream.write_all(&route.body);
-                });
-            }
-        });
-        Server { addr, routes, hits }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn serve(&self, path: &str, route: Route) {
-        self.routes.lock().unwrap().insert(path.into(), route);
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-
-    fn allow(&self) -> AiaAllowList {
-        AiaAllowList::of(&[self.addr.to_string()]).unwrap()
-    }
-
-    fn fetcher(&self) -> Arc<HttpFetcher> {
-        Arc::new(HttpFetcher::new(self.allow()))
-    }
+fn fetcher(server: &AiaServer) -> Arc<HttpFetcher> {
+    Arc::new(HttpFetcher::new(allow(server)))
 }
 
 /// A root, the issuing CA it signed (not in any store) and a leaf whose AIA names `aia`.
@@ -182,11 +99,11 @@ fn refused(c: &Chain, url: &str, reason: FetchedReason) -> Error {
 
 #[test]
 fn verifies_with_the_fetched_intermediate_and_remembers_it() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/pki/issuing.cer");
     let c = chain(&url);
     server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
-    let fetcher = server.fetcher();
+    let fetcher = fetcher(&server);
 
     let verified = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap();
     assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
@@ -203,15 +120,15 @@ fn verifies_with_the_fetched_intermediate_and_remembers_it() {
 
 #[test]
 fn accepts_a_pem_answer() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let c = chain(&server.url("/ca.pem"));
     server.serve("/ca.pem", ok(c.issuing.pem().into_bytes()));
-    verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap();
+    verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap();
 }
 
 #[test]
 fn without_a_fetcher_the_missing_issuer_is_refused_as_before() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let c = chain(&server.url("/ca.cer"));
     server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
     let err = verify_with(c.trust(), None, &c.doc()).unwrap_err();
@@ -224,7 +141,7 @@ fn without_a_fetcher_the_missing_issuer_is_refused_as_before() {
 
 #[test]
 fn refuses_urls_before_any_request() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let port = server.addr.port();
     let cases = [
         (
@@ -249,7 +166,7 @@ fn refuses_urls_before_any_request() {
     for (url, reason) in cases {
         let c = chain(&url);
         server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
-        let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+        let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
         assert_eq!(err, fetch_error(&c, &url, reason), "{url}");
     }
     // The default list does not hold the loopback server either.
@@ -272,7 +189,7 @@ fn refuses_urls_before_any_request() {
 
 #[test]
 fn never_follows_a_redirect() {
-    let server = Server::start();
+    let server = AiaServer::start();
     for status in [301, 302] {
         let url = server.url("/moved.cer");
         let c = chain(&url);
@@ -288,7 +205,7 @@ fn never_follows_a_redirect() {
             },
         );
         let before = server.hits();
-        let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+        let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
         assert_eq!(
             err,
             fetch_error(
@@ -306,11 +223,11 @@ fn never_follows_a_redirect() {
 
 #[test]
 fn refuses_an_answer_one_byte_over_the_limit() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/big.cer");
     let c = chain(&url);
     server.serve("/big.cer", ok(vec![0x30; MAX_AIA_BYTES + 1]));
-    let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+    let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
     assert_eq!(
         err,
         fetch_error(&c, &url, AiaFetchReason::TooLarge { max: MAX_AIA_BYTES })
@@ -319,7 +236,7 @@ fn refuses_an_answer_one_byte_over_the_limit() {
 
 #[test]
 fn gives_up_on_a_slow_server() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/slow.cer");
     let c = chain(&url);
     server.serve(
@@ -330,7 +247,7 @@ fn gives_up_on_a_slow_server() {
         },
     );
     let fetcher =
-        Arc::new(HttpFetcher::new(server.allow()).with_timeout(Duration::from_millis(300)));
+        Arc::new(HttpFetcher::new(allow(&server)).with_timeout(Duration::from_millis(300)));
     let err = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap_err();
     assert_eq!(
         err,
@@ -340,7 +257,7 @@ fn gives_up_on_a_slow_server() {
 
 #[test]
 fn refuses_a_certificate_that_is_not_the_issuer_asked_for() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/ca.cer");
     let c = chain(&url);
     let not_ca = Issued::new(
@@ -365,11 +282,11 @@ fn refuses_a_certificate_that_is_not_the_issuer_asked_for() {
     ];
     for (cert, reason) in cases {
         server.serve("/ca.cer", ok(cert.cert.to_der().unwrap()));
-        let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+        let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
         assert_eq!(err, refused(&c, &url, reason));
     }
     server.serve("/ca.cer", ok(b"not a certificate".to_vec()));
-    let err = verify_with(c.trust(), Some(server.fetcher()), &c.doc()).unwrap_err();
+    let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
     assert!(
         matches!(
             &err,
@@ -384,7 +301,7 @@ fn refuses_a_certificate_that_is_not_the_issuer_asked_for() {
 
 #[test]
 fn refuses_a_chain_to_another_clouds_root_or_to_no_pinned_root() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/ca.cer");
     let c = chain(&url);
     server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
@@ -396,7 +313,7 @@ fn refuses_a_chain_to_another_clouds_root_or_to_no_pinned_root() {
         .add_cloud_roots_pem(c.root.pem().as_bytes(), "china.pem", Cloud::China)
         .unwrap();
     for trust in [china_only, unrelated] {
-        let err = verify_with(trust, Some(server.fetcher()), &c.doc()).unwrap_err();
+        let err = verify_with(trust, Some(fetcher(&server)), &c.doc()).unwrap_err();
         let Error::FetchedIntermediateRefused {
             url: at,
             reason: FetchedReason::Chain { error },
@@ -422,7 +339,7 @@ fn refuses_a_chain_to_another_clouds_root_or_to_no_pinned_root() {
 
 #[test]
 fn a_refusal_is_remembered_and_not_fetched_again() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/ca.cer");
     let c = chain(&url);
     server.serve(
@@ -432,7 +349,7 @@ fn a_refusal_is_remembered_and_not_fetched_again() {
             .to_der()
             .unwrap()),
     );
-    let fetcher = server.fetcher();
+    let fetcher = fetcher(&server);
     let err = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap_err();
     assert_eq!(err, refused(&c, &url, FetchedReason::KeyIdMismatch));
     server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
@@ -452,7 +369,7 @@ fn a_refusal_is_remembered_and_not_fetched_again() {
 
 #[test]
 fn refuses_a_chain_needing_a_fifth_fetch() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let root = Issued::new(&CertSpec::ca("Test Global Root G2", 0), None);
     // root -> CA 1 -> ... -> CA 5 -> leaf, each naming where its issuer is published.
     let mut cas: Vec<Issued> = Vec::new();
@@ -473,7 +390,7 @@ fn refuses_a_chain_needing_a_fifth_fetch() {
         AttestedDocument::parse(&DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&leaf))
             .unwrap();
     let trust = TrustStore::from_pem(root.pem().as_bytes(), b"").unwrap();
-    let err = verify_with(trust, Some(server.fetcher()), &doc).unwrap_err();
+    let err = verify_with(trust, Some(fetcher(&server)), &doc).unwrap_err();
     let Error::IntermediateFetch { url, reason, .. } = &err else {
         panic!("{err:?}")
     };
@@ -484,18 +401,18 @@ fn refuses_a_chain_needing_a_fifth_fetch() {
 
 #[test]
 fn a_passed_certificate_kept_on_disk_spares_the_next_fetcher_a_request() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/pki/issuing.cer");
     let c = chain(&url);
     server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("aia-fetched-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let first = Arc::new(HttpFetcher::new(server.allow()).with_dir(dir.clone()));
+    let first = Arc::new(HttpFetcher::new(allow(&server)).with_dir(dir.clone()));
     verify_with(c.trust(), Some(first), &c.doc()).unwrap();
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     // A new process, as it were: a new fetcher reading the same folder.
-    let second = Arc::new(HttpFetcher::new(server.allow()).with_dir(dir));
+    let second = Arc::new(HttpFetcher::new(allow(&server)).with_dir(dir));
     let verified = verify_with(c.trust(), Some(second), &c.doc()).unwrap();
     assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
     assert_eq!(server.hits(), 1);
@@ -503,11 +420,11 @@ fn a_passed_certificate_kept_on_disk_spares_the_next_fetcher_a_request() {
 
 #[test]
 fn a_remembering_verifier_with_a_fetcher_answers_as_one_that_remembers_nothing() {
-    let server = Server::start();
+    let server = AiaServer::start();
     let url = server.url("/pki/issuing.cer");
     let c = chain(&url);
     server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
-    let fetcher = server.fetcher();
+    let fetcher = fetcher(&server);
     let der = DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&c.leaf);
     let warm = Verifier::new(c.trust(), Policy::default()).with_fetcher(fetcher.clone());
     let cold = Verifier::with_cache_capacity(c.trust(), Policy::default(), 0).with_fetcher(fetcher);
