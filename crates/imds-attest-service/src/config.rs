@@ -3,8 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use imds_attest::aia::http::HttpFetcher;
+use imds_attest::aia::AiaAllowList;
 use imds_attest::{Policy, Rules, TrustStore, Verifier};
 use serde::Deserialize;
 
@@ -62,6 +65,12 @@ struct TrustSection {
     roots: Vec<PathBuf>,
     #[serde(default)]
     intermediates: Vec<PathBuf>,
+    /// The trust directory (`roots/<cloud>/*.pem`, `intermediates/*.pem`, `fetched/`).
+    dir: Option<PathBuf>,
+    #[serde(default)]
+    fetch_intermediates: bool,
+    /// `HOST[:PORT]` entries replacing the default allow list.
+    aia_allow: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,7 +137,17 @@ impl Config {
             let line = e
                 .span()
                 .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1);
-            let at = line.map(|l| format!("line {l}")).unwrap_or_default();
+            // The key of that line too, when the message does not name it (a bad value).
+            let key = line
+                .and_then(|l| text.lines().nth(l - 1))
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.is_empty() && !e.message().contains(k));
+            let at = match (line, key) {
+                (Some(l), Some(k)) => format!("line {l} ({k})"),
+                (Some(l), None) => format!("line {l}"),
+                (None, _) => String::new(),
+            };
             err(
                 &at,
                 format!(
@@ -167,6 +186,7 @@ impl Config {
         }
 
         let trust = load_trust(&parsed.trust, &resolve, &err)?;
+        let fetcher = load_fetcher(&parsed.trust, &resolve, &err)?;
         let policy = match &parsed.policy {
             Some(path) => {
                 let path = resolve(path);
@@ -246,7 +266,10 @@ impl Config {
             listen,
             store_url,
             ttl: Duration::from_secs(ttl_seconds.into()),
-            verifier: Verifier::new(trust, policy),
+            verifier: match fetcher {
+                Some(fetcher) => Verifier::new(trust, policy).with_fetcher(Arc::new(fetcher)),
+                None => Verifier::new(trust, policy),
+            },
             tokens,
             tls,
             max_body_bytes,
@@ -290,7 +313,70 @@ fn load_trust(
         };
         added.map_err(|e| err(key, format!("{e}; give a PEM certificate file")))?;
     }
+    if let Some(dir) = &section.dir {
+        let dir = resolve(dir);
+        if !dir.is_dir() {
+            return Err(err(
+                "trust.dir",
+                format!(
+                    "{} is not a directory; create it (roots/<cloud>/*.pem, \
+                     intermediates/*.pem) or correct the path",
+                    dir.display()
+                ),
+            ));
+        }
+        trust
+            .add_trust_dir(&dir)
+            .map_err(|e| err("trust.dir", format!("{e}; fix or remove the file")))?;
+    }
     Ok(trust)
+}
+
+/// `[trust] fetch_intermediates`: the library's fetcher, on the default hosts or those of
+/// `aia_allow`, remembering what passed under the trust directory's `fetched/`.
+fn load_fetcher(
+    section: &TrustSection,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    err: &dyn Fn(&str, String) -> ServiceError,
+) -> Result<Option<HttpFetcher>, ServiceError> {
+    let allow = match &section.aia_allow {
+        None => AiaAllowList::default(),
+        Some(_) if !section.fetch_intermediates => {
+            return Err(err(
+                "trust.aia_allow",
+                "set without fetch_intermediates = true; set that too or remove aia_allow".into(),
+            ))
+        }
+        Some(entries) if entries.is_empty() => {
+            return Err(err(
+                "trust.aia_allow",
+                "an empty list would allow no host; remove it for the default list or name \
+                 HOST[:PORT] entries"
+                    .into(),
+            ))
+        }
+        Some(entries) => {
+            for entry in entries {
+                AiaAllowList::of(std::slice::from_ref(entry)).map_err(|e| {
+                    err(
+                        "trust.aia_allow",
+                        format!(
+                            "{entry:?}: {e}; write HOST[:PORT] such as \"caissuers.microsoft.com\""
+                        ),
+                    )
+                })?;
+            }
+            AiaAllowList::of(entries).map_err(|e| err("trust.aia_allow", e.to_string()))?
+        }
+    };
+    if !section.fetch_intermediates {
+        return Ok(None);
+    }
+    let mut fetcher = HttpFetcher::new(allow);
+    if let Some(dir) = &section.dir {
+        fetcher = fetcher.with_dir(resolve(dir).join("fetched"));
+    }
+    Ok(Some(fetcher))
 }
 
 /// One token a line; blank lines and `#` comments ignored; at least one token.

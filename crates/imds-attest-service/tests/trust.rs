@@ -1,0 +1,272 @@
+//! `[trust] fetch_intermediates`, `aia_allow` and `dir` over real HTTP on loopback: a missing
+//! intermediate fetched from the leaf's AIA URL (once), a trust-directory intermediate used,
+//! bad values refused at startup by key, and the service following the emulator's rotation.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{client, post, start, Running, World};
+use imds_attest_service::{Config, ServiceError};
+use imds_attest_testpki::loopback::{AiaServer, Route};
+use imds_attest_testpki::{claims_json, imds_response, CertSpec, DocSpec, Issued};
+use time::OffsetDateTime;
+
+const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
+const AIA_PATH: &str = "/pki/issuing.cer";
+
+/// A root, the issuing CA it signed (in no config) and a leaf valid now whose AIA caIssuers
+/// URL is `AIA_PATH` on `server`, serving the issuing CA there.
+struct Pki {
+    issuing: Issued,
+    leaf: Issued,
+    server: AiaServer,
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let server = AiaServer::start();
+        let root = Issued::new(&CertSpec::ca("Test Global Root G2", 0), None);
+        let issuing = Issued::new(&CertSpec::ca(ISSUING, 1), Some(&root));
+        let now = OffsetDateTime::now_utc();
+        let leaf_spec = CertSpec {
+            not_before: now - time::Duration::days(1),
+            not_after: now + time::Duration::days(30),
+            ..CertSpec::imds_leaf()
+        };
+        let leaf = Issued::with_aia(&leaf_spec, Some(&issuing), Some(&server.url(AIA_PATH)));
+        server.serve(AIA_PATH, Route::ok(issuing.cert.to_der().unwrap()));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("root.pem"), root.pem()).unwrap();
+        Pki {
+            issuing,
+            leaf,
+            server,
+            dir,
+        }
+    }
+
+    /// A config trusting the root only, with `trust` appended to its `[trust]`.
+    fn config(&self, name: &str, trust: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        let text = format!("listen = \"127.0.0.1:0\"\n[trust]\nroots = [\"root.pem\"]\n{trust}\n");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn fetching(&self, name: &str, extra: &str) -> PathBuf {
+        let allow = self.server.authority();
+        self.config(
+            name,
+            &format!("fetch_intermediates = true\naia_allow = [\"{allow}\"]\n{extra}"),
+        )
+    }
+
+    /// A document for a fresh challenge of `service`, carrying only the leaf, as IMDS does.
+    fn document(&self, service: &Running) -> String {
+        let nonce = service.challenge(None);
+        let claims = claims_json(&nonce, OffsetDateTime::now_utc());
+        imds_response(&DocSpec::imds(&claims).sign(&self.leaf))
+    }
+
+    fn url(&self) -> String {
+        self.server.url(AIA_PATH)
+    }
+}
+
+fn config_error(path: &Path) -> ServiceError {
+    match Config::load(path) {
+        Ok(_) => panic!("{} loaded", path.display()),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn fetches_the_missing_intermediate_names_its_url_and_asks_once() {
+    let pki = Pki::new();
+    let service = start(&pki.fetching("s.toml", ""));
+
+    let first = service.verify(pki.document(&service), None);
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.body["verified"], true);
+    assert_eq!(
+        first.body["fetchedIntermediates"],
+        serde_json::json!([pki.url()])
+    );
+    assert_eq!(pki.server.hits(), 1);
+
+    let second = service.verify(pki.document(&service), None);
+    assert_eq!(second.status, 200, "{second:?}");
+    assert_eq!(
+        pki.server.hits(),
+        1,
+        "the second verification is served from the cache"
+    );
+}
+
+#[test]
+fn without_fetch_intermediates_a_missing_intermediate_is_422_untrusted_issuer() {
+    let pki = Pki::new();
+    let service = start(&pki.config("s.toml", ""));
+    let answer = service.verify(pki.document(&service), None);
+    assert_eq!((answer.status, answer.kind()), (422, "untrusted_issuer"));
+    let message = answer.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(ISSUING), "{message}");
+    assert_eq!(pki.server.hits(), 0);
+}
+
+#[test]
+fn a_trust_directory_intermediate_completes_the_chain_without_a_fetch() {
+    let pki = Pki::new();
+    let trust = pki.dir.path().join("trust");
+    std::fs::create_dir_all(trust.join("intermediates")).unwrap();
+    std::fs::write(trust.join("intermediates/issuing.pem"), pki.issuing.pem()).unwrap();
+    let service = start(&pki.config("s.toml", "dir = \"trust\""));
+    let answer = service.verify(pki.document(&service), None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert!(
+        answer.body.get("fetchedIntermediates").is_none(),
+        "{answer:?}"
+    );
+    assert_eq!(pki.server.hits(), 0);
+}
+
+#[test]
+fn a_fetched_intermediate_is_kept_in_the_trust_directory_for_the_next_start() {
+    let pki = Pki::new();
+    std::fs::create_dir_all(pki.dir.path().join("trust")).unwrap();
+    let config = pki.fetching("s.toml", "dir = \"trust\"");
+    {
+        let service = start(&config);
+        let answer = service.verify(pki.document(&service), None);
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
+    let kept: Vec<_> = std::fs::read_dir(pki.dir.path().join("trust/fetched"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+
+    let restarted = start(&config);
+    let answer = restarted.verify(pki.document(&restarted), None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        pki.server.hits(),
+        1,
+        "the restarted service read fetched/ instead"
+    );
+}
+
+#[test]
+fn a_bad_file_in_the_trust_directory_stops_startup_naming_it() {
+    let pki = Pki::new();
+    let trust = pki.dir.path().join("trust");
+    std::fs::create_dir_all(trust.join("intermediates")).unwrap();
+    // A leaf is not an intermediate.
+    std::fs::write(trust.join("intermediates/leaf.pem"), pki.leaf.pem()).unwrap();
+    let e = config_error(&pki.config("s.toml", "dir = \"trust\""));
+    assert!(e.is_config(), "{e}");
+    let line = e.to_string();
+    assert!(line.contains("trust.dir: "), "{line}");
+    assert!(line.contains("leaf.pem"), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+}
+
+#[test]
+fn bad_trust_values_stop_startup_with_one_line_naming_the_key() {
+    let pki = Pki::new();
+    let cases = [
+        (
+            "aia_allow = [\"127.0.0.1:1\"]",
+            "trust.aia_allow: set without fetch_intermediates = true",
+        ),
+        (
+            "fetch_intermediates = true\naia_allow = []",
+            "trust.aia_allow: an empty list would allow no host",
+        ),
+        (
+            "fetch_intermediates = true\naia_allow = [\"user@host\"]",
+            "trust.aia_allow: \"user@host\":",
+        ),
+        (
+            "fetch_intermediates = true\naia_allow = [\"host:99999\"]",
+            "trust.aia_allow: \"host:99999\":",
+        ),
+        (
+            "fetch_intermediates = \"yes\"",
+            "line 4 (fetch_intermediates): invalid type",
+        ),
+        ("dir = \"absent\"", "trust.dir: "),
+        ("aia_allowed = []", "unknown field `aia_allowed`"),
+    ];
+    for (trust, expected) in cases {
+        let e = config_error(&pki.config("bad.toml", trust));
+        let line = e.to_string();
+        assert!(e.is_config(), "{trust}: {line}");
+        assert!(line.contains(expected), "{trust}: {line}");
+        assert_eq!(line.lines().count(), 1, "{trust}: {line}");
+    }
+}
+
+/// The product's promise: a service started before the emulator rotates its issuing CA keeps
+/// verifying after it, fetching the new CA from the new leaf's AIA URL.
+#[test]
+fn a_service_started_before_a_rotation_keeps_verifying_after_it() {
+    let world = World::new();
+    let emulator = world.emulator.url().trim_end_matches('/').to_owned();
+    let authority = emulator.trim_start_matches("http://").to_owned();
+    let config = world.dir.path().join("s.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\n[trust]\nroots = [{:?}]\nfetch_intermediates = true\n\
+             aia_allow = [\"{authority}\"]\n",
+            world.emulator.pki_dir().join("root.pem"),
+        ),
+    )
+    .unwrap();
+    let service = start(&config);
+
+    let before = service.verify(world.document(&service.challenge(None)), None);
+    assert_eq!(before.status, 200, "{before:?}");
+    let url = before.body["fetchedIntermediates"][0].as_str().unwrap();
+    assert!(url.ends_with("/pki/issuing-1.cer"), "{url}");
+
+    let rotated = service
+        .runtime
+        .block_on(async { post(&client(), &format!("{emulator}/admin/rotate"), "", None).await });
+    assert_eq!(rotated.status, 200, "{rotated:?}");
+
+    let after = service.verify(world.document(&service.challenge(None)), None);
+    assert_eq!(after.status, 200, "{after:?}");
+    let url = after.body["fetchedIntermediates"][0].as_str().unwrap();
+    assert!(url.ends_with("/pki/issuing-2.cer"), "{url}");
+    assert_ne!(
+        before.body["signer"]["issuer"],
+        after.body["signer"]["issuer"]
+    );
+}
+
+#[test]
+fn the_root_alone_does_not_verify_an_emulator_document_without_fetching() {
+    let world = World::new();
+    let config = world.dir.path().join("s.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\n[trust]\nroots = [{:?}]\n",
+            world.emulator.pki_dir().join("root.pem"),
+        ),
+    )
+    .unwrap();
+    let service = start(&config);
+    let answer = service.verify(world.document(&service.challenge(None)), None);
+    assert_eq!((answer.status, answer.kind()), (422, "untrusted_issuer"));
+}
