@@ -242,6 +242,9 @@ pub struct FetchArgs {
     /// Trust settings, for --verify.
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Fetching a missing intermediate, for --verify.
+    #[command(flatten)]
+    pub fetching: crate::trust::FetchingArgs,
 }
 
 /// `imds-attest inspect`.

@@ -153,11 +153,17 @@ fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     if let Some(nonce) = &args.nonce {
         imds_attest::fetch::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
     }
+    if args.fetching.fetch_intermediates && !args.verify {
+        return Err(CliError::Usage(
+            "--fetch-intermediates is for --verify; add --verify or drop it".into(),
+        ));
+    }
     let trust = if args.verify {
         Some(trust_store(&args.trust)?)
     } else {
         None
     };
+    let fetcher = crate::trust::fetcher(&args.fetching, args.trust.trust_dir.as_deref())?;
     let mut options = FetchOptions::default();
     options.endpoint.clone_from(&args.endpoint);
     options.api_version.clone_from(&args.api_version);
@@ -181,11 +187,19 @@ fn fetch(args: &FetchArgs) -> Result<(), CliError> {
         None => output::fetched(&fetched.body).map_err(CliError::Output)?,
     }
     if let Some(trust) = trust {
-        let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty());
+        let fetching = args.fetching.fetch_intermediates;
+        let reject = |e| CliError::rejected(e, !args.trust.roots.is_empty()).fetching(fetching);
         let doc = AttestedDocument::parse(fetched.body.as_bytes()).map_err(reject)?;
-        let verified = Verifier::new(trust, Policy::default())
+        let mut verifier = Verifier::new(trust, Policy::default());
+        if let Some(fetcher) = fetcher {
+            verifier = verifier.with_fetcher(fetcher);
+        }
+        let verified = verifier
             .verify(&doc, NonceCheck::Exact(&fetched.nonce), now())
             .map_err(reject)?;
+        for url in verified.fetched_intermediates() {
+            eprintln!("imds-attest: fetched intermediate {url}");
+        }
         eprintln!(
             "imds-attest: verified: vmId {} in {}, signed by {}",
             verified.claims().vm_id,

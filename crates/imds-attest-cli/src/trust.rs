@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 use crate::args::TrustArgs;
 use crate::error::CliError;
 
-/// `verify`'s options for fetching a missing intermediate.
+/// `verify`'s and `fetch --verify`'s options for fetching a missing intermediate.
 #[derive(Args)]
 pub struct FetchingArgs {
     /// When the chain lacks an intermediate, fetch it from the AIA caIssuers URL of the

@@ -96,6 +96,44 @@ fn fetch_verify_prints_the_document_and_says_it_verified() {
 }
 
 #[test]
+fn fetch_verify_fetches_the_missing_intermediate_as_verify_does() {
+    let r = start(Faults::default());
+    let root = r.dir.join("root.pem").display().to_string();
+    let addr = r.url.trim_start_matches("http://").trim_end_matches('/');
+    let base = strings(&["fetch", "--endpoint", &r.url, "--verify", "--root", &root]);
+
+    let out = run(&base, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("with --fetch-intermediates"), "{stderr}");
+
+    let mut args = base.clone();
+    args.extend(strings(&["--fetch-intermediates", "--aia-allow", addr]));
+    let out = run(&args, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "imds-attest: fetched intermediate {}",
+            r.url.trim_end_matches('/')
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("imds-attest: verified: "), "{stderr}");
+
+    let out = run(
+        &strings(&["fetch", "--endpoint", &r.url, "--fetch-intermediates"]),
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--fetch-intermediates is for --verify"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn fetch_ignores_proxy_variables_and_reads_the_endpoint_from_the_environment() {
     let r = start(Faults::default());
     let dead = "http://127.0.0.1:9";
