@@ -382,6 +382,10 @@ mod tests {
             AiaFetchReason::Connect {
                 message: "m".into(),
             },
+            AiaFetchReason::Tls {
+                host: "h".into(),
+                message: "m".into(),
+            },
             AiaFetchReason::TooManyFetches { max: MAX_FETCHES },
             AiaFetchReason::RecentlyFailed { retry_in_secs: 1 },
         ]

@@ -1247,6 +1247,15 @@ pub enum AiaFetchReason {
         /// The client's message.
         message: String,
     },
+    /// The TLS handshake of an `https` URL failed: most often, the server's certificate
+    /// does not chain to a TLS root the fetcher trusts (the platform's, or ones added with
+    /// `HttpFetcher::with_tls_roots`).
+    Tls {
+        /// `host[:port]` as the URL names it.
+        host: String,
+        /// The TLS library's message.
+        message: String,
+    },
     /// A verification would need more fetches than allowed.
     TooManyFetches {
         /// The limit.
@@ -1285,6 +1294,11 @@ impl fmt::Display for AiaFetchReason {
                 write!(f, "no complete answer within {millis} ms")
             }
             AiaFetchReason::Connect { message } => write!(f, "connection failed: {message}"),
+            AiaFetchReason::Tls { host, message } => write!(
+                f,
+                "the TLS handshake with {host} failed: {message} (its certificate must chain to \
+                 a platform TLS root)"
+            ),
             AiaFetchReason::TooManyFetches { max } => write!(
                 f,
                 "the chain would need more than {max} fetched intermediates"

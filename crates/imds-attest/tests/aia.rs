@@ -445,3 +445,70 @@ fn a_remembering_verifier_with_a_fetcher_answers_as_one_that_remembers_nothing()
         }
     }
 }
+
+/// A TLS root of no platform, and a loopback HTTPS server whose `localhost` certificate it
+/// issued.
+fn https_server() -> (Issued, AiaServer) {
+    let tls_root = Issued::new(&CertSpec::ca("Test Loopback TLS Root", 7), None);
+    let cert = imds_attest_testpki::loopback::localhost_cert(&tls_root, 8);
+    (tls_root, AiaServer::start_tls(&cert, &[]))
+}
+
+#[test]
+fn fetches_over_https_from_a_server_whose_certificate_chains_to_a_tls_root() {
+    let (tls_root, server) = https_server();
+    let url = server.url("/ca.cer");
+    assert!(url.starts_with("https://localhost:"), "{url}");
+    let c = chain(&url);
+    server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = HttpFetcher::new(allow(&server))
+        .without_platform_tls_roots()
+        .with_tls_roots(tls_root.pem().as_bytes(), "tls-root.pem")
+        .unwrap();
+    let verified = verify_with(c.trust(), Some(Arc::new(fetcher)), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), [url]);
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn refuses_an_https_server_whose_certificate_chains_to_no_tls_root_trusted() {
+    let (_, server) = https_server();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+    // The platform's roots (whatever this machine has) do not hold the test's TLS root.
+    let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
+    let Error::IntermediateFetch {
+        reason: AiaFetchReason::Tls { host, message },
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(host, &server.authority());
+    assert!(message.contains("invalid peer certificate"), "{message}");
+    assert!(
+        err.to_string()
+            .contains("its certificate must chain to a platform TLS root"),
+        "{err}"
+    );
+    assert_eq!(
+        server.hits(),
+        0,
+        "no request is sent over an untrusted connection"
+    );
+}
+
+#[test]
+fn tls_roots_that_hold_no_certificate_are_refused_naming_the_file() {
+    let err = HttpFetcher::new(AiaAllowList::default())
+        .with_tls_roots(b"not a certificate", "roots.pem")
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::TrustFile {
+            source: "roots.pem".into(),
+            reason: imds_attest::TrustFileReason::NoCertificate,
+        }
+    );
+}

@@ -1,5 +1,6 @@
-//! The HTTP [`IntermediateFetcher`] (feature `aia`): allow-listed hosts only, no proxy, no
-//! redirects, at most [`MAX_AIA_BYTES`], a time limit per fetch; certificates that passed are
+//! The HTTP [`IntermediateFetcher`] (feature `aia`): allow-listed hosts only, `http` or
+//! `https` (rustls with ring; the server's certificate checked against the platform's TLS
+//! roots and any added), no proxy, no redirects, at most [`MAX_AIA_BYTES`], a time limit per fetch; certificates that passed are
 //! remembered until their notAfter (in memory, and in a directory when given one), failures
 //! for five minutes, keyed by issuer name and key identifier, so that a hostile document
 //! cannot make it fetch in a loop.
@@ -7,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use der::Decode;
@@ -15,7 +16,7 @@ use x509_cert::Certificate;
 
 use super::MAX_AIA_BYTES;
 use super::{AiaAllowList, AiaUrl, IntermediateFetcher, IssuerRequest, DEFAULT_AIA_TIMEOUT};
-use crate::error::AiaFetchReason;
+use crate::error::{AiaFetchReason, Error, TrustFileReason};
 
 /// How long a failed or refused fetch is not retried.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5 * 60);
@@ -42,6 +43,9 @@ pub struct HttpFetcher {
     passed: Mutex<HashMap<Key, (Vec<u8>, SystemTime)>>,
     failed: Mutex<HashMap<Key, Instant>>,
     requests: AtomicUsize,
+    platform_roots: bool,
+    extra_tls_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
 }
 
 impl HttpFetcher {
@@ -54,7 +58,44 @@ impl HttpFetcher {
             passed: Mutex::default(),
             failed: Mutex::default(),
             requests: AtomicUsize::new(0),
+            platform_roots: true,
+            extra_tls_roots: Vec::new(),
+            tls: OnceLock::new(),
         }
+    }
+
+    /// Also trusts the certificates of `pem` as TLS roots of `https` caIssuers URLs, beside
+    /// the platform's: for a server whose certificate the system does not know (a test's
+    /// loopback server). `source` names the file in errors. TLS only keeps the fetch private;
+    /// what comes back is trusted only by the chain check.
+    pub fn with_tls_roots(mut self, pem: &[u8], source: &str) -> Result<HttpFetcher, Error> {
+        let fail = |reason| Error::TrustFile {
+            source: source.to_owned(),
+            reason,
+        };
+        let unreadable = |e: openssl::error::ErrorStack| {
+            fail(TrustFileReason::Unreadable {
+                message: e.to_string(),
+            })
+        };
+        let certs = openssl::x509::X509::stack_from_pem(pem).map_err(unreadable)?;
+        if certs.is_empty() {
+            return Err(fail(TrustFileReason::NoCertificate));
+        }
+        for cert in certs {
+            self.extra_tls_roots
+                .push(cert.to_der().map_err(unreadable)?.into());
+        }
+        self.tls = OnceLock::new();
+        Ok(self)
+    }
+
+    /// Trusts only the roots of [`with_tls_roots`](Self::with_tls_roots) for `https`, not the
+    /// platform's (for tests that must not depend on the machine's CA bundle).
+    pub fn without_platform_tls_roots(mut self) -> HttpFetcher {
+        self.platform_roots = false;
+        self.tls = OnceLock::new();
+        self
     }
 
     /// The time limit of one fetch (connection to last byte).
@@ -96,16 +137,14 @@ impl HttpFetcher {
         failed.insert(key, Instant::now());
     }
 
-    fn get(&self, url: &AiaUrl, original: &str) -> Result<Vec<u8>, AiaFetchReason> {
-        if url.https {
-            // No TLS stack in this build: the published caIssuers URLs are http.
-            return Err(AiaFetchReason::Connect {
-                message: "https is not supported by this build; caIssuers URLs are http".into(),
-            });
-        }
+    fn get(&self, url: &AiaUrl) -> Result<Vec<u8>, AiaFetchReason> {
+        let tls = if url.https {
+            Some(self.tls_config()?)
+        } else {
+            None
+        };
         let timeout = self.timeout;
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let url = original.to_owned();
         self.requests.fetch_add(1, Ordering::Relaxed);
         // Its own thread and runtime: callable from inside another runtime.
         std::thread::scope(|scope| {
@@ -118,7 +157,7 @@ impl HttpFetcher {
                             message: e.to_string(),
                         })?;
                     runtime.block_on(async {
-                        tokio::time::timeout(timeout, download(&url, timeout))
+                        tokio::time::timeout(timeout, download(url, tls))
                             .await
                             .unwrap_or(Err(AiaFetchReason::Timeout { millis }))
                     })
@@ -129,31 +168,73 @@ impl HttpFetcher {
                 }))
         })
     }
+
+    /// The TLS client of `https` URLs, made at the first one: the platform's roots and those
+    /// added, ring as the crypto provider.
+    fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, AiaFetchReason> {
+        if let Some(config) = self.tls.get() {
+            return Ok(Arc::clone(config));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        if self.platform_roots {
+            // Unreadable system certificates are skipped: a server that needs them then fails
+            // its handshake with its own message.
+            let native = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(native.certs);
+        }
+        roots.add_parsable_certificates(self.extra_tls_roots.iter().cloned());
+        let tls_error = |e: rustls::Error| AiaFetchReason::Connect {
+            message: format!("no TLS client: {e}"),
+        };
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(Arc::clone(self.tls.get_or_init(|| Arc::new(config))))
+    }
 }
 
-async fn download(url: &str, timeout: Duration) -> Result<Vec<u8>, AiaFetchReason> {
-    let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-    let connect = |e: reqwest::Error| {
-        if e.is_timeout() {
-            AiaFetchReason::Timeout { millis }
-        } else {
-            AiaFetchReason::Connect {
-                message: e.to_string(),
-            }
+/// One GET on its own connection (HTTP/1.1, no proxy, redirects returned as such), the body
+/// read up to [`MAX_AIA_BYTES`] + 1.
+async fn download(
+    url: &AiaUrl,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Vec<u8>, AiaFetchReason> {
+    let connect = |e: &dyn std::fmt::Display| AiaFetchReason::Connect {
+        message: e.to_string(),
+    };
+    let tcp = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
+        .await
+        .map_err(|e| connect(&e))?;
+    let request = hyper::Request::get(url.path.as_str())
+        .header(hyper::header::HOST, url.authority())
+        .header(hyper::header::USER_AGENT, "imds-attest")
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .map_err(|_| AiaFetchReason::Malformed)?;
+    let response = match tls {
+        None => send(tcp, request).await?,
+        Some(config) => {
+            let tls_error = |message: String| AiaFetchReason::Tls {
+                host: url.authority(),
+                message,
+            };
+            let name = rustls::pki_types::ServerName::try_from(url.host.clone())
+                .map_err(|e| tls_error(e.to_string()))?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| tls_error(e.to_string()))?;
+            send(stream, request).await?
         }
     };
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .build()
-        .map_err(connect)?;
-    let mut response = client.get(url).send().await.map_err(connect)?;
     let status = response.status().as_u16();
     if response.status().is_redirection() {
         let location = response
             .headers()
-            .get(reqwest::header::LOCATION)
+            .get(hyper::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
@@ -163,20 +244,47 @@ async fn download(url: &str, timeout: Duration) -> Result<Vec<u8>, AiaFetchReaso
         return Err(AiaFetchReason::Status { status });
     }
     let too_large = AiaFetchReason::TooLarge { max: MAX_AIA_BYTES };
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_AIA_BYTES as u64)
-    {
+    let declared = response
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_AIA_BYTES as u64) {
         return Err(too_large);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(connect)? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_AIA_BYTES {
-            return Err(too_large);
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let frame = frame.map_err(|e| connect(&e))?;
+        if let Some(chunk) = frame.data_ref() {
+            bytes.extend_from_slice(chunk);
+            if bytes.len() > MAX_AIA_BYTES {
+                return Err(too_large);
+            }
         }
     }
-    Ok(body)
+    Ok(bytes)
+}
+
+/// Sends `request` over `io` as HTTP/1.1 and returns the response head.
+async fn send<S>(
+    io: S,
+    request: hyper::Request<http_body_util::Empty<hyper::body::Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>, AiaFetchReason>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let connect = |e: hyper::Error| AiaFetchReason::Connect {
+        message: e.to_string(),
+    };
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(connect)?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    sender.send_request(request).await.map_err(connect)
 }
 
 impl IntermediateFetcher for HttpFetcher {
@@ -204,7 +312,7 @@ impl IntermediateFetcher for HttpFetcher {
                 }
             }
         }
-        let outcome = self.get(&url, &request.url);
+        let outcome = self.get(&url);
         if outcome.is_err() {
             self.remember_failure(key);
         }
