@@ -36,6 +36,11 @@ pub struct FetchingArgs {
         requires = "fetch_intermediates"
     )]
     pub aia_allow: Vec<String>,
+    /// Also trust this PEM file's certificates as TLS roots of https caIssuers URLs, beside
+    /// the system's; repeatable. TLS keeps the fetch private: what it fetches is trusted only
+    /// by the chain check.
+    #[arg(long, value_name = "PEM", requires = "fetch_intermediates")]
+    pub aia_tls_root: Vec<PathBuf>,
     /// Time limit of one fetch, in milliseconds (for tests).
     #[arg(long, value_name = "MS", hide = true, requires = "fetch_intermediates")]
     pub aia_timeout_ms: Option<u64>,
@@ -143,6 +148,17 @@ pub fn fetcher(
     let mut fetcher = HttpFetcher::new(allow);
     if let Some(ms) = args.aia_timeout_ms {
         fetcher = fetcher.with_timeout(StdDuration::from_millis(ms));
+    }
+    for path in &args.aia_tls_root {
+        let pem = std::fs::read(path).map_err(|e| {
+            CliError::Usage(format!(
+                "--aia-tls-root: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        fetcher = fetcher
+            .with_tls_roots(&pem, &path.display().to_string())
+            .map_err(|e| CliError::Usage(format!("--aia-tls-root: {e}")))?;
     }
     if let Some(dir) = trust_dir(dir) {
         fetcher = fetcher.with_dir(dir.join("fetched"));

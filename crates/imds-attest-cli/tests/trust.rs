@@ -354,3 +354,58 @@ fn verify_warns_once_when_its_chain_expires_within_30_days() {
         ["imds-attest: warning: a certificate of this chain expires at 2026-06-11T12:00:00Z (in 10 days); see imds-attest trust check"]
     );
 }
+
+#[test]
+fn verify_fetches_over_https_with_an_added_tls_root() {
+    use imds_attest_testpki::loopback::{localhost_cert, AiaServer, Route};
+    let dir = scratch("https");
+    let tls_root = Issued::new(&CertSpec::ca("Test Loopback TLS Root", 7), None);
+    let server = AiaServer::start_tls(&localhost_cert(&tls_root, 8), &[]);
+    let url = server.url("/ca.cer");
+    let root = Issued::new(&CertSpec::ca("Test Global Root G2", 0), None);
+    let issuing = Issued::new(
+        &CertSpec::ca("Test Azure RSA TLS Issuing CA 07", 1),
+        Some(&root),
+    );
+    let leaf = Issued::with_aia(&CertSpec::imds_leaf(), Some(&issuing), Some(&url));
+    server.serve("/ca.cer", Route::ok(issuing.cert.to_der().unwrap()));
+    let doc = put(
+        &dir,
+        "doc.json",
+        &imds_response(&DocSpec::imds(&claims_json("n", REFERENCE_TIME)).sign(&leaf)),
+    );
+    let root_pem = put(&dir, "root.pem", &root.pem());
+    let tls_pem = put(&dir, "tls.pem", &tls_root.pem());
+    let authority = server.authority();
+    let base = [
+        "verify",
+        doc.to_str().unwrap(),
+        "--nonce",
+        "n",
+        "--at",
+        AT,
+        "--root",
+        root_pem.to_str().unwrap(),
+        "--fetch-intermediates",
+        "--aia-allow",
+        &authority,
+        "--json",
+    ];
+    let out = run(&base);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "intermediate_fetch");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("TLS handshake with localhost:"),
+        "{message}"
+    );
+    assert_eq!(server.hits(), 0);
+
+    let mut args = base.to_vec();
+    args.extend(["--aia-tls-root", tls_pem.to_str().unwrap()]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["fetchedIntermediates"][0], url.as_str());
+}
