@@ -617,3 +617,48 @@ fn https_with_a_test_certificate_works_for_attest_and_curl() {
     }
     drop(service);
 }
+
+#[test]
+fn sighup_applies_fetch_intermediates_and_keeps_it_when_the_new_value_is_bad() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let file = dir.path().join("service.toml");
+    let head = format!(
+        "listen = \"127.0.0.1:{port}\"\n[trust]\nroots = [{:?}]\n",
+        emulator.pki_dir().join("root.pem")
+    );
+    std::fs::write(&file, &head).unwrap();
+    let service = Served::start(&file, port);
+    let verify = || {
+        let document = fetch(&emulator, &service.challenge());
+        service.call("POST", "/v1/verify", document.as_bytes())
+    };
+    let (status, body) = verify();
+    assert_eq!(
+        (status, &body["error"]["kind"]),
+        (422, &Value::from("untrusted_issuer"))
+    );
+
+    let authority = emulator
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let fetching = format!("{head}fetch_intermediates = true\naia_allow = [\"{authority}\"]\n");
+    std::fs::write(&file, &fetching).unwrap();
+    signal(&service.child, "HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, body) = verify();
+    assert_eq!(status, 200, "{body}");
+    assert!(body["fetchedIntermediates"][0].is_string(), "{body}");
+
+    std::fs::write(
+        &file,
+        format!("{head}fetch_intermediates = true\naia_allow = []\n"),
+    )
+    .unwrap();
+    signal(&service.child, "HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, body) = verify();
+    assert_eq!(status, 200, "the old config is kept: {body}");
+}
