@@ -71,6 +71,9 @@ struct TrustSection {
     fetch_intermediates: bool,
     /// `HOST[:PORT]` entries replacing the default allow list.
     aia_allow: Option<Vec<String>>,
+    /// PEM files of TLS roots for https caIssuers URLs, beside the platform's.
+    #[serde(default)]
+    aia_tls_roots: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -370,9 +373,36 @@ fn load_fetcher(
         }
     };
     if !section.fetch_intermediates {
+        if !section.aia_tls_roots.is_empty() {
+            return Err(err(
+                "trust.aia_tls_roots",
+                "set without fetch_intermediates = true; set that too or remove aia_tls_roots"
+                    .into(),
+            ));
+        }
         return Ok(None);
     }
     let mut fetcher = HttpFetcher::new(allow);
+    for path in &section.aia_tls_roots {
+        let path = resolve(path);
+        let pem = std::fs::read(&path).map_err(|e| {
+            err(
+                "trust.aia_tls_roots",
+                format!(
+                    "cannot read {}: {e}; give a PEM certificate file",
+                    path.display()
+                ),
+            )
+        })?;
+        fetcher = fetcher
+            .with_tls_roots(&pem, &path.display().to_string())
+            .map_err(|e| {
+                err(
+                    "trust.aia_tls_roots",
+                    format!("{e}; give a PEM certificate file"),
+                )
+            })?;
+    }
     if let Some(dir) = &section.dir {
         fetcher = fetcher.with_dir(resolve(dir).join("fetched"));
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use common::{client, post, start, Running, World};
 use imds_attest_service::{Config, ServiceError};
-use imds_attest_testpki::loopback::{AiaServer, Route};
+use imds_attest_testpki::loopback::{localhost_cert, AiaServer, Route};
 use imds_attest_testpki::{claims_json, imds_response, CertSpec, DocSpec, Issued};
 use time::OffsetDateTime;
 
@@ -32,7 +32,10 @@ struct Pki {
 
 impl Pki {
     fn new() -> Pki {
-        let server = AiaServer::start();
+        Pki::with_server(AiaServer::start())
+    }
+
+    fn with_server(server: AiaServer) -> Pki {
         let root = Issued::new(&CertSpec::ca("Test Global Root G2", 0), None);
         let issuing = Issued::new(&CertSpec::ca(ISSUING, 1), Some(&root));
         let now = OffsetDateTime::now_utc();
@@ -204,6 +207,14 @@ fn bad_trust_values_stop_startup_with_one_line_naming_the_key() {
             "line 4 (fetch_intermediates): invalid type",
         ),
         ("dir = \"absent\"", "trust.dir: "),
+        (
+            "aia_tls_roots = [\"root.pem\"]",
+            "trust.aia_tls_roots: set without fetch_intermediates = true",
+        ),
+        (
+            "fetch_intermediates = true\naia_tls_roots = [\"absent.pem\"]",
+            "trust.aia_tls_roots: cannot read",
+        ),
         ("aia_allowed = []", "unknown field `aia_allowed`"),
     ];
     for (trust, expected) in cases {
@@ -213,6 +224,34 @@ fn bad_trust_values_stop_startup_with_one_line_naming_the_key() {
         assert!(line.contains(expected), "{trust}: {line}");
         assert_eq!(line.lines().count(), 1, "{trust}: {line}");
     }
+}
+
+#[test]
+fn fetches_over_https_with_a_configured_tls_root() {
+    let tls_root = Issued::new(&CertSpec::ca("Test Loopback TLS Root", 7), None);
+    let https = AiaServer::start_tls(&localhost_cert(&tls_root, 8), &[]);
+    let pki = Pki::with_server(https);
+    std::fs::write(pki.dir.path().join("tls-root.pem"), tls_root.pem()).unwrap();
+
+    let untrusted = start(&pki.fetching("s.toml", ""));
+    let answer = untrusted.verify(pki.document(&untrusted), None);
+    assert_eq!((answer.status, answer.kind()), (422, "intermediate_fetch"));
+    let message = answer.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the TLS handshake with localhost:"),
+        "{message}"
+    );
+    assert_eq!(pki.server.hits(), 0);
+
+    let service = start(&pki.fetching("t.toml", "aia_tls_roots = [\"tls-root.pem\"]"));
+    let answer = service.verify(pki.document(&service), None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.body["fetchedIntermediates"],
+        serde_json::json!([pki.url()])
+    );
+    assert!(pki.url().starts_with("https://localhost:"));
+    assert_eq!(pki.server.hits(), 1);
 }
 
 /// The product's promise: a service started before the emulator rotates its issuing CA keeps
