@@ -175,7 +175,8 @@ impl Rejection {
         let hint = self.trust_hint();
         match (hint, crate::trust::fetch_hint(&self.error, self.fetching)) {
             (Some(hint), Some(fetch)) => Some(format!("{hint}; {fetch}")),
-            (hint, _) => hint,
+            (Some(hint), None) => Some(hint),
+            (None, fetch) => fetch.map(str::to_owned),
         }
     }
 

@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::AiaAllowList;
 use imds_attest::{
-    Cloud, Error, IntermediateFetcher, TrustDirRole, TrustStore, TrustedCertificate,
-    VerifiedDocument,
+    AiaFetchReason, Cloud, Error, IntermediateFetcher, TrustDirRole, TrustStore,
+    TrustedCertificate, VerifiedDocument,
 };
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -166,7 +166,8 @@ pub fn fetcher(
     Ok(Some(Arc::new(fetcher)))
 }
 
-/// The hint for a missing issuer when fetching was not asked for.
+/// The fetching advice for a chain failure: fetching is available when it was not asked for,
+/// and the allow list is the CLI's `--aia-allow` (the library names no flag).
 pub fn fetch_hint(error: &Error, fetching: bool) -> Option<&'static str> {
     match error {
         Error::UntrustedIssuer {
@@ -174,6 +175,12 @@ pub fn fetch_hint(error: &Error, fetching: bool) -> Option<&'static str> {
         } if !fetching => Some(
             "or let imds-attest fetch it from the certificate's caIssuers URL with \
              --fetch-intermediates",
+        ),
+        Error::IntermediateFetch {
+            reason: AiaFetchReason::HostNotAllowed { .. },
+            ..
+        } => Some(
+            "add the host with --aia-allow HOST[:PORT] if you trust it to publish CA certificates",
         ),
         _ => None,
     }

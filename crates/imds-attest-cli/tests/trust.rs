@@ -147,6 +147,16 @@ fn a_verifier_started_before_a_rotation_keeps_verifying_after_it_by_fetching() {
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["error"]["kind"], "intermediate_fetch");
+    // The library says why; the CLI says which of its options would change it.
+    let mut args = base.to_vec();
+    args.push("--fetch-intermediates");
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("is not on the AIA allow list; add the host with --aia-allow HOST[:PORT]"),
+        "{stderr}"
+    );
 }
 
 /// A trust directory with a test root (public) and an intermediate expiring 10 days after

@@ -1277,10 +1277,9 @@ impl fmt::Display for AiaFetchReason {
                 f.write_str("a URL with a query or a fragment is refused")
             }
             AiaFetchReason::Malformed => f.write_str("the URL cannot be read"),
-            AiaFetchReason::HostNotAllowed { host } => write!(
-                f,
-                "host {host} is not on the AIA allow list (add it with --aia-allow HOST[:PORT])"
-            ),
+            AiaFetchReason::HostNotAllowed { host } => {
+                write!(f, "host {host} is not on the AIA allow list")
+            }
             AiaFetchReason::Redirect { status, location } => write!(
                 f,
                 "the server answered {status} (redirect to {location:?}), and redirects are \
