@@ -18,7 +18,8 @@ use imds_attest::{
 use imds_attest_store::{Challenges as StoreChallenges, StoreError};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyString, PyTuple, PyType};
 use time::OffsetDateTime;
 
 /// The module: the classes, the functions and the kind names, which the package re-exports.
@@ -622,9 +623,9 @@ fn path_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// An aware `datetime` as an instant; a naive one is a `ValueError`.
 fn to_instant(at: &Bound<'_, PyAny>) -> PyResult<OffsetDateTime> {
-    let py = at.py();
-    let datetime = py.import("datetime")?.getattr("datetime")?;
-    if !at.is_instance(&datetime)? {
+    static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let datetime = DATETIME.import(at.py(), "datetime", "datetime")?;
+    if !at.is_instance(datetime)? {
         return Err(PyTypeError::new_err("at must be a datetime.datetime"));
     }
     if at.call_method0("utcoffset")?.is_none() {
@@ -632,19 +633,21 @@ fn to_instant(at: &Bound<'_, PyAny>) -> PyResult<OffsetDateTime> {
             "at is a naive datetime: give it a timezone (tzinfo=datetime.timezone.utc)",
         ));
     }
-    // Whole microseconds since the epoch, computed by Python exactly (no float).
-    let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
-    let epoch = datetime.call1((1970, 1, 1, 0, 0, 0, 0, utc))?;
-    let micro = py
-        .import("datetime")?
-        .getattr("timedelta")?
-        .call1((0, 0, 1))?;
-    let micros: i64 = at
-        .call_method1("__sub__", (epoch,))?
-        .call_method1("__floordiv__", (micro,))?
-        .extract()?;
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .map_err(|e| PyValueError::new_err(format!("at is out of range: {e}")))
+    // timestamp() is a float: exact to the second over datetime's whole range once its
+    // microseconds, read exactly, are taken off.
+    let timestamp: f64 = at.call_method0("timestamp")?.extract()?;
+    let micros: u32 = at.getattr("microsecond")?.extract()?;
+    let seconds = (timestamp - f64::from(micros) / 1e6).round();
+    let out_of_range = || PyValueError::new_err(format!("at is out of range: {at}"));
+    if !(-1e12..=1e12).contains(&seconds) {
+        return Err(out_of_range());
+    }
+    #[allow(clippy::cast_possible_truncation)] // within ±1e12, checked above
+    let seconds = seconds as i64;
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.checked_add(time::Duration::microseconds(i64::from(micros))))
+        .ok_or_else(out_of_range)
 }
 
 /// An instant as an aware UTC `datetime`.
