@@ -53,13 +53,7 @@ pub fn verified(
     as_json: bool,
 ) -> io::Result<()> {
     if as_json {
-        let mut value = serde_json::to_value(v).map_err(io::Error::other)?;
-        if let Some(obj) = value.as_object_mut() {
-            // The library's JSON does not say it; the CLI does, beside nonceChecked.
-            obj.insert("redeemed".into(), v.redeemed().into());
-            obj.insert("verified".into(), true.into());
-        }
-        return print_json(&value);
+        return print_json(&v.to_json().map_err(io::Error::other)?);
     }
     let c = v.claims();
     let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());

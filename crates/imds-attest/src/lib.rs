@@ -52,10 +52,11 @@ mod verify;
 mod warm;
 mod x509;
 
-/// The JSON types that appear in public fields ([`Claims::other`], [`Inspection::content`]),
-/// re-exported so that callers name the same version.
+/// The JSON types that appear in public fields ([`Claims::other`], [`Inspection::content`])
+/// and results ([`VerifiedDocument::to_json`]), re-exported so that callers name the same
+/// version.
 pub mod json {
-    pub use serde_json::{Map, Value};
+    pub use serde_json::{Error, Map, Value};
 }
 
 pub use aia::{IntermediateFetcher, IssuerRequest};

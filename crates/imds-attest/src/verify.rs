@@ -451,6 +451,33 @@ impl VerifiedDocument {
     pub fn fetched_intermediates(&self) -> &[String] {
         &self.signer.fetched
     }
+
+    /// The JSON object every face reports for a verified document: the CLI's `--json` success
+    /// object and the Python `VerifiedDocument.to_dict()`. It is this type's `Serialize` form
+    /// with `redeemed` (beside `nonceChecked`) and `"verified": true` added. Fails only for a
+    /// time RFC 3339 cannot write (a year outside 0 to 9999).
+    ///
+    /// ```
+    /// use imds_attest::{NonceCheck, Policy, TrustStore, Verifier};
+    /// use time::macros::datetime;
+    ///
+    /// let verifier = Verifier::new(TrustStore::builtin(), Policy::default());
+    /// let bytes = std::fs::read("../../testdata/real/taskcluster_2025_rsatls07.json").unwrap();
+    /// let at = datetime!(2025-11-19 12:53:30 UTC);
+    /// let verified = verifier.verify_bytes(&bytes, NonceCheck::Exact("20251119-185330"), at)?;
+    /// let json = verified.to_json().unwrap();
+    /// assert_eq!(json["verified"], true);
+    /// assert_eq!(json["claims"]["vmId"], "ddc87bd2-3ebb-43dc-92a9-90b104cd9527");
+    /// # Ok::<(), imds_attest::Error>(())
+    /// ```
+    pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("redeemed".into(), self.redeemed.into());
+            obj.insert("verified".into(), true.into());
+        }
+        Ok(value)
+    }
 }
 
 impl PartialEq for VerifiedDocument {

@@ -1,0 +1,64 @@
+"""Verify Azure IMDS attested documents with the Rust imds-attest verifier.
+
+Every verdict comes from the Rust ``Verifier``: this package converts arguments and results and
+raises :class:`Rejected` with the same kind names as the ``imds-attest`` CLI's JSON.
+"""
+
+from __future__ import annotations
+
+from typing import FrozenSet
+
+__all__ = [
+    "KINDS",
+    "Challenges",
+    "Error",
+    "Plan",
+    "Rejected",
+    "Signer",
+    "StoreUnavailable",
+    "VerifiedDocument",
+    "Verifier",
+    "verify",
+]
+
+
+class Error(Exception):
+    """The base of every exception this package raises itself."""
+
+
+class Rejected(Error):
+    """The document (or the verification) was refused.
+
+    ``kind`` is the stable snake_case name of the reason (one of :data:`KINDS`, the names of the
+    Rust ``ErrorKind`` and of the CLI's JSON); ``message`` says what was wrong.
+    """
+
+    kind: str
+    message: str
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(kind, message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class StoreUnavailable(Rejected):
+    """The challenge store could not answer: refused, never accepted (kind ``store_unavailable``)."""
+
+
+# Imported after the exceptions: the extension looks them up here when it raises.
+from ._native import (  # noqa: E402
+    KINDS as _KINDS,
+    Challenges,
+    Plan,
+    Signer,
+    VerifiedDocument,
+    Verifier,
+    verify,
+)
+
+#: Every kind name a :class:`Rejected` can carry, taken from the Rust ``ErrorKind`` enum.
+KINDS: FrozenSet[str] = frozenset(_KINDS)
