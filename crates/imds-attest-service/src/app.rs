@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use imds_attest::{ErrorKind, NonceCheck, Verifier};
+use imds_attest::{ErrorKind, NonceCheck, VerifiedDocument, Verifier};
 use imds_attest_store::Challenges;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -264,20 +264,14 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     }
     match verdict {
         Ok(Ok(verified)) => {
-            let mut value = serde_json::to_value(&verified).unwrap_or(Value::Null);
-            if let Some(obj) = value.as_object_mut() {
-                obj.insert("redeemed".into(), verified.redeemed().into());
-                obj.insert("verified".into(), true.into());
-            }
             let claims = verified.claims();
-            let mut r = (StatusCode::OK, json_body(&value)).into_response();
-            r.extensions_mut().insert(Outcome {
+            let outcome = Outcome {
                 kind: None,
                 vm_id: Some(claims.vm_id.clone()),
                 subscription_id: claims.subscription_id.clone(),
                 rule: verified.rule().map(str::to_owned),
-            });
-            r
+            };
+            verified_response(success_body(&verified), outcome)
         }
         Ok(Err(e)) => {
             let kind = e.kind();
@@ -288,6 +282,51 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
             error_response(status, kind.as_str(), e.to_string())
         }
         Err(_) => internal(),
+    }
+}
+
+/// The 200 body: the library's facts with `redeemed` and `verified`, as `verify --json` prints
+/// them.
+fn success_body(verified: &VerifiedDocument) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(verified)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("redeemed".into(), verified.redeemed().into());
+        obj.insert("verified".into(), true.into());
+    }
+    Ok(value.to_string())
+}
+
+/// 200 with the body, or 500 `internal` if it could not be written: a verdict is never a 200
+/// without its facts. The nonce is redeemed by then, so the message says to ask for a new
+/// challenge.
+fn verified_response(body: Result<String, serde_json::Error>, outcome: Outcome) -> Response {
+    match body {
+        Ok(body) => {
+            let mut r = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            r.extensions_mut().insert(outcome);
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a verified document's facts could not be written as JSON");
+            let mut r = error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!(
+                    "the document verified and its nonce was redeemed, but the verdict could not \
+                     be written as JSON ({e}); ask for a new challenge, and see the service log"
+                ),
+            );
+            r.extensions_mut().insert(Outcome {
+                kind: Some("internal"),
+                ..outcome
+            });
+            r
+        }
     }
 }
 
@@ -380,4 +419,52 @@ fn json_body(value: &Value) -> ([(header::HeaderName, &'static str); 1], String)
 fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now - time::Duration::nanoseconds(now.nanosecond().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a response carries: the status, the JSON body and the log line's outcome.
+    fn read(response: Response) -> (StatusCode, Value, Option<&'static str>) {
+        let status = response.status();
+        let kind = response.extensions().get::<Outcome>().and_then(|o| o.kind);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, body, kind)
+    }
+
+    #[test]
+    fn a_verdict_that_cannot_be_written_is_a_500_internal_never_a_200() {
+        let failed = <serde_json::Error as serde::ser::Error>::custom("year out of range");
+        let outcome = Outcome {
+            vm_id: Some("vm".into()),
+            ..Outcome::default()
+        };
+        let (status, body, kind) = read(verified_response(Err(failed), outcome));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["verified"], false);
+        assert_eq!(body["error"]["kind"], "internal");
+        assert_eq!(kind, Some("internal"));
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("year out of range"), "{message}");
+        assert!(message.contains("ask for a new challenge"), "{message}");
+    }
+
+    #[test]
+    fn a_written_verdict_is_a_200_with_that_body() {
+        let (status, body, kind) = read(verified_response(
+            Ok(r#"{"verified":true}"#.into()),
+            Outcome::default(),
+        ));
+        assert_eq!(
+            (status, body["verified"].as_bool(), kind),
+            (StatusCode::OK, Some(true), None)
+        );
+    }
 }
