@@ -36,10 +36,15 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Duration,
     pub(crate) permits: Semaphore,
     pub(crate) metrics: Metrics,
+    /// Store calls (and verifications) run on the async worker, not the blocking pool: only
+    /// for the memory store, with a verifier that does no I/O (see [`with_store`]).
+    pub(crate) inline: bool,
 }
 
 impl Shared {
     pub(crate) fn new(config: Config, challenges: Challenges) -> Shared {
+        // The verifier built from the config fetches nothing: only the store can wait.
+        let inline = challenges.store().describe() == "memory:";
         Shared {
             current: RwLock::new(Arc::new(Reloadable {
                 verifier: Arc::new(config.verifier),
@@ -51,6 +56,7 @@ impl Shared {
             request_timeout: config.request_timeout,
             permits: Semaphore::new(config.max_concurrent_requests),
             metrics: Metrics::default(),
+            inline,
         }
     }
 
@@ -189,16 +195,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `POST /v1/challenges`: 201 with a fresh nonce, or 503 when the store cannot record it.
 async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
-    let issued = {
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let issued = shared.challenges.issue(shared.ttl, now());
-            shared.metrics.store.observe(started.elapsed());
-            issued
-        })
-        .await
-    };
+    let issued = with_store(&shared, |shared| {
+        let started = Instant::now();
+        let issued = shared.challenges.issue(shared.ttl, now());
+        shared.metrics.store.observe(started.elapsed());
+        issued
+    })
+    .await;
     match issued {
         Ok(Ok(challenge)) => {
             let expires_at = challenge.expires_at.format(&Rfc3339).unwrap_or_default();
@@ -213,7 +216,7 @@ async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
             e.kind().as_str(),
             e.to_string(),
         ),
-        Err(_) => internal(),
+        Err(Panicked) => internal(),
     }
 }
 
@@ -244,23 +247,20 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         }
     };
     let current = shared.current();
-    let verdict = {
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let timed = Timed {
-                inner: &shared.challenges,
-                metrics: &shared.metrics,
-            };
-            current
-                .verifier
-                .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
-        })
-        .await
-    };
+    let verdict = with_store(&shared, move |shared| {
+        let timed = Timed {
+            inner: &shared.challenges,
+            metrics: &shared.metrics,
+        };
+        current
+            .verifier
+            .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
+    })
+    .await;
     match &verdict {
         Ok(Ok(_)) => shared.metrics.verification("verified"),
         Ok(Err(e)) => shared.metrics.verification(e.kind().as_str()),
-        Err(_) => {}
+        Err(Panicked) => {}
     }
     match verdict {
         Ok(Ok(verified)) => {
@@ -281,7 +281,7 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
             };
             error_response(status, kind.as_str(), e.to_string())
         }
-        Err(_) => internal(),
+        Err(Panicked) => internal(),
     }
 }
 
@@ -350,7 +350,7 @@ async fn healthz() -> Response {
 
 /// `GET /readyz`: 200 only if the store issues and redeems a probe nonce now.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let probe = tokio::task::spawn_blocking(move || {
+    let probe = with_store(&shared, |shared| {
         let at = now();
         let challenge = shared.challenges.issue(Duration::from_secs(60), at)?;
         shared
@@ -367,7 +367,31 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
             e.kind().as_str(),
             e.to_string(),
         ),
-        Err(_) => internal(),
+        Err(Panicked) => internal(),
+    }
+}
+
+/// A verification or store call that panicked (a bug): answered 500 `internal`.
+struct Panicked;
+
+/// Runs `work`, which calls the store (and verifies), where it costs least: on this thread
+/// when the store is in this process's memory, which answers in microseconds and where the
+/// blocking pool's hand-off (its lock, two thread wake-ups, a thread per request in flight)
+/// cost more than the verification itself; on the blocking pool for SQLite and Redis, which
+/// wait on the disk or the network. A verifier that may fetch intermediates over the network
+/// must go to the pool as well (`Shared::inline`).
+async fn with_store<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    work: impl FnOnce(&Shared) -> T + Send + 'static,
+) -> Result<T, Panicked> {
+    if shared.inline {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(shared)))
+            .map_err(|_| Panicked)
+    } else {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || work(&shared))
+            .await
+            .map_err(|_| Panicked)
     }
 }
 
