@@ -233,6 +233,77 @@ fn every_malformed_file_gets_the_kind_verify_gives() {
     assert!(checked >= 20, "{checked}");
 }
 
+/// Sends `head` and the first `body` bytes of a request in one write (so that the service
+/// reads them all and nothing it left unread turns its close into a reset), then reads the
+/// answer to the end.
+fn partial_request(port: u16, head: &str, body: usize) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut request = head.as_bytes().to_vec();
+    request.resize(head.len() + body, b'A');
+    stream.write_all(&request).unwrap();
+    let mut response = Vec::new();
+    let read = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    assert!(read.is_ok() || !text.is_empty(), "{read:?}");
+    text
+}
+
+/// The peak resident set size of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in\n{status}"))
+}
+
+#[test]
+fn bodies_of_100_mb_are_refused_413_unread_and_the_service_memory_stays_bounded() {
+    if !Path::new("/proc/self/status").exists() {
+        return; // no procfs: the memory cannot be read
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let service = Served::start(&config(dir.path(), port, None, ""), port);
+    let size = 100 * 1024 * 1024;
+    let declared = format!("POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n");
+    // One 100 MB chunk announced, and one byte more than max_body_bytes of it sent.
+    let chunked = format!(
+        "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{size:x}\r\n"
+    );
+    let max = imds_attest_service::DEFAULT_MAX_BODY_BYTES;
+    let refuse = |head: &str, body: usize| {
+        let response = partial_request(port, head, body);
+        assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+        assert!(
+            response.contains("\"kind\":\"input_too_large\""),
+            "{response}"
+        );
+        assert!(
+            response.to_ascii_lowercase().contains("connection: close"),
+            "{response}"
+        );
+    };
+    // Warm: the allocator's arenas and the first connections' buffers exist before the baseline.
+    refuse(&declared, 1024);
+    refuse(&chunked, max + 1);
+    let before = peak_rss_kib(service.child.id());
+    for _ in 0..20 {
+        refuse(&declared, 1024);
+        refuse(&chunked, max + 1);
+    }
+    let after = peak_rss_kib(service.child.id());
+    assert!(
+        after.saturating_sub(before) < 16 * 1024,
+        "peak RSS grew from {before} KiB to {after} KiB over 40 refused 100 MB bodies"
+    );
+    assert_eq!(service.call("GET", "/healthz", b"").0, 200);
+}
+
 #[test]
 fn attest_on_the_vm_is_verified_by_the_service_and_a_replay_is_not() {
     let emulator = emulator();

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use imds_attest::{ErrorKind, NonceCheck, Verifier};
+use imds_attest::{ErrorKind, NonceCheck, VerifiedDocument, Verifier};
 use imds_attest_store::Challenges;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -36,10 +36,15 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Duration,
     pub(crate) permits: Semaphore,
     pub(crate) metrics: Metrics,
+    /// Store calls (and verifications) run on the async worker, not the blocking pool: only
+    /// for the memory store, with a verifier that does no I/O (see [`with_store`]).
+    pub(crate) inline: bool,
 }
 
 impl Shared {
     pub(crate) fn new(config: Config, challenges: Challenges) -> Shared {
+        // The verifier built from the config fetches nothing: only the store can wait.
+        let inline = challenges.store().describe() == "memory:";
         Shared {
             current: RwLock::new(Arc::new(Reloadable {
                 verifier: Arc::new(config.verifier),
@@ -51,6 +56,7 @@ impl Shared {
             request_timeout: config.request_timeout,
             permits: Semaphore::new(config.max_concurrent_requests),
             metrics: Metrics::default(),
+            inline,
         }
     }
 
@@ -189,16 +195,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `POST /v1/challenges`: 201 with a fresh nonce, or 503 when the store cannot record it.
 async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
-    let issued = {
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let issued = shared.challenges.issue(shared.ttl, now());
-            shared.metrics.store.observe(started.elapsed());
-            issued
-        })
-        .await
-    };
+    let issued = with_store(&shared, |shared| {
+        let started = Instant::now();
+        let issued = shared.challenges.issue(shared.ttl, now());
+        shared.metrics.store.observe(started.elapsed());
+        issued
+    })
+    .await;
     match issued {
         Ok(Ok(challenge)) => {
             let expires_at = challenge.expires_at.format(&Rfc3339).unwrap_or_default();
@@ -213,7 +216,7 @@ async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
             e.kind().as_str(),
             e.to_string(),
         ),
-        Err(_) => internal(),
+        Err(Panicked) => internal(),
     }
 }
 
@@ -244,40 +247,31 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         }
     };
     let current = shared.current();
-    let verdict = {
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let timed = Timed {
-                inner: &shared.challenges,
-                metrics: &shared.metrics,
-            };
-            current
-                .verifier
-                .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
-        })
-        .await
-    };
+    let verdict = with_store(&shared, move |shared| {
+        let timed = Timed {
+            inner: &shared.challenges,
+            metrics: &shared.metrics,
+        };
+        current
+            .verifier
+            .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
+    })
+    .await;
     match &verdict {
         Ok(Ok(_)) => shared.metrics.verification("verified"),
         Ok(Err(e)) => shared.metrics.verification(e.kind().as_str()),
-        Err(_) => {}
+        Err(Panicked) => {}
     }
     match verdict {
         Ok(Ok(verified)) => {
-            let mut value = serde_json::to_value(&verified).unwrap_or(Value::Null);
-            if let Some(obj) = value.as_object_mut() {
-                obj.insert("redeemed".into(), verified.redeemed().into());
-                obj.insert("verified".into(), true.into());
-            }
             let claims = verified.claims();
-            let mut r = (StatusCode::OK, json_body(&value)).into_response();
-            r.extensions_mut().insert(Outcome {
+            let outcome = Outcome {
                 kind: None,
                 vm_id: Some(claims.vm_id.clone()),
                 subscription_id: claims.subscription_id.clone(),
                 rule: verified.rule().map(str::to_owned),
-            });
-            r
+            };
+            verified_response(success_body(&verified), outcome)
         }
         Ok(Err(e)) => {
             let kind = e.kind();
@@ -287,7 +281,52 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
             };
             error_response(status, kind.as_str(), e.to_string())
         }
-        Err(_) => internal(),
+        Err(Panicked) => internal(),
+    }
+}
+
+/// The 200 body: the library's facts with `redeemed` and `verified`, as `verify --json` prints
+/// them.
+fn success_body(verified: &VerifiedDocument) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(verified)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("redeemed".into(), verified.redeemed().into());
+        obj.insert("verified".into(), true.into());
+    }
+    Ok(value.to_string())
+}
+
+/// 200 with the body, or 500 `internal` if it could not be written: a verdict is never a 200
+/// without its facts. The nonce is redeemed by then, so the message says to ask for a new
+/// challenge.
+fn verified_response(body: Result<String, serde_json::Error>, outcome: Outcome) -> Response {
+    match body {
+        Ok(body) => {
+            let mut r = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            r.extensions_mut().insert(outcome);
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a verified document's facts could not be written as JSON");
+            let mut r = error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!(
+                    "the document verified and its nonce was redeemed, but the verdict could not \
+                     be written as JSON ({e}); ask for a new challenge, and see the service log"
+                ),
+            );
+            r.extensions_mut().insert(Outcome {
+                kind: Some("internal"),
+                ..outcome
+            });
+            r
+        }
     }
 }
 
@@ -311,7 +350,7 @@ async fn healthz() -> Response {
 
 /// `GET /readyz`: 200 only if the store issues and redeems a probe nonce now.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let probe = tokio::task::spawn_blocking(move || {
+    let probe = with_store(&shared, |shared| {
         let at = now();
         let challenge = shared.challenges.issue(Duration::from_secs(60), at)?;
         shared
@@ -328,7 +367,31 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
             e.kind().as_str(),
             e.to_string(),
         ),
-        Err(_) => internal(),
+        Err(Panicked) => internal(),
+    }
+}
+
+/// A verification or store call that panicked (a bug): answered 500 `internal`.
+struct Panicked;
+
+/// Runs `work`, which calls the store (and verifies), where it costs least: on this thread
+/// when the store is in this process's memory, which answers in microseconds and where the
+/// blocking pool's hand-off (its lock, two thread wake-ups, a thread per request in flight)
+/// cost more than the verification itself; on the blocking pool for SQLite and Redis, which
+/// wait on the disk or the network. A verifier that may fetch intermediates over the network
+/// must go to the pool as well (`Shared::inline`).
+async fn with_store<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    work: impl FnOnce(&Shared) -> T + Send + 'static,
+) -> Result<T, Panicked> {
+    if shared.inline {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(shared)))
+            .map_err(|_| Panicked)
+    } else {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || work(&shared))
+            .await
+            .map_err(|_| Panicked)
     }
 }
 
@@ -380,4 +443,52 @@ fn json_body(value: &Value) -> ([(header::HeaderName, &'static str); 1], String)
 fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now - time::Duration::nanoseconds(now.nanosecond().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a response carries: the status, the JSON body and the log line's outcome.
+    fn read(response: Response) -> (StatusCode, Value, Option<&'static str>) {
+        let status = response.status();
+        let kind = response.extensions().get::<Outcome>().and_then(|o| o.kind);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, body, kind)
+    }
+
+    #[test]
+    fn a_verdict_that_cannot_be_written_is_a_500_internal_never_a_200() {
+        let failed = <serde_json::Error as serde::ser::Error>::custom("year out of range");
+        let outcome = Outcome {
+            vm_id: Some("vm".into()),
+            ..Outcome::default()
+        };
+        let (status, body, kind) = read(verified_response(Err(failed), outcome));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["verified"], false);
+        assert_eq!(body["error"]["kind"], "internal");
+        assert_eq!(kind, Some("internal"));
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("year out of range"), "{message}");
+        assert!(message.contains("ask for a new challenge"), "{message}");
+    }
+
+    #[test]
+    fn a_written_verdict_is_a_200_with_that_body() {
+        let (status, body, kind) = read(verified_response(
+            Ok(r#"{"verified":true}"#.into()),
+            Outcome::default(),
+        ));
+        assert_eq!(
+            (status, body["verified"].as_bool(), kind),
+            (StatusCode::OK, Some(true), None)
+        );
+    }
 }

@@ -6,7 +6,7 @@
 //! - `POST /v1/verify` with the IMDS response as fetched: 200 with the verified facts, 422
 //!   `{"verified":false,"error":{"kind","message"}}` for every rejection, 503 (kind
 //!   `store_unavailable`) when the store cannot answer, 401, 413, 429 and 408 for requests
-//!   refused before any verification;
+//!   refused before any verification, 500 (kind `internal`) for a fault of the service;
 //! - `GET /healthz`, `GET /readyz` (200 only while the store answers), `GET /metrics`
 //!   (Prometheus text).
 //!

@@ -1,12 +1,21 @@
 //! The service over real HTTP on loopback, against documents the emulator signs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
+#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
+mod redis_server;
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{client, post, start, World};
+use common::{client, post, sign, signing_pki, start, World};
 
 #[test]
 fn challenge_then_document_verifies_once_and_unknown_nonce_is_refused() {
@@ -88,49 +97,6 @@ fn without_a_valid_token_nothing_is_verified_or_redeemed() {
     // Nothing was redeemed: the right token still gets the one acceptance.
     let accepted = service.verify(document, Some("right-token"));
     assert_eq!(accepted.status, 200, "{accepted:?}");
-}
-
-#[test]
-fn a_100_mb_body_is_refused_413_quickly_without_being_read() {
-    let world = World::new();
-    let service = start(&world.config("s.toml", "", ""));
-    let addr = service.url.trim_start_matches("http://").to_owned();
-    let started = Instant::now();
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let size = 100 * 1024 * 1024;
-    write!(
-        stream,
-        "POST /v1/verify HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {size}\r\n\r\n"
-    )
-    .unwrap();
-    // A first megabyte, as a client streaming it would; the rest never comes.
-    let _ = stream.write_all(&vec![b'A'; 1024 * 1024]);
-    let mut response = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        response.extend_from_slice(&buf[..n]);
-        if response.windows(4).any(|w| w == b"\r\n\r\n") && response.ends_with(b"}") {
-            break;
-        }
-    }
-    let text = String::from_utf8_lossy(&response);
-    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
-    assert!(text.contains("input_too_large"), "{text}");
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
-
-    // Chunked, with no length declared: refused at the limit as well.
-    let chunked = service.verify(vec![b'A'; 200 * 1024], None);
-    assert_eq!((chunked.status, chunked.kind()), (413, "input_too_large"));
 }
 
 #[test]
@@ -230,4 +196,141 @@ fn a_client_sending_its_headers_a_byte_a_second_is_dropped_at_the_request_timeou
         elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(4),
         "{elapsed:?}"
     );
+}
+
+/// One verification of the outage test: which document, whether it was sent after Redis had
+/// been killed, and the answer.
+#[derive(Debug)]
+struct Sent {
+    document: usize,
+    after_kill: bool,
+    status: u16,
+    kind: String,
+}
+
+#[test]
+fn redis_killed_under_load_is_503_for_every_unredeemed_nonce_then_200_again_without_a_restart() {
+    const CLIENTS: usize = 16;
+    const DOCUMENTS: usize = 400;
+    const BEFORE_KILL: usize = 40; // 200s seen before Redis is killed
+    const AFTER_KILL: usize = 4; // verifications each client sends once it is dead
+                                 // AOF with fsync on every write: the challenges issued before the kill survive it, so the
+                                 // documents refused during the outage can be verified after it.
+    let persistent = ["--appendonly", "yes", "--appendfsync", "always"];
+    let Some(mut redis) = redis_server::RedisServer::start(&persistent) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!(
+        "[store]\nurl = \"{}?timeout_ms=300\"\n[limits]\nmax_concurrent_requests = 256",
+        redis.url()
+    );
+    let (pki, config) = signing_pki(dir.path(), &store);
+    let service = start(&config);
+    let nonces: Vec<String> = (0..DOCUMENTS).map(|_| service.challenge(None)).collect();
+    let documents = Arc::new(sign(&pki, &nonces));
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let verified = Arc::new(AtomicUsize::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let url = format!("{}/v1/verify", service.url);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (next, verified, killed) = (next.clone(), verified.clone(), killed.clone());
+            let (url, documents) = (url.clone(), documents.clone());
+            service.runtime.spawn(async move {
+                let client = client();
+                let mut sent = Vec::new();
+                let mut after = 0;
+                while after < AFTER_KILL {
+                    let document = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(body) = documents.get(document) else {
+                        break;
+                    };
+                    let after_kill = killed.load(Ordering::SeqCst);
+                    let answer = post(&client, &url, body.clone(), None).await;
+                    if answer.status == 200 {
+                        verified.fetch_add(1, Ordering::SeqCst);
+                    }
+                    after += usize::from(after_kill);
+                    sent.push(Sent {
+                        document,
+                        after_kill,
+                        status: answer.status,
+                        kind: answer.kind().to_owned(),
+                    });
+                }
+                sent
+            })
+        })
+        .collect();
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while verified.load(Ordering::SeqCst) < BEFORE_KILL {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {BEFORE_KILL} documents verified in 120 s before the kill",
+            verified.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    redis.stop(); // SIGKILL, and waits until the process is gone
+    killed.store(true, Ordering::SeqCst);
+    let sent: Vec<Sent> = service.runtime.block_on(async {
+        let mut all = Vec::new();
+        for client in clients {
+            all.extend(client.await.unwrap());
+        }
+        all
+    });
+
+    let after_kill: Vec<&Sent> = sent.iter().filter(|s| s.after_kill).collect();
+    assert_eq!(
+        after_kill.len(),
+        CLIENTS * AFTER_KILL,
+        "the documents ran out before every client had sent {AFTER_KILL} after the kill: {sent:?}"
+    );
+    for s in &sent {
+        // In flight across the kill: redeemed (200) or refused (503); sent after it: 503,
+        // never 200 and never nonce_unknown for a nonce the store could not be asked about.
+        let allowed = (s.status == 200 && !s.after_kill)
+            || (s.status == 503 && s.kind == "store_unavailable");
+        assert!(allowed, "{s:?}");
+    }
+    let readyz = service.get("/readyz");
+    assert_eq!((readyz.status, readyz.kind()), (503, "store_unavailable"));
+    let url = format!("{}/v1/challenges", service.url);
+    let challenge = service
+        .runtime
+        .block_on(async { post(&client(), &url, "", None).await });
+    assert_eq!(
+        (challenge.status, challenge.kind()),
+        (503, "store_unavailable")
+    );
+
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let readyz = service.get("/readyz");
+        if readyz.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz still {readyz:?} 20 s after Redis came back"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every refused document again: one sent after the kill was redeemed nowhere, so it is
+    // accepted now; one in flight at the kill may have been redeemed by Redis just before it
+    // died (the answer lost), and is then a replay. Never accepted twice.
+    for s in sent.iter().filter(|s| s.status == 503) {
+        let again = service.verify(documents[s.document].clone(), None);
+        let allowed = again.status == 200
+            || (!s.after_kill && (again.status, again.kind()) == (422, "nonce_already_used"));
+        assert!(allowed, "{s:?} then {again:?}");
+    }
+    let fresh = sign(&pki, &[service.challenge(None)]);
+    let answer = service.verify(fresh[0].clone(), None);
+    assert_eq!(answer.status, 200, "{answer:?}");
 }

@@ -63,6 +63,41 @@ impl World {
     }
 }
 
+/// An emulator-shaped PKI in `dir` and a config trusting it, for tests that need many
+/// documents (the emulator answers 5 a second): sign them with [`sign`].
+pub fn signing_pki(dir: &Path, extra: &str) -> (imds_emulator::Pki, PathBuf) {
+    let pki = imds_emulator::Pki::open(
+        &dir.join("pki"),
+        imds_emulator::Cloud::Public,
+        "eastus",
+        imds_emulator::Chain::G1,
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
+    let config = dir.join("signed.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\n[trust]\nroots = [{:?}]\nintermediates = [{:?}]\n{extra}\n",
+        pki.dir.join("root.pem"),
+        pki.dir.join("intermediate.pem"),
+    );
+    std::fs::write(&config, text).unwrap();
+    (pki, config)
+}
+
+/// IMDS responses for these nonces, created now and signed by `pki`'s leaf.
+pub fn sign(pki: &imds_emulator::Pki, nonces: &[String]) -> Vec<String> {
+    let created = time::OffsetDateTime::now_utc();
+    let created = created - time::Duration::nanoseconds(created.nanosecond().into());
+    nonces
+        .iter()
+        .map(|nonce| {
+            let claims = imds_attest_testpki::claims_json(nonce, created);
+            let der = imds_attest_testpki::DocSpec::imds(&claims).sign(&pki.leaf);
+            imds_attest_testpki::imds_response(&der)
+        })
+        .collect()
+}
+
 /// A service serving from its own runtime until dropped.
 pub struct Running {
     pub url: String,
