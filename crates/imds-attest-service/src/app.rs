@@ -36,15 +36,14 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Duration,
     pub(crate) permits: Semaphore,
     pub(crate) metrics: Metrics,
-    /// Store calls (and verifications) run on the async worker, not the blocking pool: only
-    /// for the memory store, with a verifier that does no I/O (see [`with_store`]).
-    pub(crate) inline: bool,
+    /// The store is this process's memory: its calls (and verifications, while the verifier
+    /// fetches nothing) run on the async worker, not the blocking pool (see [`with_store`]).
+    pub(crate) memory_store: bool,
 }
 
 impl Shared {
     pub(crate) fn new(config: Config, challenges: Challenges) -> Shared {
-        // The verifier built from the config fetches nothing: only the store can wait.
-        let inline = challenges.store().describe() == "memory:";
+        let memory_store = challenges.store().describe() == "memory:";
         Shared {
             current: RwLock::new(Arc::new(Reloadable {
                 verifier: Arc::new(config.verifier),
@@ -56,7 +55,7 @@ impl Shared {
             request_timeout: config.request_timeout,
             permits: Semaphore::new(config.max_concurrent_requests),
             metrics: Metrics::default(),
-            inline,
+            memory_store,
         }
     }
 
@@ -379,12 +378,13 @@ struct Panicked;
 /// blocking pool's hand-off (its lock, two thread wake-ups, a thread per request in flight)
 /// cost more than the verification itself; on the blocking pool for SQLite and Redis, which
 /// wait on the disk or the network. A verifier that may fetch intermediates over the network
-/// must go to the pool as well (`Shared::inline`).
+/// goes to the pool as well, whatever the store: `[trust] fetch_intermediates`, which a
+/// reload may turn on.
 async fn with_store<T: Send + 'static>(
     shared: &Arc<Shared>,
     work: impl FnOnce(&Shared) -> T + Send + 'static,
 ) -> Result<T, Panicked> {
-    if shared.inline {
+    if shared.memory_store && !shared.current().verifier.fetches_intermediates() {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(shared)))
             .map_err(|_| Panicked)
     } else {

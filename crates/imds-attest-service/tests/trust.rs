@@ -114,6 +114,58 @@ fn fetches_the_missing_intermediate_names_its_url_and_asks_once() {
     );
 }
 
+/// A fetch waits on the network: with the memory store too, a verification that may fetch
+/// runs on the blocking pool, so slow AIA answers never hold the service's two workers (here
+/// `/healthz` answers while four verifications wait on a server that answers in 3 s).
+#[test]
+fn slow_fetches_do_not_hold_the_async_workers() {
+    let pki = Pki::new();
+    pki.server.serve(
+        AIA_PATH,
+        Route {
+            delay: std::time::Duration::from_secs(3),
+            ..Route::ok(pki.issuing.cert.to_der().unwrap())
+        },
+    );
+    let service = start(&pki.fetching("s.toml", ""));
+    let documents: Vec<String> = (0..4).map(|_| pki.document(&service)).collect();
+    let verify_url = format!("{}/v1/verify", service.url);
+    let health_url = format!("{}/healthz", service.url);
+    let client_runtime = tokio::runtime::Runtime::new().unwrap();
+    client_runtime.block_on(async {
+        let http = client();
+        let verifies: Vec<_> = documents
+            .into_iter()
+            .map(|doc| {
+                let (http, url) = (http.clone(), verify_url.clone());
+                tokio::spawn(async move { post(&http, &url, doc, None).await })
+            })
+            .collect();
+        // Both workers would be taken by now if verifications ran on them.
+        for _ in 0..200 {
+            if pki.server.hits() >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(
+            pki.server.hits() >= 2,
+            "fewer than two fetches started within 2 s: verifications do not run side by side \
+             (a fetch holding an async worker?)"
+        );
+        let health = common::get(&http, &health_url).await;
+        assert_eq!(health.status, 200);
+        assert!(
+            verifies.iter().all(|v| !v.is_finished()),
+            "/healthz waited for a verification: a fetch held an async worker"
+        );
+        for v in verifies {
+            let answer = v.await.unwrap();
+            assert_eq!(answer.status, 200, "{answer:?}");
+        }
+    });
+}
+
 #[test]
 fn without_fetch_intermediates_a_missing_intermediate_is_422_untrusted_issuer() {
     let pki = Pki::new();

@@ -104,6 +104,12 @@ impl Verifier {
         self
     }
 
+    /// Whether this verifier was given an [`IntermediateFetcher`] ([`Verifier::with_fetcher`]),
+    /// so that a verification may wait on the fetcher (the network, for the HTTP one).
+    pub fn fetches_intermediates(&self) -> bool {
+        self.fetcher.is_some()
+    }
+
     /// How many signers this verifier can remember.
     pub fn cache_capacity(&self) -> usize {
         self.memory.capacity()
