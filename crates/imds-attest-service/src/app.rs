@@ -284,15 +284,10 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     }
 }
 
-/// The 200 body: the library's facts with `redeemed` and `verified`, as `verify --json` prints
-/// them.
+/// The 200 body: the library's success object ([`VerifiedDocument::to_json`]), the one
+/// `verify --json` and Python's `to_dict()` give.
 fn success_body(verified: &VerifiedDocument) -> Result<String, serde_json::Error> {
-    let mut value = serde_json::to_value(verified)?;
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("redeemed".into(), verified.redeemed().into());
-        obj.insert("verified".into(), true.into());
-    }
-    Ok(value.to_string())
+    verified.to_json().map(|value| value.to_string())
 }
 
 /// 200 with the body, or 500 `internal` if it could not be written: a verdict is never a 200
