@@ -84,19 +84,24 @@ fn main() {
         .unwrap();
         // Measured right before each store, so that both figures of a ratio share the
         // machine's load of that moment (it is shared, and varies).
-        let library = library(&root, &intermediate, &docs);
-        println!("library warm verify_bytes, {cores} threads: {library:.0}/s");
-        bench_store(name, &file, &pki, library);
+        let (library, library_us) = library(&root, &intermediate, &docs);
+        println!(
+            "library warm verify_bytes, {cores} threads: {library:.0}/s ({library_us:.0} us of CPU \
+             per verification)"
+        );
+        bench_store(name, &file, &pki, library, library_us);
     }
 }
 
 /// The library's warm throughput on every core: a fresh verifier (so no document is known to
-/// it), warmed with the first document, then every document once.
+/// it), warmed with the first document, then every document once. Also the CPU time it took
+/// per verification (this process's, only these threads busy), which the machine's other load
+/// does not change as much as the rate.
 fn library(
     root: &std::path::Path,
     intermediate: &std::path::Path,
     docs: &[(String, Vec<u8>)],
-) -> f64 {
+) -> (f64, f64) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mut trust = TrustStore::builtin().without_roots();
     trust
@@ -110,7 +115,7 @@ fn library(
     verifier
         .verify_bytes(&docs[0].1, NonceCheck::Exact(&docs[0].0), now)
         .unwrap();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds_self());
     std::thread::scope(|s| {
         for chunk in docs.chunks(docs.len().div_ceil(cores)) {
             let verifier = &verifier;
@@ -123,7 +128,8 @@ fn library(
             });
         }
     });
-    docs.len() as f64 / started.elapsed().as_secs_f64()
+    let rate = docs.len() as f64 / started.elapsed().as_secs_f64();
+    (rate, (cpu_seconds_self() - cpu) * 1e6 / docs.len() as f64)
 }
 
 /// The child: serves `file` as `imds-attest serve` does, prints the address, and exits when
@@ -186,7 +192,7 @@ impl Drop for Served {
     }
 }
 
-fn bench_store(name: &str, file: &std::path::Path, pki: &Pki, library: f64) {
+fn bench_store(name: &str, file: &std::path::Path, pki: &Pki, library: f64, library_us: f64) {
     let service = Served::start(file);
     let addr = service.addr;
     let client_rt = tokio::runtime::Builder::new_current_thread()
@@ -217,8 +223,12 @@ fn bench_store(name: &str, file: &std::path::Path, pki: &Pki, library: f64) {
     });
 
     let docs = Arc::new(fresh(DOCS));
+    let (service_cpu, client_cpu) = (cpu_seconds(service.child.id()), cpu_seconds_self());
     let (elapsed, _) = client_rt.block_on(run(addr, docs, CLIENTS, None));
     let max = DOCS as f64 / elapsed.as_secs_f64();
+    let per_request = |before: f64, after: f64| (after - before) * 1e6 / DOCS as f64;
+    let service_us = per_request(service_cpu, cpu_seconds(service.child.id()));
+    let client_us = per_request(client_cpu, cpu_seconds_self());
     let rss = service.peak_rss_mib();
 
     let docs = Arc::new(fresh(DOCS));
@@ -238,8 +248,39 @@ fn bench_store(name: &str, file: &std::path::Path, pki: &Pki, library: f64) {
         verdict(p99 < Duration::from_millis(5)),
         verdict(rss < 100.0),
     );
+    // Where the cores went: the service's own CPU per verify request against the library's
+    // per verification, and what the load generator took beside it.
+    println!(
+        "{name:>6}: CPU per request: service {service_us:.0} us, client {client_us:.0} us; \
+         library {library_us:.0} us per verification ({:.2} x the service's own CPU)",
+        library_us / service_us,
+    );
     if name == "memory" {
         too_large(addr);
+    }
+}
+
+/// User and system CPU time of process `pid`, all its threads, in seconds (`/proc/PID/stat`
+/// fields 14 and 15, in USER_HZ ticks, 100 a second on Linux); NaN where unreadable.
+fn cpu_seconds(pid: u32) -> f64 {
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+fn cpu_seconds_self() -> f64 {
+    stat_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
+}
+
+fn stat_cpu(stat: &str) -> f64 {
+    // The command name (field 2) may hold spaces: count from after its closing parenthesis,
+    // where field 3 starts.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (tick(11), tick(12)) {
+        (Some(utime), Some(stime)) => (utime + stime) / 100.0,
+        _ => f64::NAN,
     }
 }
 

@@ -326,9 +326,11 @@ fn verified_response(body: Result<String, serde_json::Error>, outcome: Outcome) 
 
 /// `GET /metrics`: Prometheus text.
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let text = shared
-        .metrics
-        .render(shared.current().verifier.proven_issuers());
+    let current = shared.current();
+    let text = shared.metrics.render(
+        current.verifier.proven_issuers(),
+        current.verifier.signer_cache_stats(),
+    );
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use imds_attest::{Error, Redeemer};
+use imds_attest::{Error, Redeemer, SignerCacheStats};
 use time::OffsetDateTime;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -68,9 +68,10 @@ impl Metrics {
         *map.entry(outcome).or_insert(0) += 1;
     }
 
-    /// The text exposition; `proven_issuers` is the verifier's count of issuing CAs proven
-    /// (it exposes no per-document cache hit counter).
-    pub(crate) fn render(&self, proven_issuers: usize) -> String {
+    /// The text exposition, with the current verifier's count of issuing CAs proven and its
+    /// signer-cache counters (a reload makes a new verifier: they restart from 0, which
+    /// Prometheus reads as a counter reset).
+    pub(crate) fn render(&self, proven_issuers: usize, signers: SignerCacheStats) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP imds_attest_verifications_total Verifications by outcome (verified, or the rejection's kind).\n\
@@ -101,6 +102,18 @@ impl Metrics {
             "# HELP imds_attest_proven_issuers Issuing CAs the verifier has proven and remembers \
              (a new signer of one costs one signature check, not a chain build).\n\
              # TYPE imds_attest_proven_issuers gauge\nimds_attest_proven_issuers {proven_issuers}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP imds_attest_signer_cache_hits_total Verifications whose signer the verifier \
+             remembered (one signature check).\n\
+             # TYPE imds_attest_signer_cache_hits_total counter\n\
+             imds_attest_signer_cache_hits_total {}\n\
+             # HELP imds_attest_signer_cache_misses_total Verifications that proved their signer \
+             from scratch (a chain build).\n\
+             # TYPE imds_attest_signer_cache_misses_total counter\n\
+             imds_attest_signer_cache_misses_total {}",
+            signers.hits, signers.misses
         );
         out
     }

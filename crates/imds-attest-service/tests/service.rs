@@ -157,6 +157,9 @@ fn metrics_count_verifications_by_kind_and_latencies() {
         "imds_attest_verifications_total{outcome=\"nonce_already_used\"} 1",
         "imds_attest_store_duration_seconds_count 3",
         "imds_attest_proven_issuers 1",
+        // The first document proved the signer; the replay found it remembered.
+        "imds_attest_signer_cache_misses_total 1",
+        "imds_attest_signer_cache_hits_total 1",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
     }

@@ -79,5 +79,5 @@ pub use redeem::Redeemer;
 pub use rules::{Rule, Rules, VerifySection};
 pub use signer::SignerFacts;
 pub use trust::{TrustDirRole, TrustStore, TrustedCertificate};
-pub use verify::{VerifiedDocument, Verifier};
+pub use verify::{SignerCacheStats, VerifiedDocument, Verifier};
 pub use warm::DEFAULT_CACHE_CAPACITY;

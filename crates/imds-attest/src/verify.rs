@@ -6,6 +6,7 @@
 //! redemption of the nonce or the document (`redeem`, through the caller's redeemer). What a verifier remembers between
 //! documents is the warm path (`warm`), consulted here and nowhere in the cold modules.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -62,6 +63,21 @@ pub struct Verifier {
     policy: Policy,
     memory: Memory,
     fetcher: Option<Fetcher>,
+    /// Signers found in memory, and signers proven from scratch (see [`SignerCacheStats`]).
+    signer_hits: AtomicU64,
+    signer_misses: AtomicU64,
+}
+
+/// How often a [`Verifier`] found a document's signer in memory (one signature check) and how
+/// often it proved one from scratch (a chain build), since it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SignerCacheStats {
+    /// Verifications whose signer was remembered, valid at the verification time.
+    pub hits: u64,
+    /// Verifications that had to prove their signer (none remembered, or its proof not valid
+    /// at the verification time, or a verifier that remembers nothing).
+    pub misses: u64,
 }
 
 /// The fetcher of missing intermediates, shown by presence only.
@@ -88,6 +104,8 @@ impl Verifier {
             policy,
             memory: Memory::new(signers),
             fetcher: None,
+            signer_hits: AtomicU64::new(0),
+            signer_misses: AtomicU64::new(0),
         }
     }
 
@@ -120,6 +138,34 @@ impl Verifier {
     /// of a chain build.
     pub fn proven_issuers(&self) -> usize {
         self.memory.proven_issuers()
+    }
+
+    /// How often this verifier found the signer in memory, and how often it proved one.
+    ///
+    /// ```
+    /// use imds_attest::{NonceCheck, Policy, SignerCacheStats, TrustStore, Verifier};
+    /// use time::macros::datetime;
+    ///
+    /// let verifier = Verifier::new(TrustStore::builtin(), Policy::default());
+    /// let bytes = std::fs::read("../../testdata/real/taskcluster_2025_rsatls07.json").unwrap();
+    /// let at = datetime!(2025-11-19 12:53:30 UTC);
+    /// for _ in 0..2 {
+    ///     verifier.verify_bytes(&bytes, NonceCheck::Exact("20251119-185330"), at)?;
+    /// }
+    /// let stats = verifier.signer_cache_stats();
+    /// assert_eq!((stats.hits, stats.misses), (1, 1));
+    /// # Ok::<(), imds_attest::Error>(())
+    /// ```
+    pub fn signer_cache_stats(&self) -> SignerCacheStats {
+        SignerCacheStats {
+            hits: self.signer_hits.load(Ordering::Relaxed),
+            misses: self.signer_misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(counter: &AtomicU64) {
+        // Wrapping: a counter of 2^64 verifications never wraps in practice, and never panics.
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The policy applied.
@@ -183,10 +229,12 @@ impl Verifier {
         let der = input::to_der(input, DEFAULT_MAX_INPUT_BYTES)?;
         let verified = match self.memory.recall(&der, at) {
             Recall::Outline(signed) => {
+                Verifier::count(&self.signer_hits);
                 let (signed, signer) = signed?;
                 return self.finish(&signed, signer, nonce, at);
             }
             Recall::KnownSigner(signed) => {
+                Verifier::count(&self.signer_hits);
                 let (signed, signer) = signed?;
                 self.finish(&signed, signer, nonce, at)?
             }
@@ -232,9 +280,11 @@ impl Verifier {
         at: OffsetDateTime,
     ) -> Result<Arc<ProvenSigner>, Error> {
         if let Some(known) = self.memory.signer(doc, at) {
+            Verifier::count(&self.signer_hits);
             signature::verify(&doc.signed, &known.key, &known.facts.subject)?;
             return Ok(known);
         }
+        Verifier::count(&self.signer_misses);
         let signer = &doc.signer;
         let (key, cloud) = check_signer(doc, self.policy.clouds())?;
         let (chain, fetched) = self.prove_chain(doc, cloud, at)?;

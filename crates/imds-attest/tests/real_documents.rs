@@ -264,3 +264,48 @@ fn builds_the_chain_openssl_builds_from_the_whole_store() {
     }
     assert_eq!(compared, 25);
 }
+
+/// The signer-cache counters: a verifier proves each signer once and then finds it (via the
+/// document outline or the signer), on `verify_bytes` and `verify` alike; one that remembers
+/// nothing proves every time; a rejected document still counts where its signer came from.
+#[test]
+fn signer_cache_stats_count_hits_and_misses() {
+    let docs = real_documents();
+    let verifier = Verifier::new(TrustStore::builtin(), Policy::default());
+    let stats = |v: &Verifier| {
+        let s = v.signer_cache_stats();
+        (s.hits, s.misses)
+    };
+    assert_eq!(stats(&verifier), (0, 0));
+    for d in &docs {
+        let bytes = std::fs::read(&d.file).unwrap();
+        for _ in 0..2 {
+            verifier
+                .verify_bytes(&bytes, NonceCheck::Exact(&d.nonce), d.at)
+                .unwrap();
+        }
+        let doc = AttestedDocument::parse(&bytes).unwrap();
+        verifier
+            .verify(&doc, NonceCheck::Exact(&d.nonce), d.at)
+            .unwrap();
+    }
+    let n = docs.len() as u64;
+    assert_eq!(stats(&verifier), (2 * n, n));
+
+    let first = &docs[0];
+    let bytes = std::fs::read(&first.file).unwrap();
+    let wrong = verifier.verify_bytes(&bytes, NonceCheck::Exact("not-the-nonce"), first.at);
+    assert_eq!(
+        wrong.unwrap_err().kind(),
+        imds_attest::ErrorKind::NonceMismatch
+    );
+    assert_eq!(stats(&verifier), (2 * n + 1, n));
+
+    let forgetful = Verifier::with_cache_capacity(TrustStore::builtin(), Policy::default(), 0);
+    for _ in 0..3 {
+        forgetful
+            .verify_bytes(&bytes, NonceCheck::Exact(&first.nonce), first.at)
+            .unwrap();
+    }
+    assert_eq!(stats(&forgetful), (0, 3));
+}
