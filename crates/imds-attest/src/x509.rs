@@ -15,7 +15,7 @@ use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::Certificate;
 
-use crate::error::{Error, StructureReason};
+use crate::error::{Error, StructureReason, TrustFileReason};
 
 const ID_AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
 
@@ -190,6 +190,34 @@ pub(crate) fn ca_issuers(cert: &Certificate) -> Vec<String> {
         .filter_map(|ad| match ad.access_location {
             GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
             _ => None,
+        })
+        .collect()
+}
+
+/// The certificates of a PEM file, each parsed by OpenSSL and with its DER; `source` names the
+/// file in errors: [`Error::TrustFile`], unreadable, or holding no certificate.
+pub(crate) fn pem_certificates(
+    pem: &[u8],
+    source: &str,
+) -> Result<Vec<(openssl::x509::X509, Vec<u8>)>, Error> {
+    let unreadable = |e: openssl::error::ErrorStack| Error::TrustFile {
+        source: source.to_owned(),
+        reason: TrustFileReason::Unreadable {
+            message: e.to_string(),
+        },
+    };
+    let certs = openssl::x509::X509::stack_from_pem(pem).map_err(unreadable)?;
+    if certs.is_empty() {
+        return Err(Error::TrustFile {
+            source: source.to_owned(),
+            reason: TrustFileReason::NoCertificate,
+        });
+    }
+    certs
+        .into_iter()
+        .map(|cert| {
+            let der = cert.to_der().map_err(unreadable)?;
+            Ok((cert, der))
         })
         .collect()
 }

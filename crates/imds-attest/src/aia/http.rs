@@ -16,7 +16,7 @@ use x509_cert::Certificate;
 
 use super::MAX_AIA_BYTES;
 use super::{AiaAllowList, AiaUrl, IntermediateFetcher, IssuerRequest, DEFAULT_AIA_TIMEOUT};
-use crate::error::{AiaFetchReason, Error, TrustFileReason};
+use crate::error::{AiaFetchReason, Error};
 
 /// How long a failed or refused fetch is not retried.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5 * 60);
@@ -69,22 +69,8 @@ impl HttpFetcher {
     /// loopback server). `source` names the file in errors. TLS only keeps the fetch private;
     /// what comes back is trusted only by the chain check.
     pub fn with_tls_roots(mut self, pem: &[u8], source: &str) -> Result<HttpFetcher, Error> {
-        let fail = |reason| Error::TrustFile {
-            source: source.to_owned(),
-            reason,
-        };
-        let unreadable = |e: openssl::error::ErrorStack| {
-            fail(TrustFileReason::Unreadable {
-                message: e.to_string(),
-            })
-        };
-        let certs = openssl::x509::X509::stack_from_pem(pem).map_err(unreadable)?;
-        if certs.is_empty() {
-            return Err(fail(TrustFileReason::NoCertificate));
-        }
-        for cert in certs {
-            self.extra_tls_roots
-                .push(cert.to_der().map_err(unreadable)?.into());
+        for (_, der) in crate::x509::pem_certificates(pem, source)? {
+            self.extra_tls_roots.push(der.into());
         }
         self.tls = OnceLock::new();
         Ok(self)
@@ -148,24 +134,30 @@ impl HttpFetcher {
         self.requests.fetch_add(1, Ordering::Relaxed);
         // Its own thread and runtime: callable from inside another runtime.
         std::thread::scope(|scope| {
-            scope
-                .spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| AiaFetchReason::Connect {
-                            message: e.to_string(),
-                        })?;
-                    runtime.block_on(async {
-                        tokio::time::timeout(timeout, download(url, tls))
-                            .await
-                            .unwrap_or(Err(AiaFetchReason::Timeout { millis }))
-                    })
-                })
-                .join()
-                .unwrap_or(Err(AiaFetchReason::Connect {
-                    message: "the fetch thread failed".into(),
-                }))
+            let fetch = move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| AiaFetchReason::Connect {
+                        message: e.to_string(),
+                    })?;
+                let answer = runtime.block_on(async {
+                    tokio::time::timeout(timeout, download(url, tls))
+                        .await
+                        .unwrap_or(Err(AiaFetchReason::Timeout { millis }))
+                });
+                // Not waiting for a name lookup still running on the runtime's blocking pool
+                // (getaddrinfo cannot be cancelled): the time limit is the caller's wait.
+                runtime.shutdown_background();
+                answer
+            };
+            let failed = |message: String| AiaFetchReason::Connect { message };
+            match std::thread::Builder::new().spawn_scoped(scope, fetch) {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|_| Err(failed("the fetch thread failed".into()))),
+                Err(e) => Err(failed(format!("cannot start the fetch thread: {e}"))),
+            }
         })
     }
 
@@ -257,10 +249,11 @@ async fn download(
     while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
         let frame = frame.map_err(|e| connect(&e))?;
         if let Some(chunk) = frame.data_ref() {
-            bytes.extend_from_slice(chunk);
-            if bytes.len() > MAX_AIA_BYTES {
+            // Checked before the copy: a frame can be as large as hyper's read buffer.
+            if bytes.len().saturating_add(chunk.len()) > MAX_AIA_BYTES {
                 return Err(too_large);
             }
+            bytes.extend_from_slice(chunk);
         }
     }
     Ok(bytes)

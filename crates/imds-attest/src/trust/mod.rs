@@ -9,11 +9,10 @@ pub use dir::{TrustDirRole, TrustedCertificate};
 
 use std::sync::Arc;
 
-use openssl::x509::X509;
 use time::OffsetDateTime;
 
 use crate::cloud::Cloud;
-use crate::error::{Error, TrustFileReason};
+use crate::error::Error;
 use crate::limits::MAX_INTERMEDIATES;
 use cert::TrustCert;
 
@@ -141,18 +140,9 @@ impl TrustStore {
             source: source.to_owned(),
             reason,
         };
-        let unreadable = |e: openssl::error::ErrorStack| {
-            fail(TrustFileReason::Unreadable {
-                message: e.to_string(),
-            })
-        };
-        let certs = X509::stack_from_pem(pem).map_err(unreadable)?;
-        if certs.is_empty() {
-            return Err(fail(TrustFileReason::NoCertificate));
-        }
+        let certs = crate::x509::pem_certificates(pem, source)?;
         let mut read = Vec::with_capacity(certs.len());
-        for x509 in certs {
-            let der = x509.to_der().map_err(unreadable)?;
+        for (x509, der) in certs {
             read.push(TrustCert::decoded(x509, der, source.to_owned(), anchor).map_err(fail)?);
         }
         let added = read.len();
@@ -235,7 +225,9 @@ impl TrustStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TrustFileReason;
     use openssl::hash::MessageDigest;
+    use openssl::x509::X509;
 
     #[test]
     fn builtin_table_matches_the_pinned_files() {
