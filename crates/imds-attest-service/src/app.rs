@@ -194,7 +194,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `POST /v1/challenges`: 201 with a fresh nonce, or 503 when the store cannot record it.
 async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
-    let issued = with_store(&shared, |shared| {
+    let issued = with_store(&shared, false, |shared| {
         let started = Instant::now();
         let issued = shared.challenges.issue(shared.ttl, now());
         shared.metrics.store.observe(started.elapsed());
@@ -246,7 +246,8 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         }
     };
     let current = shared.current();
-    let verdict = with_store(&shared, move |shared| {
+    let fetches = current.verifier.fetches_intermediates();
+    let verdict = with_store(&shared, fetches, move |shared| {
         let timed = Timed {
             inner: &shared.challenges,
             metrics: &shared.metrics,
@@ -346,7 +347,7 @@ async fn healthz() -> Response {
 
 /// `GET /readyz`: 200 only if the store issues and redeems a probe nonce now.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let probe = with_store(&shared, |shared| {
+    let probe = with_store(&shared, false, |shared| {
         let at = now();
         let challenge = shared.challenges.issue(Duration::from_secs(60), at)?;
         shared
@@ -377,11 +378,15 @@ struct Panicked;
 /// wait on the disk or the network. A verifier that may fetch intermediates over the network
 /// goes to the pool as well, whatever the store: `[trust] fetch_intermediates`, which a
 /// reload may turn on.
+///
+/// `fetches`: whether `work` runs a verifier that may fetch (the verifier `work` holds, not
+/// the current one: a reload may swap them in between).
 async fn with_store<T: Send + 'static>(
     shared: &Arc<Shared>,
+    fetches: bool,
     work: impl FnOnce(&Shared) -> T + Send + 'static,
 ) -> Result<T, Panicked> {
-    if shared.memory_store && !shared.current().verifier.fetches_intermediates() {
+    if shared.memory_store && !fetches {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(shared)))
             .map_err(|_| Panicked)
     } else {
@@ -410,7 +415,7 @@ fn internal() -> Response {
     error_response(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
-        "the verification task failed; see the service log".into(),
+        "a task of the service failed (a bug); see the service log".into(),
     )
 }
 

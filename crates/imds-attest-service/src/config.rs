@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imds_attest::aia::http::HttpFetcher;
-use imds_attest::aia::AiaAllowList;
+use imds_attest::aia::{AiaAllowList, DEFAULT_AIA_TIMEOUT, MAX_FETCHES};
 use imds_attest::{Policy, Rules, TrustStore, Verifier};
 use serde::Deserialize;
 
@@ -270,7 +270,15 @@ impl Config {
             store_url,
             ttl: Duration::from_secs(ttl_seconds.into()),
             verifier: match fetcher {
-                Some(fetcher) => Verifier::new(trust, policy).with_fetcher(Arc::new(fetcher)),
+                Some(fetcher) => {
+                    // Every fetch a verification may make fits in the request's time: a
+                    // verification still fetching after its 408 could yet redeem the nonce.
+                    let per_fetch = (Duration::from_secs(timeout.into())
+                        / u32::try_from(MAX_FETCHES).unwrap_or(u32::MAX))
+                    .min(DEFAULT_AIA_TIMEOUT);
+                    Verifier::new(trust, policy)
+                        .with_fetcher(Arc::new(fetcher.with_timeout(per_fetch)))
+                }
                 None => Verifier::new(trust, policy),
             },
             tokens,

@@ -127,7 +127,8 @@ fn slow_fetches_do_not_hold_the_async_workers() {
             ..Route::ok(pki.issuing.cert.to_der().unwrap())
         },
     );
-    let service = start(&pki.fetching("s.toml", ""));
+    // 30 s a request: each fetch may take 7.5 s, more than the server's 3 s.
+    let service = start(&pki.fetching("s.toml", "[limits]\nrequest_timeout_seconds = 30"));
     let documents: Vec<String> = (0..4).map(|_| pki.document(&service)).collect();
     let verify_url = format!("{}/v1/verify", service.url);
     let health_url = format!("{}/healthz", service.url);
@@ -164,6 +165,30 @@ fn slow_fetches_do_not_hold_the_async_workers() {
             assert_eq!(answer.status, 200, "{answer:?}");
         }
     });
+}
+
+/// The four fetches a verification may make fit in its request's time: each gets a quarter of
+/// `request_timeout_seconds` (here 2.5 s of 10 s), so a verification never outlives its 408
+/// and redeems a nonce after the client was told it timed out.
+#[test]
+fn each_fetch_gets_a_quarter_of_the_request_timeout() {
+    let pki = Pki::new();
+    pki.server.serve(
+        AIA_PATH,
+        Route {
+            delay: std::time::Duration::from_secs(3),
+            ..Route::ok(pki.issuing.cert.to_der().unwrap())
+        },
+    );
+    let service = start(&pki.fetching("s.toml", ""));
+    let answer = service.verify(pki.document(&service), None);
+    assert_eq!(answer.status, 422, "{answer:?}");
+    assert_eq!(answer.kind(), "intermediate_fetch");
+    let message = answer.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("no complete answer within 2500 ms"),
+        "{message}"
+    );
 }
 
 #[test]
