@@ -411,15 +411,26 @@ fn the_emulator_serves_instance_metadata_with_route_filtering() {
 
 #[test]
 fn more_than_five_requests_a_second_get_429() {
-    let r = start(|_| {});
-    let statuses: Vec<u16> = (0..8)
-        .map(|_| {
-            r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None)
-                .0
-        })
-        .collect();
-    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
-    assert!(statuses[5..].contains(&429), "{statuses:?}");
+    // The limit is a sliding second: the verdict holds only if the eight requests were sent
+    // within it. A loaded machine may be slower: try again (a fresh emulator each time), and
+    // fail, never skip, if no attempt was fast enough.
+    for _ in 0..5 {
+        let r = start(|_| {});
+        let started = std::time::Instant::now();
+        let statuses: Vec<u16> = (0..8)
+            .map(|_| {
+                r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None)
+                    .0
+            })
+            .collect();
+        if started.elapsed() >= Duration::from_millis(900) {
+            continue;
+        }
+        assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+        assert!(statuses[5..].contains(&429), "{statuses:?}");
+        return;
+    }
+    panic!("no attempt sent eight requests within 900 ms: the rate limit could not be tested");
 }
 
 /// A small HTTP server answering every request 200 with `body`, for answers the emulator never
