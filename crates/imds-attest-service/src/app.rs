@@ -288,7 +288,7 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
 /// The 200 body: the library's success object ([`VerifiedDocument::to_json`]), the one
 /// `verify --json` and Python's `to_dict()` give.
 fn success_body(verified: &VerifiedDocument) -> Result<String, serde_json::Error> {
-    verified.to_json().map(|value| value.to_string())
+    verified.to_json_string()
 }
 
 /// 200 with the body, or 500 `internal` if it could not be written: a verdict is never a 200

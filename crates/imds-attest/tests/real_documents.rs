@@ -76,6 +76,30 @@ fn every_real_document_verifies_at_its_time_with_builtin_trust() {
     }
 }
 
+/// The success object written straight as text is the object `to_json` builds, for every
+/// genuine document (and has the same keys, so nothing is dropped or added on either side).
+#[test]
+fn the_success_object_as_text_is_the_success_object() {
+    for real in real_documents() {
+        let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
+        let verified = verifier()
+            .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
+            .unwrap();
+        let text = verified.to_json_string().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let value = verified.to_json().unwrap();
+        assert_eq!(parsed, value, "{}", real.name);
+        assert_eq!(value["verified"], true, "{}", real.name);
+        assert_eq!(value["redeemed"], false, "{}", real.name);
+        assert_eq!(
+            value["claims"]["vmId"],
+            real.vm_id.as_str(),
+            "{}",
+            real.name
+        );
+    }
+}
+
 /// Today every genuine document has expired, and so has its chain: the document's own time is
 /// reported first. With a skew wide enough to keep the document's window open, the expired
 /// chain is what is left.
