@@ -24,6 +24,7 @@
 mod app;
 mod config;
 mod error;
+mod log;
 mod metrics;
 mod tls;
 
@@ -63,7 +64,7 @@ pub fn init_logging(format: LogFormat) {
         .with_target(false);
     // A second call (tests) keeps the first subscriber.
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder.event_format(log::JsonLines).try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
