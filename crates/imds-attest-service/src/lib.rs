@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use imds_attest_store::Challenges;
 
 pub use config::{
@@ -133,7 +134,15 @@ impl Service {
         let timeout = self.shared.request_timeout;
         let router = app::router(self.shared);
         match self.tls {
-            None => accept_loop(self.listener, router, timeout, shutdown).await,
+            None => {
+                // TCP_NODELAY: hyper may write an answer in more than one piece, and Nagle's
+                // algorithm would hold the last one until the client acknowledges the first,
+                // which a client's delayed acknowledgement puts off by up to 40 ms.
+                let listener = self.listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                accept_loop(listener, router, timeout, shutdown).await
+            }
             Some(acceptor) => {
                 let listener = tls::TlsListener::new(self.listener, acceptor, timeout);
                 accept_loop(listener, router, timeout, shutdown).await

@@ -82,6 +82,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // See `Service::run`: an answer is never held back for an acknowledgement.
+                let _ = stream.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
