@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use imds_attest_store::Challenges;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::metrics::{Metrics, Timed};
@@ -34,7 +34,7 @@ pub(crate) struct Shared {
     pub(crate) ttl: Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
-    pub(crate) permits: Semaphore,
+    pub(crate) permits: Arc<Semaphore>,
     pub(crate) metrics: Metrics,
     /// The store is this process's memory: its calls (and verifications, while the verifier
     /// fetches nothing) run on the async worker, not the blocking pool (see [`with_store`]).
@@ -53,7 +53,7 @@ impl Shared {
             ttl: config.ttl,
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,
-            permits: Semaphore::new(config.max_concurrent_requests),
+            permits: Arc::new(Semaphore::new(config.max_concurrent_requests)),
             metrics: Metrics::default(),
             memory_store,
         }
@@ -88,6 +88,12 @@ struct Outcome {
     rule: Option<String>,
 }
 
+/// A request's share of `max_concurrent_requests`, held until the request is answered and
+/// whatever it handed to the blocking pool has returned: a 408 does not stop a store call or
+/// a verification already running there, and the limit counts it until it ends.
+#[derive(Clone)]
+struct Held(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
+
 /// The router, with its limits: concurrency (429), request timeout (408), and a log line per
 /// request.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -105,17 +111,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Concurrency and time limits, and the log line.
-async fn limit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+async fn limit(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = match shared.permits.try_acquire() {
+    let response = match shared.permits.clone().try_acquire_owned() {
         Err(_) => error_response(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
             "the service is at its max_concurrent_requests; retry shortly".into(),
         ),
-        Ok(_permit) => {
+        Ok(permit) => {
+            request.extensions_mut().insert(Held(Arc::new(permit)));
             match tokio::time::timeout(shared.request_timeout, next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => {
@@ -193,8 +200,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `POST /v1/challenges`: 201 with a fresh nonce, or 503 when the store cannot record it.
-async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
-    let issued = with_store(&shared, false, |shared| {
+async fn challenges(
+    State(shared): State<Arc<Shared>>,
+    Extension(held): Extension<Held>,
+) -> Response {
+    let issued = with_store(&shared, held, false, |shared| {
         let started = Instant::now();
         let issued = shared.challenges.issue(shared.ttl, now());
         shared.metrics.store.observe(started.elapsed());
@@ -220,7 +230,12 @@ async fn challenges(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// `POST /v1/verify`: the verifier's verdict, the nonce redeemed as its last step.
-async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+async fn verify(
+    State(shared): State<Arc<Shared>>,
+    Extension(held): Extension<Held>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let max = shared.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -247,7 +262,7 @@ async fn verify(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     };
     let current = shared.current();
     let fetches = current.verifier.fetches_intermediates();
-    let verdict = with_store(&shared, fetches, move |shared| {
+    let verdict = with_store(&shared, held, fetches, move |shared| {
         let timed = Timed {
             inner: &shared.challenges,
             metrics: &shared.metrics,
@@ -346,8 +361,8 @@ async fn healthz() -> Response {
 }
 
 /// `GET /readyz`: 200 only if the store issues and redeems a probe nonce now.
-async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let probe = with_store(&shared, false, |shared| {
+async fn readyz(State(shared): State<Arc<Shared>>, Extension(held): Extension<Held>) -> Response {
+    let probe = with_store(&shared, held, false, |shared| {
         let at = now();
         let challenge = shared.challenges.issue(Duration::from_secs(60), at)?;
         shared
@@ -380,9 +395,11 @@ struct Panicked;
 /// reload may turn on.
 ///
 /// `fetches`: whether `work` runs a verifier that may fetch (the verifier `work` holds, not
-/// the current one: a reload may swap them in between).
+/// the current one: a reload may swap them in between). `held`: the request's permit, which
+/// the blocking pool's task keeps until `work` returns, even if the request timed out.
 async fn with_store<T: Send + 'static>(
     shared: &Arc<Shared>,
+    held: Held,
     fetches: bool,
     work: impl FnOnce(&Shared) -> T + Send + 'static,
 ) -> Result<T, Panicked> {
@@ -391,9 +408,13 @@ async fn with_store<T: Send + 'static>(
             .map_err(|_| Panicked)
     } else {
         let shared = shared.clone();
-        tokio::task::spawn_blocking(move || work(&shared))
-            .await
-            .map_err(|_| Panicked)
+        tokio::task::spawn_blocking(move || {
+            let done = work(&shared);
+            drop(held);
+            done
+        })
+        .await
+        .map_err(|_| Panicked)
     }
 }
 

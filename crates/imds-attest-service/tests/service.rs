@@ -126,6 +126,52 @@ fn past_the_concurrency_limit_requests_get_429() {
     assert_eq!(service.get("/healthz").status, 200);
 }
 
+/// A store call still running on the blocking pool when its request got its 408 keeps the
+/// request's permit until it returns: the concurrency limit counts the work, not the answer.
+#[test]
+fn a_store_call_outliving_its_408_still_holds_its_permit() {
+    // A "Redis" that accepts connections and never answers: each call waits out the store's
+    // 3 s timeout, well past the 1 s request timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let world = World::new();
+    let extra = format!(
+        "[store]\nurl = \"redis://127.0.0.1:{port}/0?timeout_ms=3000\"\n\
+         [limits]\nmax_concurrent_requests = 1\nrequest_timeout_seconds = 1"
+    );
+    let service = start(&world.config("s.toml", "", &extra));
+    let started = Instant::now();
+    let url = format!("{}/v1/challenges", service.url);
+    let timed_out = service
+        .runtime
+        .block_on(async { post(&client(), &url, String::new(), None).await });
+    assert_eq!(timed_out.status, 408, "{timed_out:?}");
+    assert_eq!(timed_out.kind(), "request_timeout");
+    // The store call goes on for its 3 s timeout (more, where the client's connection
+    // handshake waits too): until it returns there is no permit to give.
+    let refused = service.get("/healthz");
+    assert!(started.elapsed() < Duration::from_millis(2500), "too slow to tell");
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert_eq!(refused.kind(), "too_many_requests");
+    // Once it has returned, the permit is back.
+    loop {
+        let answer = service.get("/healthz");
+        if answer.status == 200 {
+            break;
+        }
+        assert_eq!(answer.status, 429, "{answer:?}");
+        assert!(started.elapsed() < Duration::from_secs(20), "the permit never came back");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(started.elapsed() >= Duration::from_millis(2900));
+}
+
 #[test]
 fn health_and_readiness_answer_with_a_working_store() {
     let world = World::new();
