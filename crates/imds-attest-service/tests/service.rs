@@ -156,7 +156,10 @@ fn a_store_call_outliving_its_408_still_holds_its_permit() {
     // The store call goes on for its 3 s timeout (more, where the client's connection
     // handshake waits too): until it returns there is no permit to give.
     let refused = service.get("/healthz");
-    assert!(started.elapsed() < Duration::from_millis(2500), "too slow to tell");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "too slow to tell"
+    );
     assert_eq!(refused.status, 429, "{refused:?}");
     assert_eq!(refused.kind(), "too_many_requests");
     // Once it has returned, the permit is back.
@@ -166,7 +169,10 @@ fn a_store_call_outliving_its_408_still_holds_its_permit() {
             break;
         }
         assert_eq!(answer.status, 429, "{answer:?}");
-        assert!(started.elapsed() < Duration::from_secs(20), "the permit never came back");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the permit never came back"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(started.elapsed() >= Duration::from_millis(2900));
