@@ -270,7 +270,6 @@ fn bench_store(
             let (library, library_us) = library();
             let (service_cpu, client_cpu) = (cpu_seconds(service.child.id()), cpu_seconds_self());
             let elapsed = client_rt.block_on(run(addr, &docs, CLIENTS));
-            let per_request = |before: f64, after: f64| (after - before) * 1e6 / DOCS as f64;
             Round {
                 library,
                 library_us,
@@ -337,7 +336,6 @@ fn bench_store(
         let challenges = Arc::new(vec![request("/v1/challenges", b""); DOCS]);
         let (cpu, started) = (cpu_seconds(service.child.id()), cpu_seconds_self());
         let elapsed = client_rt.block_on(run_requests(addr, challenges, 201, CLIENTS));
-        let per_request = |before: f64, after: f64| (after - before) * 1e6 / DOCS as f64;
         println!(
             "{name:>6}: HTTP floor: {:.0} challenges/s, CPU per request: service {:.0} us, \
              client {:.0} us",
@@ -347,6 +345,18 @@ fn bench_store(
         );
         too_large(addr);
     }
+}
+
+/// Microseconds of CPU per request, from CPU seconds before and after [`DOCS`] requests.
+fn per_request(before: f64, after: f64) -> f64 {
+    (after - before) * 1e6 / DOCS as f64
+}
+
+/// `POST /v1/verify` of each document, written out before any clock starts.
+fn verify_requests(docs: &[(String, Vec<u8>)]) -> Vec<Vec<u8>> {
+    docs.iter()
+        .map(|(_, body)| request("/v1/verify", body))
+        .collect()
 }
 
 /// User and system CPU time of process `pid`, all its threads, in seconds (`/proc/PID/stat`
@@ -443,11 +453,7 @@ async fn paced(
     clients: usize,
     rate: f64,
 ) -> Vec<Duration> {
-    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
-        docs.iter()
-            .map(|(_, body)| request("/v1/verify", body))
-            .collect(),
-    );
+    let requests = Arc::new(verify_requests(docs));
     let warmup = (rate / 2.0) as usize;
     let mut queues = Vec::new();
     let mut tasks = Vec::new();
@@ -623,11 +629,7 @@ impl Connection {
 /// Posts every document once from `clients` connections, as fast as the service answers;
 /// how long that took.
 async fn run(addr: SocketAddr, docs: &[(String, Vec<u8>)], clients: usize) -> Duration {
-    let requests = docs
-        .iter()
-        .map(|(_, body)| request("/v1/verify", body))
-        .collect();
-    run_requests(addr, Arc::new(requests), 200, clients).await
+    run_requests(addr, Arc::new(verify_requests(docs)), 200, clients).await
 }
 
 /// Sends every request once (each must be answered `expect`) from `clients` keep-alive

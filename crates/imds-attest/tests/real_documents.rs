@@ -55,13 +55,18 @@ fn verifier() -> Verifier {
     Verifier::new(TrustStore::builtin(), Policy::default())
 }
 
+/// `real` verified at its own time with the built-in trust.
+fn verified_at_its_time(real: &Real) -> imds_attest::VerifiedDocument {
+    let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
+    verifier()
+        .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
+        .unwrap_or_else(|e| panic!("{}: {e}", real.name))
+}
+
 #[test]
 fn every_real_document_verifies_at_its_time_with_builtin_trust() {
     for real in real_documents() {
-        let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
-        let verified = verifier()
-            .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
-            .unwrap_or_else(|e| panic!("{}: {e}", real.name));
+        let verified = verified_at_its_time(&real);
         assert_eq!(verified.claims().vm_id, real.vm_id, "{}", real.name);
         assert_eq!(verified.claims().nonce, real.nonce, "{}", real.name);
         assert_eq!(verified.cloud(), Cloud::Public, "{}", real.name);
@@ -81,10 +86,7 @@ fn every_real_document_verifies_at_its_time_with_builtin_trust() {
 #[test]
 fn the_success_object_as_text_is_the_success_object() {
     for real in real_documents() {
-        let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
-        let verified = verifier()
-            .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
-            .unwrap();
+        let verified = verified_at_its_time(&real);
         let text = verified.to_json_string().unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         let value = verified.to_json().unwrap();
