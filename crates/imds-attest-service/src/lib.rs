@@ -132,7 +132,7 @@ impl Service {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServiceError> {
         let timeout = self.shared.request_timeout;
-        let router = app::router(self.shared);
+        let shared = self.shared;
         match self.tls {
             None => {
                 // TCP_NODELAY: hyper may write an answer in more than one piece, and Nagle's
@@ -141,11 +141,11 @@ impl Service {
                 let listener = self.listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
-                accept_loop(listener, router, timeout, shutdown).await
+                accept_loop(listener, shared, timeout, shutdown).await
             }
             Some(acceptor) => {
                 let listener = tls::TlsListener::new(self.listener, acceptor, timeout);
-                accept_loop(listener, router, timeout, shutdown).await
+                accept_loop(listener, shared, timeout, shutdown).await
             }
         }
         Ok(())
@@ -157,7 +157,7 @@ impl Service {
 /// (axum's own loop has no such limit, so a client sending a byte a second would stay).
 async fn accept_loop<L: axum::serve::Listener>(
     mut listener: L,
-    router: axum::Router,
+    shared: Arc<app::Shared>,
     timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -169,7 +169,11 @@ async fn accept_loop<L: axum::serve::Listener>(
     loop {
         tokio::select! {
             (io, _) = listener.accept() => {
-                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let shared = shared.clone();
+                let service = hyper::service::service_fn(move |request| {
+                    let answered = app::handle(shared.clone(), request);
+                    async move { Ok::<_, std::convert::Infallible>(answered.await) }
+                });
                 let connection = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {

@@ -55,7 +55,7 @@ pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, (&'static
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// A listener that hands axum finished TLS connections.
+/// A listener that hands the accept loop finished TLS connections (axum's `Listener` trait).
 pub(crate) struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     addr: SocketAddr,

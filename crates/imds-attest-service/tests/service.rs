@@ -215,7 +215,69 @@ fn metrics_count_verifications_by_kind_and_latencies() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
     }
-    assert!(text.contains("imds_attest_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    // Every request answered before this one: the challenge and the two verifications.
+    for line in [
+        "imds_attest_request_duration_seconds_bucket{le=\"+Inf\"} 3",
+        "imds_attest_request_duration_seconds_count 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+}
+
+#[test]
+fn unknown_endpoints_and_methods_get_their_kinds_and_no_token_is_asked_first() {
+    let world = World::new();
+    let tokens = world.dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "right-token\n").unwrap();
+    let extra = format!("[auth]\ntokens_file = {tokens:?}");
+    let service = start(&world.config("s.toml", "", &extra));
+    let (url, runtime) = (&service.url, &service.runtime);
+    let send = |method: reqwest::Method, path: &str| {
+        runtime.block_on(async {
+            let response = client()
+                .request(method, format!("{url}{path}"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let allow = response
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap())
+                .unwrap_or(serde_json::Value::Null);
+            (
+                status,
+                body["error"]["kind"].as_str().unwrap_or("").to_owned(),
+                allow,
+            )
+        })
+    };
+    use reqwest::Method;
+    let none = None::<String>;
+    assert_eq!(
+        send(Method::GET, "/v1/verifyy"),
+        (404, "not_found".into(), none.clone())
+    );
+    assert_eq!(
+        send(Method::POST, "/"),
+        (404, "not_found".into(), none.clone())
+    );
+    assert_eq!(
+        send(Method::GET, "/v1/verify"),
+        (405, "method_not_allowed".into(), Some("POST".into()))
+    );
+    assert_eq!(
+        send(Method::POST, "/healthz"),
+        (405, "method_not_allowed".into(), Some("GET".into()))
+    );
+    // The right method on /v1 needs the token; HEAD answers where GET does, without one.
+    assert_eq!(
+        send(Method::POST, "/v1/verify"),
+        (401, "unauthorized".into(), none.clone())
+    );
+    assert_eq!(send(Method::HEAD, "/healthz").0, 200);
+    assert_eq!(send(Method::GET, "/metrics").0, 200);
 }
 
 #[test]
