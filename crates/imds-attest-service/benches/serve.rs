@@ -11,7 +11,10 @@
 //!   figure (this VM's speed drifts between measurements);
 //! - p50/p99 at half that rate, open loop (latency counts from when a request was due), with
 //!   how busy the machine was and how much CPU the hypervisor took meanwhile;
-//! - the service's peak RSS, and the CPU time per request of the service and of the client.
+//! - the service's peak RSS, and the CPU time per request of the service and of the client;
+//! - with the memory store, the HTTP floor (challenges/s) and a ceiling: a bare hyper server
+//!   that only verifies, against the library's rate right before it, which is the most any
+//!   service on hyper could reach here with the same client.
 //!
 //! The client is a minimal HTTP/1.1 client on one thread (pre-written requests, responses
 //! read to their Content-Length, each status checked), sharing the machine's two cores with
@@ -56,10 +59,16 @@ const ROUNDS: usize = 3;
 
 /// Set in the child: the config file of the service to run.
 const SERVE: &str = "IMDS_ATTEST_BENCH_SERVE";
+/// Set in the child instead: the root and the intermediate (two PEM files, a newline
+/// between) of the bare server to run (see [`bare`]).
+const BARE: &str = "IMDS_ATTEST_BENCH_BARE";
 
 fn main() {
     if let Ok(file) = std::env::var(SERVE) {
         return serve(&file);
+    }
+    if let Ok(files) = std::env::var(BARE) {
+        return bare(&files);
     }
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::open(
@@ -176,8 +185,13 @@ struct Served {
 
 impl Served {
     fn start(file: &std::path::Path) -> Served {
+        Served::start_with(SERVE, &file.display().to_string())
+    }
+
+    /// This program again, with `variable` set to `value`.
+    fn start_with(variable: &str, value: &str) -> Served {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVE, file)
+            .env(variable, value)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -344,7 +358,79 @@ fn bench_store(
             per_request(started, cpu_seconds_self()),
         );
         too_large(addr);
+        let docs = fresh(DOCS);
+        let bare = Served::start_with(
+            BARE,
+            &format!(
+                "{}\n{}",
+                pki_file(pki, "root"),
+                pki_file(pki, "intermediate")
+            ),
+        );
+        let (library, _) = library();
+        let (cpu, started) = (cpu_seconds(bare.child.id()), cpu_seconds_self());
+        let elapsed = client_rt.block_on(run(bare.addr, &docs, CLIENTS));
+        let rate = DOCS as f64 / elapsed.as_secs_f64();
+        println!(
+            "{name:>6}: ceiling: a bare hyper server that only verifies (no store, limits or log \
+             line; any nonce) {rate:.0} verify/s = {:.2} x library ({library:.0}/s), CPU per \
+             request: server {:.0} us, client {:.0} us",
+            rate / library,
+            per_request(cpu, cpu_seconds(bare.child.id())),
+            per_request(started, cpu_seconds_self()),
+        );
     }
+}
+
+fn pki_file(pki: &Pki, name: &str) -> String {
+    pki.dir.join(format!("{name}.pem")).display().to_string()
+}
+
+/// The child, as a yardstick: hyper's HTTP/1.1 server with the verification and the success
+/// body inline and nothing else, the most any service on hyper could answer on this machine
+/// with the same client. `files`: the root's and the intermediate's PEM files.
+fn bare(files: &str) {
+    use http_body_util::BodyExt;
+    let (root, intermediate) = files.split_once('\n').unwrap();
+    let mut trust = TrustStore::builtin().without_roots();
+    trust
+        .add_roots_pem(&std::fs::read(root).unwrap(), "root")
+        .unwrap();
+    trust
+        .add_intermediates_pem(&std::fs::read(intermediate).unwrap(), "int")
+        .unwrap();
+    let verifier = Arc::new(Verifier::new(trust, Policy::default()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        std::io::stdout().flush().unwrap();
+        loop {
+            let (io, _) = listener.accept().await.unwrap();
+            io.set_nodelay(true).unwrap();
+            let verifier = verifier.clone();
+            let answer = move |request: hyper::Request<hyper::body::Incoming>| {
+                let verifier = verifier.clone();
+                async move {
+                    let body = request.into_body().collect().await?.to_bytes();
+                    let verified = verifier
+                        .verify_bytes(&body, NonceCheck::DangerousAnyNonce, now())
+                        .unwrap();
+                    let json = verified.to_json_string().unwrap();
+                    Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(
+                        hyper::body::Bytes::from(json),
+                    )))
+                }
+            };
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                hyper_util::rt::TokioIo::new(io),
+                hyper::service::service_fn(answer),
+            ));
+        }
+    });
 }
 
 /// Microseconds of CPU per request, from CPU seconds before and after [`DOCS`] requests.
