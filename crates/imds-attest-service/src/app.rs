@@ -170,7 +170,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> A
     let outcome = response.extensions().get::<Outcome>();
     tracing::info!(
         method = %parts.method,
-        path = parts.uri.path(),
+        path = %parts.uri.path(),
         status = response.status().as_u16(),
         kind = outcome.and_then(|o| o.kind),
         vm_id = outcome.and_then(|o| o.vm_id.as_deref()),

@@ -8,7 +8,8 @@
 //!   `store_unavailable`) when the store cannot answer, 401, 413, 429 and 408 for requests
 //!   refused before any verification, 500 (kind `internal`) for a fault of the service;
 //! - `GET /healthz`, `GET /readyz` (200 only while the store answers), `GET /metrics`
-//!   (Prometheus text).
+//!   (Prometheus text);
+//! - 404 (kind `not_found`) and 405 (kind `method_not_allowed`, with `Allow`) otherwise.
 //!
 //! Every verdict is [`imds_attest::Verifier`]'s; the service maps its
 //! [`kind`](imds_attest::Error::kind) to a status and re-implements no check.
