@@ -131,14 +131,7 @@ fn library(
     docs: &[(String, Vec<u8>)],
 ) -> (f64, f64) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut trust = TrustStore::builtin().without_roots();
-    trust
-        .add_roots_pem(&std::fs::read(root).unwrap(), "root")
-        .unwrap();
-    trust
-        .add_intermediates_pem(&std::fs::read(intermediate).unwrap(), "int")
-        .unwrap();
-    let verifier = Verifier::new(trust, Policy::default());
+    let verifier = emulator_verifier(root, intermediate);
     let now = now();
     verifier
         .verify_bytes(&docs[0].1, NonceCheck::Exact(&docs[0].0), now)
@@ -158,6 +151,18 @@ fn library(
     });
     let rate = docs.len() as f64 / started.elapsed().as_secs_f64();
     (rate, (cpu_seconds_self() - cpu) * 1e6 / docs.len() as f64)
+}
+
+/// A verifier that trusts only the emulator PKI's root, with its intermediate.
+fn emulator_verifier(root: &std::path::Path, intermediate: &std::path::Path) -> Verifier {
+    let mut trust = TrustStore::builtin().without_roots();
+    trust
+        .add_roots_pem(&std::fs::read(root).unwrap(), "root")
+        .unwrap();
+    trust
+        .add_intermediates_pem(&std::fs::read(intermediate).unwrap(), "int")
+        .unwrap();
+    Verifier::new(trust, Policy::default())
 }
 
 /// The child: serves `file` as `imds-attest serve` does, prints the address, and exits when
@@ -392,14 +397,7 @@ fn pki_file(pki: &Pki, name: &str) -> String {
 fn bare(files: &str) {
     use http_body_util::BodyExt;
     let (root, intermediate) = files.split_once('\n').unwrap();
-    let mut trust = TrustStore::builtin().without_roots();
-    trust
-        .add_roots_pem(&std::fs::read(root).unwrap(), "root")
-        .unwrap();
-    trust
-        .add_intermediates_pem(&std::fs::read(intermediate).unwrap(), "int")
-        .unwrap();
-    let verifier = Arc::new(Verifier::new(trust, Policy::default()));
+    let verifier = Arc::new(emulator_verifier(root.as_ref(), intermediate.as_ref()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
