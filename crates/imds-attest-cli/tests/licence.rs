@@ -10,7 +10,7 @@
 )]
 
 mod common;
-#[path = "common/redis_server.rs"]
+#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
 mod redis_server;
 
 use std::path::{Path, PathBuf};
@@ -435,7 +435,7 @@ fn a_memory_store_warns_that_no_other_run_shares_it() {
 /// and a server that is gone refuses both commands with store_unavailable.
 #[test]
 fn redis_redeems_once_and_refuses_when_down() {
-    let Some(mut server) = redis_server::RedisServer::start() else {
+    let Some(mut server) = redis_server::RedisServer::start(&[]) else {
         return;
     };
     // The description names the timeout, never a password.

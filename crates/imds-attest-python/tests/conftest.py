@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,16 +59,14 @@ class Signed:
 Sign = Callable[..., Signed]
 
 
-@pytest.fixture(scope="session")
-def sign() -> Iterator[Sign]:
-    """Signs with a fresh test PKI (crates/imds-attest-testpki/examples/sign.rs): each call
-    takes files to sign and ``nonce=N`` strings, and returns where it wrote them."""
+def cargo_example(package: str, name: str) -> Path:
+    """Builds an example of one of the workspace's crates, once, and returns its binary: run
+    directly, as cargo run would take the build lock on every call."""
     cargo = shutil.which("cargo")
     if cargo is None:
-        pytest.fail("cargo is needed to sign test documents with the test PKI")
-    # Built once, then run directly: cargo run would take the lock on every call.
+        pytest.fail(f"cargo is needed to build the {name} example of {package}")
     subprocess.run(
-        [cargo, "build", "--quiet", "--locked", "-p", "imds-attest-testpki", "--example", "sign"],
+        [cargo, "build", "--quiet", "--locked", "-p", package, "--example", name],
         cwd=REPO,
         check=True,
     )
@@ -85,7 +80,14 @@ def sign() -> Iterator[Sign]:
             ).stdout
         )["target_directory"]
     )
-    binary = target / "debug" / "examples" / "sign"
+    return target / "debug" / "examples" / name
+
+
+@pytest.fixture(scope="session")
+def sign() -> Iterator[Sign]:
+    """Signs with a fresh test PKI (crates/imds-attest-testpki/examples/sign.rs): each call
+    takes files to sign and ``nonce=N`` strings, and returns where it wrote them."""
+    binary = cargo_example("imds-attest-testpki", "sign")
     with tempfile.TemporaryDirectory() as tmp:
         counter = iter(range(1_000_000))
 
@@ -98,47 +100,47 @@ def sign() -> Iterator[Sign]:
 
 
 class RedisServer:
-    """A real redis-server on a free loopback port, in its own directory."""
+    """A real redis-server on a free loopback port, started by the Rust tests' own harness
+    (crates/imds-attest-store/examples/redis_server.rs), which keeps it until its standard
+    input closes."""
 
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir",
-             str(directory), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start listening")
-                time.sleep(0.02)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, harness: subprocess.Popen[str], url: str) -> None:
+        self.harness = harness
+        self.url = url
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        """Stops redis-server and returns once it is gone."""
+        if self.harness.stdin is not None and not self.harness.stdin.closed:
+            self.harness.stdin.close()
+        if self.harness.wait(timeout=30) != 0:
+            raise RuntimeError(f"the redis harness exited with status {self.harness.returncode}")
+
+
+@pytest.fixture(scope="session")
+def redis_harness() -> Path:
+    return cargo_example("imds-attest-store", "redis_server")
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """As crates/imds-attest-store/tests/common/redis_server.rs: a missing redis-server skips
-    the test, except under CI=true, where it fails."""
-    if shutil.which("redis-server") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is missing and CI=true: install it (apt-get install redis-server)")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
+def redis_server(redis_harness: Path) -> Iterator[RedisServer]:
+    """As every Rust test that needs Redis: a missing redis-server skips the test, except
+    under CI=true, where it fails (the harness decides, and says so)."""
+    harness = subprocess.Popen(
+        [str(redis_harness)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert harness.stdout is not None
+    line = harness.stdout.readline().strip()
+    if line.startswith("skipped:"):
+        harness.communicate()
+        pytest.skip(line.removeprefix("skipped:").strip())
+    if not line.startswith("redis://"):
+        harness.kill()
+        harness.communicate()
+        pytest.fail(
+            f"the redis harness did not start redis-server (exit {harness.returncode}):"
+            " see its standard error above"
+        )
+    server = RedisServer(harness, line)
     try:
         yield server
     finally:

@@ -1,6 +1,10 @@
 //! A real `redis-server` on a free loopback port, in its own temporary directory, killed when
-//! dropped. Shared by the tests and the benchmark.
-#![allow(dead_code)] // each user (tests, benchmark) needs part of it
+//! dropped. The one harness for every test and benchmark that needs Redis: this crate's, the
+//! CLI's and the service's (through `#[path]`), and the Python package's (through the
+//! `redis_server` example of this crate).
+// Each user needs part of it; outside `cfg(test)` (the example, the benchmark) a harness that
+// cannot start Redis still fails loudly.
+#![allow(dead_code, clippy::expect_used, clippy::panic)]
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -30,13 +34,9 @@ impl RedisServer {
             eprintln!("skipped: redis-server is not installed (apt-get install redis-server)");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free loopback port");
         let mut server = RedisServer {
             child: None,
-            port,
+            port: free_port(),
             dir: tempfile::tempdir().expect("a temporary directory"),
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
@@ -78,6 +78,14 @@ impl RedisServer {
         self.child = Some(child);
         wait_until_listening(self.port);
     }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 fn wait_until_listening(port: u16) {
