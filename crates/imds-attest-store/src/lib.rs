@@ -90,11 +90,17 @@ pub enum FirstUse {
 /// A challenge and single-use store. Every method is atomic and safe to call from many
 /// threads; the SQLite and Redis stores are also atomic across processes (and, for Redis,
 /// machines) sharing them.
+///
+/// Callers use [`Store::issue`], [`Store::redeem`] and [`Store::remember`], which make the
+/// checks every store shares and only then ask the backend. A backend implements
+/// [`Store::insert_nonce`], [`Store::use_nonce`] and [`Store::insert_digest`], which receive
+/// arguments those checks have proven ([`CheckedNonce`], [`Window`]) and which nothing outside
+/// this crate can build, so no caller can skip them.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records a challenge nonce valid until `expires_at` (exclusive).
     ///
     /// Refuses a nonce that is not 1 to [`MAX_NONCE_LEN`] ASCII letters and digits
-    /// ([`StoreError::InvalidNonce`]), an `expires_at` not after `now`
+    /// ([`StoreError::InvalidNonce`]), an `expires_at` not after `now` to the millisecond
     /// ([`StoreError::Expiry`]) and a nonce the store already holds
     /// ([`StoreError::DuplicateNonce`]): issuing never resets a used nonce.
     fn issue(
@@ -102,26 +108,108 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         nonce: &str,
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let nonce =
+            CheckedNonce::new(nonce).map_err(|reason| StoreError::InvalidNonce { reason })?;
+        let window = Window::new(now, expires_at).ok_or(StoreError::Expiry { expires_at, now })?;
+        self.insert_nonce(nonce, window)
+    }
 
     /// Redeems a nonce exactly once: atomic across threads, processes and (Redis) machines.
     /// A nonce that could not have been issued (see [`Store::issue`]) is
     /// [`Redemption::Unknown`] without the store being asked.
-    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError>;
+    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
+        match CheckedNonce::new(nonce) {
+            Ok(nonce) => self.use_nonce(nonce, unix_millis(at)),
+            Err(_) => Ok(Redemption::Unknown),
+        }
+    }
 
     /// Remembers a document digest until `until`; a second call before then answers
-    /// [`FirstUse::AlreadyUsed`]. An `until` not after `at` is [`FirstUse::First`] and is not
-    /// stored: such a document is no longer valid anyway.
+    /// [`FirstUse::AlreadyUsed`]. An `until` not after `at` (to the millisecond) is
+    /// [`FirstUse::First`] and is not stored: such a document is no longer valid anyway.
     fn remember(
         &self,
         digest: &[u8; 32],
         until: OffsetDateTime,
         at: OffsetDateTime,
-    ) -> Result<FirstUse, StoreError>;
+    ) -> Result<FirstUse, StoreError> {
+        match Window::new(at, until) {
+            Some(window) => self.insert_digest(digest, window),
+            None => Ok(FirstUse::First),
+        }
+    }
+
+    /// The backend's part of [`Store::issue`]: records `nonce` as issued at
+    /// [`Window::from_ms`] and valid until [`Window::until_ms`] (exclusive), or answers
+    /// [`StoreError::DuplicateNonce`] if it holds the nonce already, used or not.
+    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError>;
+
+    /// The backend's part of [`Store::redeem`]: marks `nonce` used if it is held, unused and
+    /// valid at `at_ms` (Unix milliseconds), in one atomic step; otherwise says why not.
+    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError>;
+
+    /// The backend's part of [`Store::remember`]: records `digest` until
+    /// [`Window::until_ms`], unless it is held until after [`Window::from_ms`] (then
+    /// [`FirstUse::AlreadyUsed`]), in one atomic step.
+    fn insert_digest(&self, digest: &[u8; 32], window: Window) -> Result<FirstUse, StoreError>;
 
     /// Where it is, for messages: `memory:`, `sqlite:/var/lib/x.db`, `redis://host:6379/0`
     /// (never a password).
     fn describe(&self) -> String;
+}
+
+/// A nonce a store may hold: 1 to [`MAX_NONCE_LEN`] ASCII letters and digits. Only
+/// [`Store::issue`] and [`Store::redeem`] make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedNonce<'a>(&'a str);
+
+impl<'a> CheckedNonce<'a> {
+    fn new(nonce: &'a str) -> Result<Self, NonceReason> {
+        if nonce.is_empty() {
+            return Err(NonceReason::Empty);
+        }
+        if nonce.len() > MAX_NONCE_LEN {
+            return Err(NonceReason::TooLong {
+                length: nonce.len(),
+            });
+        }
+        match nonce.bytes().position(|b| !b.is_ascii_alphanumeric()) {
+            Some(at) => Err(NonceReason::Character { at }),
+            None => Ok(CheckedNonce(nonce)),
+        }
+    }
+
+    /// The nonce.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+/// From one instant to a later one, in Unix milliseconds (floored): when a nonce is issued and
+/// when it expires, or when a digest is remembered and until when. `until_ms` is always after
+/// `from_ms`. Only [`Store::issue`] and [`Store::remember`] make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    from_ms: i64,
+    until_ms: i64,
+}
+
+impl Window {
+    fn new(from: OffsetDateTime, until: OffsetDateTime) -> Option<Self> {
+        let (from_ms, until_ms) = (unix_millis(from), unix_millis(until));
+        (from_ms < until_ms).then_some(Window { from_ms, until_ms })
+    }
+
+    /// The start, in Unix milliseconds.
+    pub fn from_ms(&self) -> i64 {
+        self.from_ms
+    }
+
+    /// The end (exclusive), in Unix milliseconds; after [`Window::from_ms`].
+    pub fn until_ms(&self) -> i64 {
+        self.until_ms
+    }
 }
 
 /// Opens the store a URL names:
@@ -155,38 +243,9 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     })
 }
 
-/// Whether a nonce is one a store may hold (and so could have issued).
-fn check_nonce(nonce: &str) -> Result<(), NonceReason> {
-    if nonce.is_empty() {
-        return Err(NonceReason::Empty);
-    }
-    if nonce.len() > MAX_NONCE_LEN {
-        return Err(NonceReason::TooLong {
-            length: nonce.len(),
-        });
-    }
-    match nonce.bytes().position(|b| !b.is_ascii_alphanumeric()) {
-        Some(at) => Err(NonceReason::Character { at }),
-        None => Ok(()),
-    }
-}
-
 /// An instant as Unix milliseconds, floored, saturating outside `i64` (beyond any date the
 /// `time` crate represents by default).
 fn unix_millis(t: OffsetDateTime) -> i64 {
     let ms = t.unix_timestamp_nanos().div_euclid(1_000_000);
     i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// The checks [`Store::issue`] makes before any backend is asked.
-fn check_issue(
-    nonce: &str,
-    expires_at: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    check_nonce(nonce).map_err(|reason| StoreError::InvalidNonce { reason })?;
-    if expires_at <= now {
-        return Err(StoreError::Expiry { expires_at, now });
-    }
-    Ok(())
 }

@@ -3,10 +3,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use time::OffsetDateTime;
-
 use crate::error::{Operation, StoreError};
-use crate::{check_issue, check_nonce, unix_millis, FirstUse, Redemption, Store};
+use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
 
 /// The capacity of the store `memory:` opens: nonces and documents together.
 pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
@@ -142,14 +140,8 @@ impl State {
 }
 
 impl Store for MemoryStore {
-    fn issue(
-        &self,
-        nonce: &str,
-        expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        check_issue(nonce, expires_at, now)?;
-        let (now_ms, expires_ms) = (unix_millis(now), unix_millis(expires_at));
+    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError> {
+        let (nonce, now_ms, expires_ms) = (nonce.as_str(), window.from_ms(), window.until_ms());
         let mut state = self.state();
         state.sweep(now_ms, false);
         if state.nonces.contains_key(nonce) {
@@ -169,14 +161,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
-        if check_nonce(nonce).is_err() {
-            return Ok(Redemption::Unknown);
-        }
-        let at_ms = unix_millis(at);
+    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError> {
         let mut state = self.state();
         state.sweep(at_ms, false);
-        Ok(match state.nonces.get_mut(nonce) {
+        Ok(match state.nonces.get_mut(nonce.as_str()) {
             None => Redemption::Unknown,
             Some(n) if n.used => Redemption::AlreadyUsed,
             Some(n) if at_ms >= n.expires_ms => Redemption::Expired,
@@ -187,16 +175,8 @@ impl Store for MemoryStore {
         })
     }
 
-    fn remember(
-        &self,
-        digest: &[u8; 32],
-        until: OffsetDateTime,
-        at: OffsetDateTime,
-    ) -> Result<FirstUse, StoreError> {
-        let (at_ms, until_ms) = (unix_millis(at), unix_millis(until));
-        if until_ms <= at_ms {
-            return Ok(FirstUse::First);
-        }
+    fn insert_digest(&self, digest: &[u8; 32], window: Window) -> Result<FirstUse, StoreError> {
+        let (at_ms, until_ms) = (window.from_ms(), window.until_ms());
         let mut state = self.state();
         state.sweep(at_ms, false);
         // The sweep forgot every digest remembered until `at` or before.

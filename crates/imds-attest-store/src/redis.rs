@@ -17,11 +17,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ::redis::{Client, Connection, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 use ::redis::{RedisError, RedisResult, Script};
-use time::OffsetDateTime;
 
 use crate::error::{Backend, Operation, StoreError};
 use crate::url::RedisLocation;
-use crate::{check_issue, check_nonce, unix_millis, FirstUse, Redemption, Store};
+use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
 
 /// Idle connections kept for reuse; more may be open while in use.
 const MAX_IDLE: usize = 64;
@@ -165,16 +164,10 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl Store for RedisStore {
-    fn issue(
-        &self,
-        nonce: &str,
-        expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        check_issue(nonce, expires_at, now)?;
-        let expires_ms = unix_millis(expires_at);
-        let ttl_ms = ttl_ms(unix_millis(now), expires_ms.saturating_add(retention_ms()));
-        let key = self.nonce_key(nonce);
+    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError> {
+        let expires_ms = window.until_ms();
+        let ttl_ms = ttl_ms(window.from_ms(), expires_ms.saturating_add(retention_ms()));
+        let key = self.nonce_key(nonce.as_str());
         let set: Option<String> = self.with_connection(Operation::Issue, |conn| {
             ::redis::cmd("SET")
                 .arg(&key)
@@ -192,13 +185,10 @@ impl Store for RedisStore {
         }
     }
 
-    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
-        if check_nonce(nonce).is_err() {
-            return Ok(Redemption::Unknown);
-        }
-        let key = self.nonce_key(nonce);
+    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError> {
+        let key = self.nonce_key(nonce.as_str());
         let code: i64 = self.with_connection(Operation::Redeem, |conn| {
-            self.redeem.key(&key).arg(unix_millis(at)).invoke(conn)
+            self.redeem.key(&key).arg(at_ms).invoke(conn)
         })?;
         match code {
             0 => Ok(Redemption::Unknown),
@@ -213,16 +203,8 @@ impl Store for RedisStore {
         }
     }
 
-    fn remember(
-        &self,
-        digest: &[u8; 32],
-        until: OffsetDateTime,
-        at: OffsetDateTime,
-    ) -> Result<FirstUse, StoreError> {
-        let (at_ms, until_ms) = (unix_millis(at), unix_millis(until));
-        if until_ms <= at_ms {
-            return Ok(FirstUse::First);
-        }
+    fn insert_digest(&self, digest: &[u8; 32], window: Window) -> Result<FirstUse, StoreError> {
+        let (at_ms, until_ms) = (window.from_ms(), window.until_ms());
         let key = self.document_key(digest);
         let code: i64 = self.with_connection(Operation::Remember, |conn| {
             self.remember

@@ -12,11 +12,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use time::OffsetDateTime;
 
 use crate::error::{Backend, Operation, StoreError};
 use crate::url::SqliteSync;
-use crate::{check_issue, check_nonce, unix_millis, FirstUse, Redemption, Store};
+use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
 
 /// How long a process waits for another's write transaction before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -136,14 +135,8 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn issue(
-        &self,
-        nonce: &str,
-        expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        check_issue(nonce, expires_at, now)?;
-        let now_ms = unix_millis(now);
+    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError> {
+        let (nonce, now_ms) = (nonce.as_str(), window.from_ms());
         let mut conn = self.conn();
         let inserted = (|| -> rusqlite::Result<usize> {
             Self::sweep_sometimes(&mut conn, now_ms)?;
@@ -152,7 +145,7 @@ impl Store for SqliteStore {
                     "INSERT INTO nonces (nonce, expires_at, used_at) VALUES (?1, ?2, NULL)
                      ON CONFLICT (nonce) DO NOTHING",
                 )?
-                .execute(params![nonce, unix_millis(expires_at)])
+                .execute(params![nonce, window.until_ms()])
         })()
         .map_err(|e| self.error(Operation::Issue, &e))?;
         if inserted == 0 {
@@ -163,11 +156,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
-        if check_nonce(nonce).is_err() {
-            return Ok(Redemption::Unknown);
-        }
-        let at_ms = unix_millis(at);
+    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError> {
+        let nonce = nonce.as_str();
         let mut conn = self.conn();
         (|| -> rusqlite::Result<Redemption> {
             // IMMEDIATE: the write lock first, so that the classification below reads the
@@ -200,16 +190,8 @@ impl Store for SqliteStore {
         .map_err(|e| self.error(Operation::Redeem, &e))
     }
 
-    fn remember(
-        &self,
-        digest: &[u8; 32],
-        until: OffsetDateTime,
-        at: OffsetDateTime,
-    ) -> Result<FirstUse, StoreError> {
-        let (at_ms, until_ms) = (unix_millis(at), unix_millis(until));
-        if until_ms <= at_ms {
-            return Ok(FirstUse::First);
-        }
+    fn insert_digest(&self, digest: &[u8; 32], window: Window) -> Result<FirstUse, StoreError> {
+        let (at_ms, until_ms) = (window.from_ms(), window.until_ms());
         let mut conn = self.conn();
         // One statement, so one atomic transaction: inserts, or replaces a row remembered
         // until `at` or before, or changes nothing.

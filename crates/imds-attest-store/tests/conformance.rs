@@ -165,7 +165,8 @@ fn issue_refuses_invalid_nonces_and_expiries(store: &dyn Store) {
         );
     }
     assert_eq!(store.issue(&"a".repeat(32), expires, T0), Ok(()));
-    for expires_at in [T0, T0 - Duration::SECOND] {
+    // Stores count in milliseconds: an expiry within the same one is no later.
+    for expires_at in [T0, T0 - Duration::SECOND, T0 + Duration::microseconds(500)] {
         assert_eq!(
             store.issue("fine", expires_at, T0),
             Err(StoreError::Expiry {
@@ -204,6 +205,16 @@ fn document_is_used_once_until_its_until(store: &dyn Store) {
     let stale = [9u8; 32];
     assert_eq!(store.remember(&stale, T0, T0).unwrap(), FirstUse::First);
     assert_eq!(store.remember(&stale, T0, T0).unwrap(), FirstUse::First);
+    // Nor within the same millisecond: stores count in milliseconds.
+    let instant = T0 + Duration::microseconds(500);
+    assert_eq!(
+        store.remember(&stale, instant, T0).unwrap(),
+        FirstUse::First
+    );
+    assert_eq!(
+        store.remember(&stale, instant, T0).unwrap(),
+        FirstUse::First
+    );
 }
 
 fn concurrent_redemptions_succeed_exactly_once(store: &dyn Store) {
