@@ -5,10 +5,20 @@
 //! crash of the process cannot undo (a power loss can undo the last ones); with `sync=full`
 //! the WAL is also flushed to disk on each commit. Concurrent processes wait for each other
 //! ([`BUSY_TIMEOUT`]) rather than fail.
+//!
+//! Moving the WAL into the database file (a checkpoint: copies and a flush of the database
+//! file) is done by a thread of each store, off the path of any answer: SQLite's default, a
+//! checkpoint inside the commit that passes 1,000 WAL pages, held every other request behind the
+//! store's mutex for as long as the flush took (the service's p99 at half load was 6.7-8.4 ms
+//! with SQLite's default, 4.0-4.9 ms with the thread, on the project's 2-core machine).
+//! A commit still checkpoints itself past [`INLINE_CHECKPOINT_PAGES`], should that thread fall
+//! behind, so the WAL stays bounded.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -19,6 +29,14 @@ use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
 
 /// How long a process waits for another's write transaction before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often the checkpoint thread moves the WAL into the database file. A checkpoint with
+/// nothing new in the WAL costs no I/O.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// WAL pages past which a commit checkpoints itself (SQLite's `wal_autocheckpoint`; its
+/// default is 1,000): only when the checkpoint thread falls far behind (40 MiB of WAL).
+const INLINE_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Writes between two sweeps of long-expired rows.
 const SWEEP_EVERY: u32 = 1024;
@@ -43,6 +61,7 @@ pub(crate) struct SqliteStore {
     // One connection per store: SQLite serialises writers anyway, and a mutex hands over
     // faster than SQLite's busy wait.
     conn: Mutex<Conn>,
+    _checkpointer: Checkpointer,
 }
 
 struct Conn {
@@ -53,47 +72,26 @@ struct Conn {
 impl SqliteStore {
     pub(crate) fn open(path: PathBuf, sync: SqliteSync) -> Result<Self, StoreError> {
         create_private(&path, sync)?;
-        let mut store = SqliteStore {
-            conn: Mutex::new(Conn {
-                // No CREATE flag: the file exists, made above with its mode.
-                db: Connection::open_with_flags(
-                    &path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map_err(|e| unavailable(&path, sync, Operation::Open, &e))?,
-                writes_since_sweep: 0,
-            }),
+        let fail = |e: &dyn std::fmt::Display| unavailable(&path, sync, Operation::Open, e);
+        let conn = Conn {
+            db: connect(&path).map_err(|e| fail(&e))?,
+            writes_since_sweep: 0,
+        };
+        set_up(&conn.db, sync).map_err(|e| fail(&e))?;
+        conn.db
+            .pragma_update(None, "wal_autocheckpoint", INLINE_CHECKPOINT_PAGES)
+            .map_err(|e| fail(&e))?;
+        let checkpoints = connect(&path).map_err(|e| fail(&e))?;
+        checkpoints
+            .pragma_update(None, "synchronous", synchronous(sync))
+            .map_err(|e| fail(&e))?;
+        let checkpointer = Checkpointer::start(checkpoints).map_err(|e| fail(&e))?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            _checkpointer: checkpointer,
             path,
             sync,
-        };
-        store
-            .set_up()
-            .map_err(|e| store.error(Operation::Open, &e))?;
-        Ok(store)
-    }
-
-    fn set_up(&mut self) -> Result<(), String> {
-        self.try_set_up()
-            .map_err(|e| e.to_string())?
-            .map_err(|mode| format!("the journal mode stayed {mode:?}, not WAL"))
-    }
-
-    /// The settings and the schema; `Ok(Err(mode))` if the journal mode is not WAL.
-    fn try_set_up(&mut self) -> rusqlite::Result<Result<(), String>> {
-        let conn = self.conn.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let db = &conn.db;
-        db.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String = db.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Ok(Err(mode));
-        }
-        let sync = match self.sync {
-            SqliteSync::Normal => "NORMAL",
-            SqliteSync::Full => "FULL",
-        };
-        db.pragma_update(None, "synchronous", sync)?;
-        db.execute_batch(SCHEMA)?;
-        Ok(Ok(()))
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Conn> {
@@ -123,6 +121,73 @@ impl SqliteStore {
             .execute([now_ms])?;
         conn.writes_since_sweep = 0;
         Ok(())
+    }
+}
+
+/// A connection to the existing file (no CREATE flag: [`create_private`] made it, with its
+/// mode), waiting [`BUSY_TIMEOUT`] for other processes.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(db)
+}
+
+/// WAL, the durability `sync` asks for, and the schema.
+fn set_up(db: &Connection, sync: SqliteSync) -> Result<(), String> {
+    let mode: String = db
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("the journal mode stayed {mode:?}, not WAL"));
+    }
+    db.pragma_update(None, "synchronous", synchronous(sync))
+        .and_then(|()| db.execute_batch(SCHEMA))
+        .map_err(|e| e.to_string())
+}
+
+fn synchronous(sync: SqliteSync) -> &'static str {
+    match sync {
+        SqliteSync::Normal => "NORMAL",
+        SqliteSync::Full => "FULL",
+    }
+}
+
+/// The thread that checkpoints the WAL every [`CHECKPOINT_EVERY`] on its own connection,
+/// stopped and joined when the store is dropped.
+struct Checkpointer {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(db: Connection) -> std::io::Result<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_owned())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    // PASSIVE: never waits for, nor blocks, a writer. A failed checkpoint loses
+                    // nothing (the WAL keeps every commit) and is retried next time; a WAL that
+                    // grows regardless is checkpointed by the commits themselves.
+                    let _ = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -260,6 +260,32 @@ fn long_expired_rows_are_forgotten() {
     assert_eq!(store.redeem("new0", later).unwrap(), Redemption::Redeemed);
 }
 
+/// The WAL reaches the database file while the store is open and well before SQLite's commits
+/// would checkpoint it themselves (10,000 pages): a thread of the store does it, off the
+/// answers' path.
+#[test]
+fn the_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let store = open(&url(&db)).unwrap();
+    for i in 0..NONCES {
+        store.issue(&nonce(i), T0 + Duration::MINUTE, T0).unwrap();
+    }
+    // 2,000 nonces take more than 16 pages of 4 KiB; the file holds them only once
+    // checkpointed.
+    let holds_them = || std::fs::metadata(&db).unwrap().len() >= 16 * 4096;
+    let start = std::time::Instant::now();
+    while !holds_them() && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        holds_them(),
+        "the database file is {} bytes 10 s after 2,000 commits: no checkpoint ran",
+        std::fs::metadata(&db).unwrap().len()
+    );
+    assert_eq!(store.redeem(&nonce(0), T0).unwrap(), Redemption::Redeemed);
+}
+
 #[test]
 fn unreachable_file_is_unavailable_at_open() {
     let err = open("sqlite:/nonexistent-dir/for/sure/store.db").unwrap_err();
