@@ -219,7 +219,10 @@ impl Window {
 ///   file is created with mode 0600 if missing, and refused if others may read or write it.
 ///   WAL with `synchronous=NORMAL` keeps every answered redemption across a crash of the
 ///   process (not of the machine) and allows thousands of redemptions a second; `sync=full`
-///   also survives a power loss, at the cost of a disk flush per redemption;
+///   also survives a power loss, at the cost of a disk flush per redemption. Each SQLite
+///   store runs one thread, which checkpoints the WAL into the database file every 100 ms
+///   off the path of any answer and stops when the store is dropped (as with any SQLite
+///   connection, do not use a store in a process forked after it was opened);
 /// - `redis://[user[:password]@]host[:port][/db]` and `rediss://...` (TLS, the system's
 ///   roots), port 6379 and database 0 by default, with optional `?prefix=P` (keys under `P`,
 ///   default [`DEFAULT_REDIS_PREFIX`]; letters, digits and `:_.-`) and `?timeout_ms=N`
