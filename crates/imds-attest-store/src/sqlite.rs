@@ -10,7 +10,7 @@
 //! file) is done by a thread of each store, off the path of any answer: SQLite's default, a
 //! checkpoint inside the commit that passes 1,000 WAL pages, held every other request behind the
 //! store's mutex for as long as the flush took (the service's p99 at half load was 6.7-8.4 ms
-//! with SQLite's default, 4.0-4.9 ms with the thread, on the project's 2-core machine).
+//! with SQLite's default, 3.7-4.9 ms with the thread, on the project's 2-core machine).
 //! A commit still checkpoints itself past [`INLINE_CHECKPOINT_PAGES`], should that thread fall
 //! behind, so the WAL stays bounded.
 
