@@ -88,8 +88,7 @@ struct Outcome {
 /// A request's share of `max_concurrent_requests`, held until the request is answered and
 /// whatever it handed to the blocking pool has returned: a 408 does not stop a store call or
 /// a verification already running there, and the limit counts it until it ends.
-#[derive(Clone)]
-struct Held(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
+struct Held(#[allow(dead_code)] OwnedSemaphorePermit);
 
 /// An answer: hyper's response with the whole body in one piece.
 pub(crate) type Answer = Response<Full<Bytes>>;
@@ -146,22 +145,19 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> A
             "the service is at its max_concurrent_requests; retry shortly".into(),
         ),
         Ok(permit) => {
-            let held = Held(Arc::new(permit));
+            let held = Held(permit);
             let routed = route(&shared, held, &parts, body);
             match tokio::time::timeout(shared.request_timeout, routed).await {
                 Ok(response) => response,
-                Err(_) => {
-                    let mut r = error_response(
+                Err(_) => with_header(
+                    error_response(
                         StatusCode::REQUEST_TIMEOUT,
                         "request_timeout",
                         "the request took longer than request_timeout_seconds".into(),
-                    );
-                    r.headers_mut().insert(
-                        header::CONNECTION,
-                        header::HeaderValue::from_static("close"),
-                    );
-                    r
-                }
+                    ),
+                    header::CONNECTION,
+                    "close",
+                ),
             }
         }
     };
@@ -240,16 +236,15 @@ fn unauthorized(shared: &Shared, headers: &HeaderMap) -> Option<Answer> {
     if valid {
         return None;
     }
-    let mut r = error_response(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "a valid bearer token is required: send Authorization: Bearer <token>".into(),
-    );
-    r.headers_mut().insert(
+    Some(with_header(
+        error_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required: send Authorization: Bearer <token>".into(),
+        ),
         header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
-    Some(r)
+        "Bearer",
+    ))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -458,17 +453,16 @@ async fn with_store<T: Send + 'static>(
 }
 
 fn too_large(max: usize) -> Answer {
-    let mut r = error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::InputTooLarge.as_str(),
-        format!("the request body exceeds max_body_bytes ({max} bytes); send the IMDS response as fetched"),
-    );
     // The rest of the body is not read: the connection cannot be reused.
-    r.headers_mut().insert(
+    with_header(
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::InputTooLarge.as_str(),
+            format!("the request body exceeds max_body_bytes ({max} bytes); send the IMDS response as fetched"),
+        ),
         header::CONNECTION,
-        header::HeaderValue::from_static("close"),
-    );
-    r
+        "close",
+    )
 }
 
 fn internal() -> Answer {
@@ -503,10 +497,13 @@ fn json_answer(status: StatusCode, value: &Value) -> Answer {
 fn answer(status: StatusCode, content_type: &'static str, body: String) -> Answer {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
-    );
+    with_header(r, header::CONTENT_TYPE, content_type)
+}
+
+/// `r` with one more header, of a fixed value.
+fn with_header(mut r: Answer, name: header::HeaderName, value: &'static str) -> Answer {
+    r.headers_mut()
+        .insert(name, header::HeaderValue::from_static(value));
     r
 }
 

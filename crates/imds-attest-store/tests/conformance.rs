@@ -201,20 +201,13 @@ fn document_is_used_once_until_its_until(store: &dyn Store) {
         store.remember(&digest, again, until).unwrap(),
         FirstUse::AlreadyUsed
     );
-    // Nothing to remember for a document valid until `at` or before.
+    // Nothing to remember for a document valid until `at` or before, nor within the same
+    // millisecond: stores count in milliseconds.
     let stale = [9u8; 32];
-    assert_eq!(store.remember(&stale, T0, T0).unwrap(), FirstUse::First);
-    assert_eq!(store.remember(&stale, T0, T0).unwrap(), FirstUse::First);
-    // Nor within the same millisecond: stores count in milliseconds.
-    let instant = T0 + Duration::microseconds(500);
-    assert_eq!(
-        store.remember(&stale, instant, T0).unwrap(),
-        FirstUse::First
-    );
-    assert_eq!(
-        store.remember(&stale, instant, T0).unwrap(),
-        FirstUse::First
-    );
+    for until in [T0, T0 + Duration::microseconds(500)] {
+        assert_eq!(store.remember(&stale, until, T0).unwrap(), FirstUse::First);
+        assert_eq!(store.remember(&stale, until, T0).unwrap(), FirstUse::First);
+    }
 }
 
 fn concurrent_redemptions_succeed_exactly_once(store: &dyn Store) {
