@@ -309,245 +309,116 @@ pub enum Error {
     },
 }
 
-/// The stable, machine-readable name of a failure: the same snake_case names in the CLI's
-/// `--json` output (`"kind"`), the HTTP service and the Python exceptions. A name is never
-/// reused for another meaning; new kinds may be added.
-///
-/// | kind | meaning |
-/// |---|---|
-#[doc = include_str!("kinds.md")]
-///
-/// ```
-/// use imds_attest::ErrorKind;
-/// assert_eq!(ErrorKind::NonceMismatch.as_str(), "nonce_mismatch");
-/// assert_eq!("bad_signature".parse::<ErrorKind>(), Ok(ErrorKind::BadSignature));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// [`Error::InputTooLarge`].
-    InputTooLarge,
-    /// [`Error::UnrecognisedInput`].
-    UnrecognisedInput,
-    /// [`Error::Envelope`].
-    Envelope,
-    /// [`Error::UnsupportedEncoding`].
-    UnsupportedEncoding,
-    /// [`Error::Base64`].
-    Base64,
-    /// [`Error::Der`].
-    Der,
-    /// [`Error::NotSignedData`].
-    NotSignedData,
-    /// [`Error::Structure`].
-    Structure,
-    /// [`Error::DetachedContent`].
-    DetachedContent,
-    /// [`Error::SignerCount`].
-    SignerCount,
-    /// [`Error::SignerCertificateNotFound`].
-    SignerCertificateNotFound,
-    /// [`Error::UnsupportedDigestAlgorithm`].
-    UnsupportedDigestAlgorithm,
-    /// [`Error::UnsupportedSignatureAlgorithm`].
-    UnsupportedSignatureAlgorithm,
-    /// [`Error::WeakKey`].
-    WeakKey,
-    /// [`Error::SignedAttributes`].
-    SignedAttributes,
-    /// [`Error::BadSignature`].
-    BadSignature,
-    /// [`Error::SignerName`].
-    SignerName,
-    /// [`Error::InvalidSignerName`].
-    InvalidSignerName,
-    /// [`Error::SignerProfile`].
-    SignerProfile,
-    /// [`Error::NoTrustAnchors`].
-    NoTrustAnchors,
-    /// [`Error::UntrustedIssuer`].
-    UntrustedIssuer,
-    /// [`Error::CertificateExpired`].
-    CertificateExpired,
-    /// [`Error::CertificateNotYetValid`].
-    CertificateNotYetValid,
-    /// [`Error::Chain`].
-    Chain,
-    /// [`Error::Claims`].
-    Claims,
-    /// [`Error::DuplicateKey`].
-    DuplicateKey,
-    /// [`Error::Timestamp`].
-    Timestamp,
-    /// [`Error::NonceMismatch`].
-    NonceMismatch,
-    /// [`Error::DocumentExpired`].
-    DocumentExpired,
-    /// [`Error::DocumentNotYetValid`].
-    DocumentNotYetValid,
-    /// [`Error::DocumentTooOld`].
-    DocumentTooOld,
-    /// [`Error::DeniedByRule`].
-    DeniedByRule,
-    /// [`Error::NoRuleMatched`].
-    NoRuleMatched,
-    /// [`Error::NonceUnknown`].
-    NonceUnknown,
-    /// [`Error::NonceExpired`].
-    NonceExpired,
-    /// [`Error::NonceAlreadyUsed`].
-    NonceAlreadyUsed,
-    /// [`Error::DocumentAlreadyUsed`].
-    DocumentAlreadyUsed,
-    /// [`Error::StoreUnavailable`].
-    StoreUnavailable,
-    /// [`Error::TrustFile`].
-    TrustFile,
-    /// [`Error::RulesFile`].
-    RulesFile,
-    /// [`Error::Crypto`].
-    Crypto,
-    /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits (the `fetch` module).
-    InvalidNonce,
-    /// IMDS could not be reached, was too slow, or answered something that is not a document
-    /// (the `fetch` module).
-    Fetch,
-    /// IMDS answered with a status that is not retried (the `fetch` module).
-    ImdsStatus,
-    /// IMDS kept serving a cached document for another nonce (the `fetch` module).
-    StaleDocument,
-    /// [`Error::IntermediateFetch`].
-    IntermediateFetch,
-    /// [`Error::FetchedIntermediateRefused`].
-    FetchedIntermediateRefused,
-}
-
-impl ErrorKind {
-    /// Every kind, in the order of the table above.
-    pub const ALL: [ErrorKind; 47] = [
-        ErrorKind::InputTooLarge,
-        ErrorKind::UnrecognisedInput,
-        ErrorKind::Envelope,
-        ErrorKind::UnsupportedEncoding,
-        ErrorKind::Base64,
-        ErrorKind::Der,
-        ErrorKind::NotSignedData,
-        ErrorKind::Structure,
-        ErrorKind::DetachedContent,
-        ErrorKind::SignerCount,
-        ErrorKind::SignerCertificateNotFound,
-        ErrorKind::UnsupportedDigestAlgorithm,
-        ErrorKind::UnsupportedSignatureAlgorithm,
-        ErrorKind::WeakKey,
-        ErrorKind::SignedAttributes,
-        ErrorKind::BadSignature,
-        ErrorKind::SignerName,
-        ErrorKind::InvalidSignerName,
-        ErrorKind::SignerProfile,
-        ErrorKind::NoTrustAnchors,
-        ErrorKind::UntrustedIssuer,
-        ErrorKind::CertificateExpired,
-        ErrorKind::CertificateNotYetValid,
-        ErrorKind::Chain,
-        ErrorKind::Claims,
-        ErrorKind::DuplicateKey,
-        ErrorKind::Timestamp,
-        ErrorKind::NonceMismatch,
-        ErrorKind::DocumentExpired,
-        ErrorKind::DocumentNotYetValid,
-        ErrorKind::DocumentTooOld,
-        ErrorKind::DeniedByRule,
-        ErrorKind::NoRuleMatched,
-        ErrorKind::NonceUnknown,
-        ErrorKind::NonceExpired,
-        ErrorKind::NonceAlreadyUsed,
-        ErrorKind::DocumentAlreadyUsed,
-        ErrorKind::StoreUnavailable,
-        ErrorKind::TrustFile,
-        ErrorKind::RulesFile,
-        ErrorKind::Crypto,
-        ErrorKind::InvalidNonce,
-        ErrorKind::Fetch,
-        ErrorKind::ImdsStatus,
-        ErrorKind::StaleDocument,
-        ErrorKind::IntermediateFetch,
-        ErrorKind::FetchedIntermediateRefused,
-    ];
-
-    /// The stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InputTooLarge => "input_too_large",
-            ErrorKind::UnrecognisedInput => "unrecognised_input",
-            ErrorKind::Envelope => "envelope",
-            ErrorKind::UnsupportedEncoding => "unsupported_encoding",
-            ErrorKind::Base64 => "base64",
-            ErrorKind::Der => "der",
-            ErrorKind::NotSignedData => "not_signed_data",
-            ErrorKind::Structure => "structure",
-            ErrorKind::DetachedContent => "detached_content",
-            ErrorKind::SignerCount => "signer_count",
-            ErrorKind::SignerCertificateNotFound => "signer_certificate_not_found",
-            ErrorKind::UnsupportedDigestAlgorithm => "unsupported_digest_algorithm",
-            ErrorKind::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
-            ErrorKind::WeakKey => "weak_key",
-            ErrorKind::SignedAttributes => "signed_attributes",
-            ErrorKind::BadSignature => "bad_signature",
-            ErrorKind::SignerName => "signer_name",
-            ErrorKind::InvalidSignerName => "invalid_signer_name",
-            ErrorKind::SignerProfile => "signer_profile",
-            ErrorKind::NoTrustAnchors => "no_trust_anchors",
-            ErrorKind::UntrustedIssuer => "untrusted_issuer",
-            ErrorKind::CertificateExpired => "certificate_expired",
-            ErrorKind::CertificateNotYetValid => "certificate_not_yet_valid",
-            ErrorKind::Chain => "chain",
-            ErrorKind::Claims => "claims",
-            ErrorKind::DuplicateKey => "duplicate_key",
-            ErrorKind::Timestamp => "timestamp",
-            ErrorKind::NonceMismatch => "nonce_mismatch",
-            ErrorKind::DocumentExpired => "document_expired",
-            ErrorKind::DocumentNotYetValid => "document_not_yet_valid",
-            ErrorKind::DocumentTooOld => "document_too_old",
-            ErrorKind::DeniedByRule => "denied_by_rule",
-            ErrorKind::NoRuleMatched => "no_rule_matched",
-            ErrorKind::NonceUnknown => "nonce_unknown",
-            ErrorKind::NonceExpired => "nonce_expired",
-            ErrorKind::NonceAlreadyUsed => "nonce_already_used",
-            ErrorKind::DocumentAlreadyUsed => "document_already_used",
-            ErrorKind::StoreUnavailable => "store_unavailable",
-            ErrorKind::TrustFile => "trust_file",
-            ErrorKind::RulesFile => "rules_file",
-            ErrorKind::Crypto => "crypto",
-            ErrorKind::InvalidNonce => "invalid_nonce",
-            ErrorKind::Fetch => "fetch",
-            ErrorKind::ImdsStatus => "imds_status",
-            ErrorKind::StaleDocument => "stale_document",
-            ErrorKind::IntermediateFetch => "intermediate_fetch",
-            ErrorKind::FetchedIntermediateRefused => "fetched_intermediate_refused",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ErrorKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ErrorKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown error kind {s:?}"))
-    }
-}
-
-impl serde::Serialize for ErrorKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+crate::error_kinds! {
+    /// The stable, machine-readable name of a failure: the same snake_case names in the CLI's
+    /// `--json` output (`"kind"`), the HTTP service and the Python exceptions. A name is never
+    /// reused for another meaning; new kinds may be added.
+    ///
+    /// | kind | meaning |
+    /// |---|---|
+    #[doc = include_str!("kinds.md")]
+    ///
+    /// ```
+    /// use imds_attest::ErrorKind;
+    /// assert_eq!(ErrorKind::NonceMismatch.as_str(), "nonce_mismatch");
+    /// assert_eq!("bad_signature".parse::<ErrorKind>(), Ok(ErrorKind::BadSignature));
+    /// ```
+    pub enum ErrorKind {
+        /// [`Error::InputTooLarge`].
+        InputTooLarge = "input_too_large",
+        /// [`Error::UnrecognisedInput`].
+        UnrecognisedInput = "unrecognised_input",
+        /// [`Error::Envelope`].
+        Envelope = "envelope",
+        /// [`Error::UnsupportedEncoding`].
+        UnsupportedEncoding = "unsupported_encoding",
+        /// [`Error::Base64`].
+        Base64 = "base64",
+        /// [`Error::Der`].
+        Der = "der",
+        /// [`Error::NotSignedData`].
+        NotSignedData = "not_signed_data",
+        /// [`Error::Structure`].
+        Structure = "structure",
+        /// [`Error::DetachedContent`].
+        DetachedContent = "detached_content",
+        /// [`Error::SignerCount`].
+        SignerCount = "signer_count",
+        /// [`Error::SignerCertificateNotFound`].
+        SignerCertificateNotFound = "signer_certificate_not_found",
+        /// [`Error::UnsupportedDigestAlgorithm`].
+        UnsupportedDigestAlgorithm = "unsupported_digest_algorithm",
+        /// [`Error::UnsupportedSignatureAlgorithm`].
+        UnsupportedSignatureAlgorithm = "unsupported_signature_algorithm",
+        /// [`Error::WeakKey`].
+        WeakKey = "weak_key",
+        /// [`Error::SignedAttributes`].
+        SignedAttributes = "signed_attributes",
+        /// [`Error::BadSignature`].
+        BadSignature = "bad_signature",
+        /// [`Error::SignerName`].
+        SignerName = "signer_name",
+        /// [`Error::InvalidSignerName`].
+        InvalidSignerName = "invalid_signer_name",
+        /// [`Error::SignerProfile`].
+        SignerProfile = "signer_profile",
+        /// [`Error::NoTrustAnchors`].
+        NoTrustAnchors = "no_trust_anchors",
+        /// [`Error::UntrustedIssuer`].
+        UntrustedIssuer = "untrusted_issuer",
+        /// [`Error::CertificateExpired`].
+        CertificateExpired = "certificate_expired",
+        /// [`Error::CertificateNotYetValid`].
+        CertificateNotYetValid = "certificate_not_yet_valid",
+        /// [`Error::Chain`].
+        Chain = "chain",
+        /// [`Error::Claims`].
+        Claims = "claims",
+        /// [`Error::DuplicateKey`].
+        DuplicateKey = "duplicate_key",
+        /// [`Error::Timestamp`].
+        Timestamp = "timestamp",
+        /// [`Error::NonceMismatch`].
+        NonceMismatch = "nonce_mismatch",
+        /// [`Error::DocumentExpired`].
+        DocumentExpired = "document_expired",
+        /// [`Error::DocumentNotYetValid`].
+        DocumentNotYetValid = "document_not_yet_valid",
+        /// [`Error::DocumentTooOld`].
+        DocumentTooOld = "document_too_old",
+        /// [`Error::DeniedByRule`].
+        DeniedByRule = "denied_by_rule",
+        /// [`Error::NoRuleMatched`].
+        NoRuleMatched = "no_rule_matched",
+        /// [`Error::NonceUnknown`].
+        NonceUnknown = "nonce_unknown",
+        /// [`Error::NonceExpired`].
+        NonceExpired = "nonce_expired",
+        /// [`Error::NonceAlreadyUsed`].
+        NonceAlreadyUsed = "nonce_already_used",
+        /// [`Error::DocumentAlreadyUsed`].
+        DocumentAlreadyUsed = "document_already_used",
+        /// [`Error::StoreUnavailable`].
+        StoreUnavailable = "store_unavailable",
+        /// [`Error::TrustFile`].
+        TrustFile = "trust_file",
+        /// [`Error::RulesFile`].
+        RulesFile = "rules_file",
+        /// [`Error::Crypto`].
+        Crypto = "crypto",
+        /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits (the `fetch` module).
+        InvalidNonce = "invalid_nonce",
+        /// IMDS could not be reached, was too slow, or answered something that is not a document
+        /// (the `fetch` module).
+        Fetch = "fetch",
+        /// IMDS answered with a status that is not retried (the `fetch` module).
+        ImdsStatus = "imds_status",
+        /// IMDS kept serving a cached document for another nonce (the `fetch` module).
+        StaleDocument = "stale_document",
+        /// [`Error::IntermediateFetch`].
+        IntermediateFetch = "intermediate_fetch",
+        /// [`Error::FetchedIntermediateRefused`].
+        FetchedIntermediateRefused = "fetched_intermediate_refused",
     }
 }
 

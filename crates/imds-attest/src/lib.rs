@@ -38,6 +38,7 @@ pub mod fetch;
 pub mod fuzzing;
 mod input;
 mod inspect;
+mod kind_table;
 mod limits;
 mod policy;
 mod proven;
@@ -51,6 +52,12 @@ mod trust;
 mod verify;
 mod warm;
 mod x509;
+
+/// What [`error_kinds!`] expands to names; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
 
 /// The JSON types that appear in public fields ([`Claims::other`], [`Inspection::content`])
 /// and results ([`VerifiedDocument::to_json`]), re-exported so that callers name the same
