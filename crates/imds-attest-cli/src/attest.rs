@@ -85,7 +85,10 @@ async fn attest(args: &AttestArgs, token: Option<&str>) -> Result<Value, CliErro
             .get("nonce")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| remote("service", "the service's challenge has no nonce".into()))?,
+            .ok_or_else(|| CliError::Remote {
+                kind: None,
+                message: "the service's challenge has no nonce".into(),
+            })?,
         (status, body) => return Err(refused("no challenge", status, &body)),
     };
 
@@ -102,10 +105,7 @@ async fn attest(args: &AttestArgs, token: Option<&str>) -> Result<Value, CliErro
         );
     })
     .await
-    .map_err(|e| CliError::FetchFailed {
-        kind: e.kind().to_string(),
-        message: e.to_string(),
-    })?;
+    .map_err(CliError::FetchFailed)?;
 
     let url = format!("{server}/v1/verify");
     match call(&client, &url, fetched.body.into_bytes(), token).await? {
@@ -129,20 +129,17 @@ async fn call(
         request = request.bearer_auth(token);
     }
     let unreachable = |e: reqwest::Error| {
-        remote(
-            "service_unreachable",
-            format!("cannot reach the service at {url}: {e}"),
-        )
+        CliError::Unreachable(format!("cannot reach the service at {url}: {e}"))
     };
     let mut response = request.send().await.map_err(unreachable)?;
     let status = response.status().as_u16();
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(remote(
-                "service",
-                format!("the service's answer exceeds {MAX_ANSWER_BYTES} bytes"),
-            ));
+            return Err(CliError::Remote {
+                kind: None,
+                message: format!("the service's answer exceeds {MAX_ANSWER_BYTES} bytes"),
+            });
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -156,18 +153,10 @@ async fn call(
 fn refused(what: &str, status: u16, body: &Value) -> CliError {
     let error = body.get("error");
     let field = |name| error.and_then(|e| e.get(name)).and_then(Value::as_str);
-    let kind = field("kind").unwrap_or("service").to_owned();
     let message = field("message").unwrap_or("no reason given");
-    remote(
-        &kind,
-        format!("{what} by the service (HTTP {status}): {message}"),
-    )
-}
-
-fn remote(kind: &str, message: String) -> CliError {
     CliError::Remote {
-        kind: kind.to_owned(),
-        message,
+        kind: field("kind").map(str::to_owned),
+        message: format!("{what} by the service (HTTP {status}): {message}"),
     }
 }
 

@@ -4,44 +4,66 @@
 use std::io;
 use std::process::ExitCode;
 
-use imds_attest::Error;
+use imds_attest::fetch::FetchError;
+use imds_attest::{AiaFetchReason, Error};
+use imds_attest_setup::SetupError;
 use imds_attest_store::StoreError;
+
+imds_attest::error_kinds! {
+    /// The kinds only the command line produces; every other kind it reports is the library's,
+    /// the IMDS client's, the setup's, a store's or the licence service's own.
+    pub enum CliKind {
+        /// The command line is wrong: a bad value, a missing option, an unreadable document.
+        Usage = "usage",
+        /// The result could not be written (a closed pipe, a full disk).
+        Output = "output",
+        /// `trust check`: a certificate of a usable chain expires soon or has expired.
+        TrustExpiring = "trust_expiring",
+        /// `attest`: the licence service could not be reached.
+        ServiceUnreachable = "service_unreachable",
+        /// `attest`: the licence service answered something that is not a verdict;
+        /// `serve`: the service failed while serving.
+        Service = "service",
+    }
+}
 
 /// Why a command stopped.
 pub enum CliError {
     /// clap refused the command line; it renders its own message.
     Clap(clap::Error),
-    /// Another usage problem: a bad value, an unreadable file.
+    /// Another usage problem: a bad value, an unreadable document.
     Usage(String),
-    /// The claim rules file is not valid rules (exit status 2, kind `rules_file`).
-    RulesFile(Error),
+    /// A trust or rules file could not be used (kind `trust_file` or `rules_file`, exit
+    /// status 2): the shared setup's error, as every face reports it.
+    Setup(SetupError),
+    /// The `--store` could not be opened (kind `store_url` or `store_unavailable`, exit
+    /// status 2): the command line names a store that cannot be used.
+    StoreOpen(StoreError),
     /// The document was checked and rejected.
     Rejected(Rejection),
     /// `inspect` could not read the input as an attested document.
     NotADocument(Error),
     /// `fetch` got no document from IMDS.
-    FetchFailed {
-        /// The fetch error's machine-readable kind.
-        kind: String,
-        /// Its message.
-        message: String,
-    },
-    /// `challenge`: the store could not record the nonce (kind `store_unavailable`). A store
-    /// that cannot be opened is a usage error instead; during `verify`, a store that cannot
-    /// answer is the library's rejection.
+    FetchFailed(FetchError),
+    /// `challenge`: the store could not record the nonce (kind `store_unavailable`); during
+    /// `verify`, a store that cannot answer is the library's rejection.
     StoreFailed(StoreError),
     /// The result could not be written (a closed pipe, a full disk).
     Output(io::Error),
     /// `trust check`: these certificates expire soon or have expired (exit status 1).
     TrustCheck(Vec<String>),
-    /// `attest`: the licence service refused (its kind) or could not be reached; `serve`: the
-    /// service failed while serving.
+    /// `attest`: the licence service refused, with the kind it answered (`None`: it gave
+    /// none, kind `service`).
     Remote {
-        /// The service's kind, or `service_unreachable`, `service`.
-        kind: String,
-        /// What happened, with the HTTP status when there was one.
+        /// The service's kind, as it sent it.
+        kind: Option<String>,
+        /// What happened, with the HTTP status.
         message: String,
     },
+    /// `attest`: the licence service could not be reached (kind `service_unreachable`).
+    Unreachable(String),
+    /// `serve`: the service failed while serving (kind `service`).
+    ServiceFailed(String),
 }
 
 /// A rejected document, with what the CLI knows about how trust was set up.
@@ -61,13 +83,19 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
         Err(
             CliError::Rejected(_)
             | CliError::NotADocument(_)
-            | CliError::FetchFailed { .. }
+            | CliError::FetchFailed(_)
             | CliError::StoreFailed(_)
             | CliError::TrustCheck(_)
-            | CliError::Remote { .. },
+            | CliError::Remote { .. }
+            | CliError::Unreachable(_)
+            | CliError::ServiceFailed(_),
         ) => ExitCode::from(1),
         Err(
-            CliError::Clap(_) | CliError::Usage(_) | CliError::RulesFile(_) | CliError::Output(_),
+            CliError::Clap(_)
+            | CliError::Usage(_)
+            | CliError::Setup(_)
+            | CliError::StoreOpen(_)
+            | CliError::Output(_),
         ) => ExitCode::from(2),
     }
 }
@@ -90,16 +118,25 @@ impl CliError {
         self
     }
 
-    /// The machine-readable kind, as `--json` gives it: the library error's kind, or `usage`.
-    pub fn kind(&self) -> String {
+    /// The machine-readable kind, as `--json` gives it: the kind of the crate whose error
+    /// this is, or the CLI's own ([`CliKind`]).
+    pub fn kind(&self) -> &str {
         match self {
-            CliError::Clap(_) | CliError::Usage(_) => "usage".into(),
-            CliError::Rejected(r) => r.error.kind().to_string(),
-            CliError::NotADocument(e) | CliError::RulesFile(e) => e.kind().to_string(),
-            CliError::FetchFailed { kind, .. } | CliError::Remote { kind, .. } => kind.clone(),
-            CliError::StoreFailed(e) => e.kind().to_string(),
-            CliError::Output(_) => "output".into(),
-            CliError::TrustCheck(_) => "trust_expiring".into(),
+            CliError::Clap(_) | CliError::Usage(_) => CliKind::Usage.as_str(),
+            CliError::Setup(e) => e.kind().as_str(),
+            CliError::StoreOpen(e) | CliError::StoreFailed(e) => e.kind().as_str(),
+            CliError::Rejected(r) => r.error.kind().as_str(),
+            CliError::NotADocument(e) => e.kind().as_str(),
+            CliError::FetchFailed(e) => e.kind().as_str(),
+            CliError::Output(_) => CliKind::Output.as_str(),
+            CliError::TrustCheck(_) => CliKind::TrustExpiring.as_str(),
+            CliError::Remote {
+                kind: Some(kind), ..
+            } => kind,
+            CliError::Remote { kind: None, .. } | CliError::ServiceFailed(_) => {
+                CliKind::Service.as_str()
+            }
+            CliError::Unreachable(_) => CliKind::ServiceUnreachable.as_str(),
         }
     }
 
@@ -108,10 +145,14 @@ impl CliError {
         match self {
             CliError::Clap(e) => clap_message(e),
             CliError::Usage(message)
-            | CliError::FetchFailed { message, .. }
-            | CliError::Remote { message, .. } => message.clone(),
+            | CliError::Remote { message, .. }
+            | CliError::Unreachable(message)
+            | CliError::ServiceFailed(message) => message.clone(),
+            CliError::Setup(e) => e.to_string(),
+            CliError::StoreOpen(e) => format!("cannot open the --store: {e}"),
             CliError::Rejected(r) => r.message(),
-            CliError::NotADocument(e) | CliError::RulesFile(e) => e.to_string(),
+            CliError::NotADocument(e) => e.to_string(),
+            CliError::FetchFailed(e) => e.to_string(),
             CliError::StoreFailed(e) => e.to_string(),
             CliError::Output(e) => e.to_string(),
             CliError::TrustCheck(lines) => lines.join("\n"),
@@ -136,7 +177,7 @@ impl CliError {
         match self {
             CliError::Rejected(_) => format!("imds-attest: rejected: {message}"),
             CliError::NotADocument(_) => format!("imds-attest: cannot inspect: {message}"),
-            CliError::FetchFailed { .. } => format!("imds-attest: fetch failed: {message}"),
+            CliError::FetchFailed(_) => format!("imds-attest: fetch failed: {message}"),
             CliError::StoreFailed(_) => format!("imds-attest: no challenge issued: {message}"),
             CliError::Output(_) => format!("imds-attest: cannot write the output: {message}"),
             CliError::TrustCheck(lines) => lines
@@ -146,10 +187,11 @@ impl CliError {
                 .join("\n"),
             CliError::Clap(_)
             | CliError::Usage(_)
-            | CliError::RulesFile(_)
-            | CliError::Remote { .. } => {
-                format!("imds-attest: {message}")
-            }
+            | CliError::Setup(_)
+            | CliError::StoreOpen(_)
+            | CliError::Remote { .. }
+            | CliError::Unreachable(_)
+            | CliError::ServiceFailed(_) => format!("imds-attest: {message}"),
         }
     }
 }
@@ -173,7 +215,7 @@ impl Rejection {
     /// installed binary has no checkout whose certs/ could be updated.
     fn hint(&self) -> Option<String> {
         let hint = self.trust_hint();
-        match (hint, crate::trust::fetch_hint(&self.error, self.fetching)) {
+        match (hint, fetch_hint(&self.error, self.fetching)) {
             (Some(hint), Some(fetch)) => Some(format!("{hint}; {fetch}")),
             (Some(hint), None) => Some(hint),
             (None, fetch) => fetch.map(str::to_owned),
@@ -205,6 +247,26 @@ impl Rejection {
             )),
             _ => None,
         }
+    }
+}
+
+/// The fetching advice for a chain failure: fetching is available when it was not asked for,
+/// and the allow list is the CLI's `--aia-allow` (the library names no flag).
+fn fetch_hint(error: &Error, fetching: bool) -> Option<&'static str> {
+    match error {
+        Error::UntrustedIssuer {
+            self_signed: false, ..
+        } if !fetching => Some(
+            "or let imds-attest fetch it from the certificate's caIssuers URL with \
+             --fetch-intermediates",
+        ),
+        Error::IntermediateFetch {
+            reason: AiaFetchReason::HostNotAllowed { .. },
+            ..
+        } => Some(
+            "add the host with --aia-allow HOST[:PORT] if you trust it to publish CA certificates",
+        ),
+        _ => None,
     }
 }
 

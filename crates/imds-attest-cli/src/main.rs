@@ -6,20 +6,27 @@
 //! [`error::exit_status`].
 #![forbid(unsafe_code)]
 
-mod args;
 mod attest;
-mod commands;
+mod challenge;
+mod cli;
+mod completions;
 mod error;
+mod fetch;
+mod input;
+mod inspect;
+mod options;
 mod output;
 mod serve;
+mod store;
 mod trust;
+mod verify;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::Cli;
+use crate::cli::Cli;
 use crate::error::CliError;
 
 /// mimalloc rather than glibc's malloc: the service's requests and a warm verification both
@@ -31,10 +38,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let raw: Vec<OsString> = std::env::args_os().collect();
     let (outcome, json) = match Cli::try_parse_from(&raw) {
-        Ok(cli) => (commands::run(&cli.command), cli.command.json()),
+        Ok(cli) => (cli.command.run(), cli.command.json()),
         // --help and --version: not an error, and not a verdict to put in JSON.
         Err(e) if !e.use_stderr() => (e.print().map_err(CliError::Output), false),
-        Err(e) => (Err(CliError::Clap(e)), args::json_requested(&raw)),
+        Err(e) => (Err(CliError::Clap(e)), cli::json_requested(&raw)),
     };
     if let Err(e) = &outcome {
         output::error(e, json);

@@ -39,10 +39,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         if e.is_config() {
             CliError::Usage(e.to_string())
         } else {
-            CliError::Remote {
-                kind: "service".into(),
-                message: e.to_string(),
-            }
+            CliError::ServiceFailed(e.to_string())
         }
     })
 }

@@ -1,50 +1,17 @@
-//! Trust that survives a rotation: the trust directory (`--trust-dir`), fetching a missing
-//! intermediate (`verify --fetch-intermediates`), and `imds-attest trust list|check|add`.
+//! `imds-attest trust list|check|add`: the trusted certificates, their expiry, and adding an
+//! intermediate to the trust directory; and `verify`'s warning when its chain expires soon.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use clap::{Args, Subcommand};
-use imds_attest::aia::http::HttpFetcher;
-use imds_attest::aia::AiaAllowList;
-use imds_attest::{
-    AiaFetchReason, Cloud, Error, IntermediateFetcher, TrustDirRole, TrustStore,
-    TrustedCertificate, VerifiedDocument,
-};
+use imds_attest::{Cloud, TrustDirRole, TrustStore, TrustedCertificate, VerifiedDocument};
+use imds_attest_setup::{FileRole, SetupError};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::args::TrustArgs;
 use crate::error::CliError;
-
-/// `verify`'s and `fetch --verify`'s options for fetching a missing intermediate.
-#[derive(Args)]
-pub struct FetchingArgs {
-    /// When the chain lacks an intermediate, fetch it from the AIA caIssuers URL of the
-    /// certificate that names it (allow-listed hosts only, no redirects, 16 KiB, 10 s, at most
-    /// 4 per document); it is used only if the whole chain then verifies to a pinned root.
-    #[arg(long)]
-    pub fetch_intermediates: bool,
-    /// Fetch only from this HOST[:PORT]; repeatable; replaces the default list
-    /// (www.microsoft.com/pkiops/, caissuers.microsoft.com, cacerts.digicert.com,
-    /// cacerts.digicert.cn, cacerts.geotrust.com).
-    #[arg(
-        long = "aia-allow",
-        value_name = "HOST[:PORT]",
-        requires = "fetch_intermediates"
-    )]
-    pub aia_allow: Vec<String>,
-    /// Also trust this PEM file's certificates as TLS roots of https caIssuers URLs, beside
-    /// the system's; repeatable. TLS keeps the fetch private: what it fetches is trusted only
-    /// by the chain check.
-    #[arg(long, value_name = "PEM", requires = "fetch_intermediates")]
-    pub aia_tls_root: Vec<PathBuf>,
-    /// Time limit of one fetch, in milliseconds (for tests).
-    #[arg(long, value_name = "MS", hide = true, requires = "fetch_intermediates")]
-    pub aia_timeout_ms: Option<u64>,
-}
+use crate::options::TrustArgs;
 
 /// The warning `verify` prints when its chain expires soon.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -66,7 +33,7 @@ pub enum TrustAction {
         #[arg(long)]
         json: bool,
         /// Count days left from this instant instead of now.
-        #[arg(long, value_name = "TIME", value_parser = crate::args::parse_instant)]
+        #[arg(long, value_name = "TIME", value_parser = crate::options::parse_instant)]
         at: Option<OffsetDateTime>,
         /// Trust settings.
         #[command(flatten)]
@@ -79,7 +46,7 @@ pub enum TrustAction {
         #[arg(long, value_name = "DAYS", default_value_t = 30)]
         within: u32,
         /// Check as of this instant instead of now.
-        #[arg(long, value_name = "TIME", value_parser = crate::args::parse_instant)]
+        #[arg(long, value_name = "TIME", value_parser = crate::options::parse_instant)]
         at: Option<OffsetDateTime>,
         /// Trust settings.
         #[command(flatten)]
@@ -94,96 +61,12 @@ pub enum TrustAction {
         #[arg(long, value_name = "CLOUD")]
         cloud: Option<Cloud>,
         /// Check as of this instant instead of now.
-        #[arg(long, value_name = "TIME", value_parser = crate::args::parse_instant)]
+        #[arg(long, value_name = "TIME", value_parser = crate::options::parse_instant)]
         at: Option<OffsetDateTime>,
         /// Trust settings.
         #[command(flatten)]
         trust: TrustArgs,
     },
-}
-
-/// The trust directory: `--trust-dir`, `IMDS_ATTEST_TRUST_DIR` (both in `explicit`), else
-/// `$XDG_CONFIG_HOME/imds-attest/trust` (or `~/.config/...`) when it exists.
-pub fn trust_dir(explicit: Option<&Path>) -> Option<PathBuf> {
-    if let Some(dir) = explicit {
-        return Some(dir.to_path_buf());
-    }
-    let default = default_dir()?;
-    default.is_dir().then_some(default)
-}
-
-fn default_dir() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(config.join("imds-attest").join("trust"))
-}
-
-/// Adds the trust directory, if any, to `trust`.
-pub fn add_dir(trust: &mut TrustStore, explicit: Option<&Path>) -> Result<(), CliError> {
-    if let Some(dir) = trust_dir(explicit) {
-        trust
-            .add_trust_dir(&dir)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-    }
-    Ok(())
-}
-
-/// The fetcher `--fetch-intermediates` asks for, remembering what passed under the trust
-/// directory's `fetched/`.
-pub fn fetcher(
-    args: &FetchingArgs,
-    dir: Option<&Path>,
-) -> Result<Option<Arc<dyn IntermediateFetcher>>, CliError> {
-    if !args.fetch_intermediates {
-        return Ok(None);
-    }
-    let allow = if args.aia_allow.is_empty() {
-        AiaAllowList::default()
-    } else {
-        AiaAllowList::of(&args.aia_allow)
-            .map_err(|e| CliError::Usage(format!("--aia-allow: {e}")))?
-    };
-    let mut fetcher = HttpFetcher::new(allow);
-    if let Some(ms) = args.aia_timeout_ms {
-        fetcher = fetcher.with_timeout(StdDuration::from_millis(ms));
-    }
-    for path in &args.aia_tls_root {
-        let pem = std::fs::read(path).map_err(|e| {
-            CliError::Usage(format!(
-                "--aia-tls-root: cannot read {}: {e}",
-                path.display()
-            ))
-        })?;
-        fetcher = fetcher
-            .with_tls_roots(&pem, &path.display().to_string())
-            .map_err(|e| CliError::Usage(format!("--aia-tls-root: {e}")))?;
-    }
-    if let Some(dir) = trust_dir(dir) {
-        fetcher = fetcher.with_dir(dir.join("fetched"));
-    }
-    Ok(Some(Arc::new(fetcher)))
-}
-
-/// The fetching advice for a chain failure: fetching is available when it was not asked for,
-/// and the allow list is the CLI's `--aia-allow` (the library names no flag).
-pub fn fetch_hint(error: &Error, fetching: bool) -> Option<&'static str> {
-    match error {
-        Error::UntrustedIssuer {
-            self_signed: false, ..
-        } if !fetching => Some(
-            "or let imds-attest fetch it from the certificate's caIssuers URL with \
-             --fetch-intermediates",
-        ),
-        Error::IntermediateFetch {
-            reason: AiaFetchReason::HostNotAllowed { .. },
-            ..
-        } => Some(
-            "add the host with --aia-allow HOST[:PORT] if you trust it to publish CA certificates",
-        ),
-        _ => None,
-    }
 }
 
 /// `verify`'s one warning line when the chain it used expires within 30 days.
@@ -202,7 +85,7 @@ pub fn expiry_warning(v: &VerifiedDocument, at: OffsetDateTime) -> Option<String
 
 /// Runs `imds-attest trust ...`.
 pub fn run(args: &TrustCommandArgs) -> Result<(), CliError> {
-    let now = crate::commands::now();
+    let now = imds_attest_setup::now();
     match &args.action {
         TrustAction::List { json, at, trust } => list(trust, *json, at.unwrap_or(now)),
         TrustAction::Check { within, at, trust } => check(trust, *within, at.unwrap_or(now)),
@@ -222,8 +105,8 @@ struct Listed {
 }
 
 fn listing(args: &TrustArgs) -> Result<(TrustStore, Vec<Listed>), CliError> {
-    let trust = crate::commands::trust_store(args)?;
-    let dir = trust_dir(args.trust_dir.as_deref());
+    let trust = args.build()?;
+    let dir = args.dir();
     let mut listed: Vec<Listed> = trust
         .certificates()
         .map(|cert| {
@@ -378,13 +261,12 @@ fn add(
     at: OffsetDateTime,
 ) -> Result<(), CliError> {
     let source = file.display().to_string();
-    let pem =
-        std::fs::read(file).map_err(|e| CliError::Usage(format!("cannot read {source}: {e}")))?;
+    let pem = imds_attest_setup::read_capped(file, FileRole::TrustFile).map_err(CliError::Setup)?;
     let mut candidate = TrustStore::empty();
     candidate
         .add_trust_dir_pem(TrustDirRole::Intermediate, &pem, &source)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let trust = crate::commands::trust_store(args)?;
+        .map_err(|e| CliError::Setup(SetupError::Refused(e)))?;
+    let trust = args.build()?;
     let clouds = cloud.map_or_else(|| Cloud::ALL.to_vec(), |c| vec![c]);
     for cert in candidate.certificates() {
         let mut last = None;
@@ -408,7 +290,7 @@ fn add(
     let dir = args
         .trust_dir
         .clone()
-        .or_else(default_dir)
+        .or_else(imds_attest_setup::default_trust_dir)
         .ok_or_else(|| CliError::Usage("no trust directory: pass --trust-dir".into()))?;
     let folder = dir.join("intermediates");
     let name = file

@@ -294,7 +294,8 @@ fn json_gives_one_object_for_every_outcome() {
                 "/nonexistent/root.pem",
             ],
             2,
-            "usage",
+            // A trust file's kind, as Python's ConfigError and the service's startup say.
+            "trust_file",
             "imds-attest: cannot read /nonexistent/root.pem: ",
         ),
         (

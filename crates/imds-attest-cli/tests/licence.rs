@@ -357,38 +357,46 @@ fn nonce_check_options_that_do_not_fit_are_usage_errors() {
     let store = sqlite_store(&dir);
     let doc = document("n1", REFERENCE_TIME);
     let missing_dir = format!("sqlite:{}", dir.path().join("no/such/dir.db").display());
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    // Exit status 2 for each; the kind says which: the command line, a store URL that cannot
+    // be parsed, or a store that cannot be opened.
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
         (
             vec!["--store", &store, "--nonce", "n1"],
+            "usage",
             "the argument '--store <URL>' cannot be used with '--nonce <NONCE>'",
         ),
         (
             vec!["--single-use", "--any-nonce"],
+            "usage",
             "the following required arguments were not provided:",
         ),
         (
             vec!["--single-use", "--store", &store],
+            "usage",
             "the following required arguments were not provided:",
         ),
         (
             vec!["--store", &store, "--any-nonce"],
+            "usage",
             "--store with --any-nonce needs --single-use (accept each document once); without --any-nonce, --store redeems the document's nonce",
         ),
         (
             vec!["--store", "redis://:secret@cache.internal:99999/0"],
+            "store_url",
             "cannot open the --store: store URL refused: port \"99999\" is not a number from 1 to 65535",
         ),
         (
             vec!["--store", &missing_dir],
+            "store_unavailable",
             "cannot open the --store: SQLite store ",
         ),
     ];
-    for (args, message) in cases {
+    for (args, expected_kind, message) in cases {
         let mut all = args.clone();
         all.push("--json");
         let r = verify(&doc, &all);
         let (kind, found) = refusal(&r, 2);
-        assert_eq!(kind, "usage", "{args:?}");
+        assert_eq!(kind, expected_kind, "{args:?}");
         assert!(found.starts_with(message), "{args:?}: {found}");
         assert!(!r.stderr.contains("secret"), "{}", r.stderr);
     }
@@ -396,7 +404,7 @@ fn nonce_check_options_that_do_not_fit_are_usage_errors() {
     assert_eq!(
         refusal(&r, 2),
         (
-            "usage".to_owned(),
+            "store_url".to_owned(),
             "cannot open the --store: store URL refused: sqlite: needs a file path (sqlite:PATH)"
                 .to_owned()
         )

@@ -10,13 +10,13 @@
 //! built and linted with the workspace.
 #![forbid(unsafe_code)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use imds_attest::{
-    Cloud, Error, ErrorKind, NonceCheck, Policy, Rules, TrustStore, VerifiedDocument, Verifier,
-};
-use imds_attest_store::{Challenges as StoreChallenges, StoreError};
-use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use imds_attest::{Cloud, Error, ErrorKind, NonceCheck, VerifiedDocument, Verifier};
+use imds_attest_setup::{PolicySettings, SetupError, TrustSources};
+use imds_attest_store::{Challenges as StoreChallenges, StoreError, StoreErrorKind};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyString, PyTuple, PyType};
@@ -34,6 +34,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_rust_warm, m)?)?;
     let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     m.add("KINDS", PyTuple::new(m.py(), kinds)?)?;
+    let config_kinds = [
+        ErrorKind::TrustFile.as_str(),
+        ErrorKind::RulesFile.as_str(),
+        StoreErrorKind::StoreUrl.as_str(),
+    ];
+    m.add("CONFIG_KINDS", PyTuple::new(m.py(), config_kinds)?)?;
     Ok(())
 }
 
@@ -175,7 +181,7 @@ impl PyChallenges {
             Some(ttl) => seconds("ttl", ttl, 1)?,
             None => DEFAULT_TTL_SECONDS,
         };
-        let now = OffsetDateTime::now_utc();
+        let now = imds_attest_setup::now();
         let challenges = self.inner.clone();
         py.detach(move || challenges.issue(std::time::Duration::from_secs(ttl), now))
             .map(|c| c.nonce)
@@ -394,7 +400,7 @@ fn run_verify(
     let mode = nonce_mode(nonce, challenges, dangerous_any_nonce)?;
     let at = match at {
         Some(at) if !at.is_none() => to_instant(at)?,
-        _ => OffsetDateTime::now_utc(),
+        _ => imds_attest_setup::now(),
     };
     let verifier = Arc::clone(verifier);
     let result = py.detach(move || {
@@ -437,15 +443,14 @@ fn nonce_mode(
             let n = n
                 .cast::<PyString>()
                 .map_err(|_| PyTypeError::new_err("nonce must be a str"))?;
-            let n = n.to_cow()?.into_owned();
-            if n.is_empty() {
-                // As the CLI's --nonce: an empty expectation is a mistake, not a nonce.
-                return Err(PyValueError::new_err(
+            let n = n.to_cow()?;
+            let n = imds_attest::expected_nonce(&n).map_err(|_| {
+                PyValueError::new_err(
                     "the nonce is empty; give the nonce the document must carry, \
                      or dangerous_any_nonce=True to skip the check",
-                ));
-            }
-            Ok(Mode::Exact(n))
+                )
+            })?;
+            Ok(Mode::Exact(n.to_owned()))
         }
         (None, Some(c), false) => {
             let c = c.cast::<PyChallenges>().map_err(|_| {
@@ -468,62 +473,46 @@ fn build_verifier(
     roots: Option<&Bound<'_, PyAny>>,
     intermediates: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Verifier> {
-    let trust = trust_store(roots, intermediates)?;
+    let trust = TrustSources {
+        roots: path_list("roots", roots)?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        intermediates: path_list("intermediates", intermediates)?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        ..TrustSources::default()
+    }
+    .build()
+    .map_err(setup_error)?;
     let rules = match policy.filter(|p| !p.is_none()) {
         Some(path) => {
-            let path = path_arg("policy", path)?;
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| PyOSError::new_err(format!("cannot read {path}: {e}")))?;
-            Some(Rules::parse(&text, &path).map_err(|e| PyValueError::new_err(e.to_string()))?)
+            let path = PathBuf::from(path_arg("policy", path)?);
+            Some(imds_attest_setup::load_rules(&path).map_err(setup_error)?)
         }
         None => None,
     };
-    // As the CLI: the rules file's [verify] section first, then the arguments over it.
-    let mut p = match &rules {
-        Some(rules) => rules.apply_verify_section(Policy::default()),
-        None => Policy::default(),
+    let skew = match skew.filter(|s| !s.is_none()) {
+        Some(skew) => Some(duration(seconds("skew", skew, 0)?)),
+        None => None,
     };
-    if let Some(skew) = skew.filter(|s| !s.is_none()) {
-        p = p.with_skew(duration(seconds("skew", skew, 0)?));
+    let clouds = match clouds.filter(|c| !c.is_none()) {
+        Some(clouds) => cloud_list(clouds)?,
+        None => Vec::new(),
+    };
+    let max_age = match max_age.filter(|a| !a.is_none()) {
+        Some(max_age) => Some(duration(seconds("max_age", max_age, 0)?)),
+        None => None,
+    };
+    let policy = PolicySettings {
+        rules,
+        clouds,
+        skew,
+        max_age,
     }
-    if let Some(clouds) = clouds.filter(|c| !c.is_none()) {
-        p = p.with_clouds(&cloud_list(clouds)?);
-    }
-    if let Some(max_age) = max_age.filter(|a| !a.is_none()) {
-        p = p.with_max_age(duration(seconds("max_age", max_age, 0)?));
-    }
-    if let Some(rules) = rules {
-        p = p.with_rules(rules);
-    }
-    Ok(Verifier::new(trust, p))
-}
-
-/// Built-in trust, with `roots` replacing the built-in roots and `intermediates` added.
-fn trust_store(
-    roots: Option<&Bound<'_, PyAny>>,
-    intermediates: Option<&Bound<'_, PyAny>>,
-) -> PyResult<TrustStore> {
-    let roots = path_list("roots", roots)?;
-    let intermediates = path_list("intermediates", intermediates)?;
-    let mut trust = TrustStore::builtin();
-    if !roots.is_empty() {
-        trust = trust.without_roots();
-    }
-    let files = roots
-        .iter()
-        .map(|p| (p, true))
-        .chain(intermediates.iter().map(|p| (p, false)));
-    for (path, root) in files {
-        let pem = std::fs::read(path)
-            .map_err(|e| PyOSError::new_err(format!("cannot read {path}: {e}")))?;
-        let added = if root {
-            trust.add_roots_pem(&pem, path)
-        } else {
-            trust.add_intermediates_pem(&pem, path)
-        };
-        added.map_err(|e| PyValueError::new_err(e.to_string()))?;
-    }
-    Ok(trust)
+    .build();
+    Ok(Verifier::new(trust, policy))
 }
 
 fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
@@ -671,13 +660,25 @@ fn rejected(py: Python<'_>, e: &Error) -> PyErr {
     exception(py, e.kind(), &e.to_string())
 }
 
-/// A store's failure: a bad URL or TTL is the caller's `ValueError`; the rest is
-/// `StoreUnavailable`, as a verification through that store would say.
+/// A store's failure: a URL the store does not accept is `imds_attest.ConfigError` (kind
+/// `store_url`, a `ValueError`), a bad TTL a `ValueError`; the rest is `StoreUnavailable`, as a
+/// verification through that store would say.
 fn store_error(e: StoreError) -> PyErr {
-    match e {
-        StoreError::Url { .. } | StoreError::Expiry { .. } => PyValueError::new_err(e.to_string()),
-        other => Python::attach(|py| exception(py, other.kind(), &other.to_string())),
-    }
+    Python::attach(|py| match e.kind() {
+        StoreErrorKind::StoreUrl => instance(py, "ConfigError", e.kind().as_str(), &e.to_string()),
+        _ if matches!(e, StoreError::Expiry { .. }) => PyValueError::new_err(e.to_string()),
+        _ => exception(py, ErrorKind::StoreUnavailable, &e.to_string()),
+    })
+}
+
+/// A trust or rules file that cannot be used: `imds_attest.ConfigError` (a `ValueError`) with
+/// the kind every face gives it, `UnreadableFile` (also an `OSError`) when it cannot be read.
+fn setup_error(e: SetupError) -> PyErr {
+    let class = match e {
+        SetupError::Unreadable { .. } => "UnreadableFile",
+        _ => "ConfigError",
+    };
+    Python::attach(|py| instance(py, class, e.kind().as_str(), &e.to_string()))
 }
 
 fn exception(py: Python<'_>, kind: ErrorKind, message: &str) -> PyErr {
@@ -686,10 +687,15 @@ fn exception(py: Python<'_>, kind: ErrorKind, message: &str) -> PyErr {
     } else {
         "Rejected"
     };
+    instance(py, class, kind.as_str(), message)
+}
+
+/// An instance of the package's exception `class`, made with its kind and message.
+fn instance(py: Python<'_>, class: &str, kind: &str, message: &str) -> PyErr {
     let made = py
         .import("imds_attest")
         .and_then(|m| m.getattr(class))
-        .and_then(|c| c.call1((kind.as_str(), message)));
+        .and_then(|c| c.call1((kind, message)));
     match made {
         Ok(instance) => PyErr::from_value(instance),
         Err(e) => e,

@@ -71,6 +71,29 @@ def test_bad_arguments(kwargs: Dict[str, Any], error: type) -> None:
         imds_attest.verify(BODY, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, kind, unreadable",
+    [
+        ({"roots": ["/nonexistent/root.pem"]}, "trust_file", True),
+        ({"intermediates": ["/nonexistent/ca.pem"]}, "trust_file", True),
+        ({"roots": [str(MALFORMED / "README.md")]}, "trust_file", False),
+        ({"roots": ["/dev/zero"]}, "trust_file", False),
+        ({"policy": "/nonexistent/rules.toml"}, "rules_file", True),
+        ({"policy": str(MALFORMED / "README.md")}, "rules_file", False),
+    ],
+)
+def test_bad_files_have_the_kind_every_face_gives_them(
+    kwargs: Dict[str, Any], kind: str, unreadable: bool
+) -> None:
+    # The kinds of the CLI's `verify --json` and the service's startup error for the same file.
+    with pytest.raises(imds_attest.ConfigError) as caught:
+        imds_attest.Verifier(**kwargs)
+    assert caught.value.kind == kind
+    assert kind in imds_attest.CONFIG_KINDS
+    assert isinstance(caught.value, imds_attest.UnreadableFile) == unreadable
+    assert str(caught.value).startswith(f"{kind}: ")
+
+
 @pytest.mark.parametrize("body", [None, 5, bytearray(b"x"), ["a"], memoryview(b"x")])
 def test_body_must_be_bytes_or_str(body: Any) -> None:
     with pytest.raises(TypeError):

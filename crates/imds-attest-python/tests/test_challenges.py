@@ -62,8 +62,11 @@ def test_unreachable_redis_is_store_unavailable(sign: Sign, redis_server: RedisS
 
 
 def test_bad_store_urls_and_ttls_are_value_errors() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(imds_attest.ConfigError) as caught:
         imds_attest.Challenges("postgres://db")
+    # A ValueError still, with the kind the CLI and the service give an unparsable store URL.
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.kind == "store_url"
     challenges = imds_attest.Challenges("memory:")
     for ttl in (0, -1, 2**63, 2**64):
         with pytest.raises(ValueError):

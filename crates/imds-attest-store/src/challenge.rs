@@ -6,7 +6,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::{Store, MAX_NONCE_LEN};
+use crate::Store;
 
 /// Issues challenges into a store: a fresh [`random_nonce`] each, valid for a TTL.
 ///
@@ -31,7 +31,7 @@ pub struct Challenges {
 /// A nonce for a client to ask IMDS for, and until when it may be redeemed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
-    /// [`MAX_NONCE_LEN`] ASCII letters and digits.
+    /// [`MAX_NONCE_LEN`](crate::MAX_NONCE_LEN) ASCII letters and digits.
     pub nonce: String,
     /// The first instant at which it is [`Redemption::Expired`](crate::Redemption::Expired).
     pub expires_at: OffsetDateTime,
@@ -69,7 +69,7 @@ impl Challenges {
     }
 }
 
-/// [`MAX_NONCE_LEN`] (32) characters from `[A-Za-z0-9]`, uniformly from the operating system's
+/// [`MAX_NONCE_LEN`](crate::MAX_NONCE_LEN) (32) characters from `[A-Za-z0-9]`, uniformly from the operating system's
 /// CSPRNG: about 190 bits, what IMDS accepts as a nonce.
 ///
 /// ```
@@ -78,21 +78,5 @@ impl Challenges {
 /// assert!(nonce.bytes().all(|b| b.is_ascii_alphanumeric()));
 /// ```
 pub fn random_nonce() -> Result<String, StoreError> {
-    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(MAX_NONCE_LEN);
-    while out.len() < MAX_NONCE_LEN {
-        let mut bytes = [0u8; 64];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Randomness {
-            message: e.to_string(),
-        })?;
-        for b in bytes {
-            // 248 = 4 * 62: bytes from it up would favour the first letters.
-            if b < 248 && out.len() < MAX_NONCE_LEN {
-                if let Some(&c) = ALPHABET.get(usize::from(b % 62)) {
-                    out.push(char::from(c));
-                }
-            }
-        }
-    }
-    Ok(out)
+    imds_attest::random_nonce().map_err(|e| StoreError::Randomness { message: e.message })
 }

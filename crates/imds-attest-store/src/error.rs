@@ -68,11 +68,40 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The failure's kind among the verifier's: always
-    /// [`ErrorKind::StoreUnavailable`](imds_attest::ErrorKind::StoreUnavailable), since to a
-    /// verifier any store failure means the same thing (the document cannot be accepted now).
-    pub fn kind(&self) -> imds_attest::ErrorKind {
-        imds_attest::ErrorKind::StoreUnavailable
+    /// The failure's kind: [`StoreErrorKind::StoreUrl`] for a URL [`open`](crate::open) does
+    /// not accept (the configuration is wrong; retrying cannot help), else
+    /// [`StoreErrorKind::StoreUnavailable`], the name the verifier gives any store failure
+    /// during a redemption
+    /// ([`ErrorKind::StoreUnavailable`](imds_attest::ErrorKind::StoreUnavailable)).
+    pub fn kind(&self) -> StoreErrorKind {
+        match self {
+            StoreError::Url { .. } => StoreErrorKind::StoreUrl,
+            StoreError::Unavailable { .. }
+            | StoreError::Full { .. }
+            | StoreError::Permissions { .. }
+            | StoreError::InvalidNonce { .. }
+            | StoreError::DuplicateNonce { .. }
+            | StoreError::Expiry { .. }
+            | StoreError::Randomness { .. } => StoreErrorKind::StoreUnavailable,
+        }
+    }
+}
+
+imds_attest::error_kinds! {
+    /// The stable names of a store's failures, as every face (the CLI's JSON, the service's
+    /// startup line, Python's `.kind`) gives them.
+    ///
+    /// ```
+    /// let e = imds_attest_store::open("postgres-ish://x").unwrap_err();
+    /// assert_eq!(e.kind().as_str(), "store_url");
+    /// ```
+    pub enum StoreErrorKind {
+        /// The store URL is not one [`open`](crate::open) accepts.
+        StoreUrl = "store_url",
+        /// The store could not be opened or could not answer: refused, never accepted. The
+        /// same name and meaning as the verifier's
+        /// [`ErrorKind::StoreUnavailable`](imds_attest::ErrorKind::StoreUnavailable).
+        StoreUnavailable = "store_unavailable",
     }
 }
 
@@ -157,23 +186,8 @@ pub enum UrlReason {
     },
 }
 
-/// What is wrong with a nonce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NonceReason {
-    /// It is empty.
-    Empty,
-    /// It is longer than [`MAX_NONCE_LEN`](crate::MAX_NONCE_LEN) bytes.
-    TooLong {
-        /// Its length in bytes.
-        length: usize,
-    },
-    /// A byte that is not an ASCII letter or digit.
-    Character {
-        /// Its offset.
-        at: usize,
-    },
-}
+/// Why a nonce is not one IMDS accepts: the library's [`NonceSyntax`](imds_attest::NonceSyntax).
+pub type NonceReason = imds_attest::NonceSyntax;
 
 impl std::error::Error for StoreError {}
 
@@ -277,23 +291,6 @@ impl fmt::Display for UrlReason {
                 value,
                 expected,
             } => write!(f, "{name}={value:?}: expected {expected}"),
-        }
-    }
-}
-
-impl fmt::Display for NonceReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NonceReason::Empty => f.write_str("it is empty"),
-            NonceReason::TooLong { length } => write!(
-                f,
-                "it is {length} bytes long; IMDS takes at most {}",
-                crate::MAX_NONCE_LEN
-            ),
-            NonceReason::Character { at } => write!(
-                f,
-                "byte {at} is not an ASCII letter or digit, which is all IMDS takes"
-            ),
         }
     }
 }

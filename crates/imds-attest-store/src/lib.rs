@@ -46,12 +46,12 @@ mod url;
 use time::OffsetDateTime;
 
 pub use challenge::{random_nonce, Challenge, Challenges};
-pub use error::{Backend, NonceReason, Operation, StoreError, UrlReason};
+pub use error::{Backend, NonceReason, Operation, StoreError, StoreErrorKind, UrlReason};
 pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
 pub use url::{DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT};
 
 /// The longest nonce a store holds: what IMDS accepts (1 to 32 ASCII letters and digits).
-pub const MAX_NONCE_LEN: usize = 32;
+pub use imds_attest::MAX_NONCE_LEN;
 
 /// How long after its expiry a nonce is still remembered, so that redeeming it answers
 /// [`Redemption::Expired`] (or [`Redemption::AlreadyUsed`]) rather than
@@ -157,6 +157,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Where it is, for messages: `memory:`, `sqlite:/var/lib/x.db`, `redis://host:6379/0`
     /// (never a password).
     fn describe(&self) -> String;
+
+    /// Which backend it is.
+    fn backend(&self) -> Backend;
 }
 
 /// A nonce a store may hold: 1 to [`MAX_NONCE_LEN`] ASCII letters and digits. Only
@@ -166,18 +169,7 @@ pub struct CheckedNonce<'a>(&'a str);
 
 impl<'a> CheckedNonce<'a> {
     fn new(nonce: &'a str) -> Result<Self, NonceReason> {
-        if nonce.is_empty() {
-            return Err(NonceReason::Empty);
-        }
-        if nonce.len() > MAX_NONCE_LEN {
-            return Err(NonceReason::TooLong {
-                length: nonce.len(),
-            });
-        }
-        match nonce.bytes().position(|b| !b.is_ascii_alphanumeric()) {
-            Some(at) => Err(NonceReason::Character { at }),
-            None => Ok(CheckedNonce(nonce)),
-        }
+        imds_attest::check_nonce_syntax(nonce).map(CheckedNonce)
     }
 
     /// The nonce.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::error::{Operation, StoreError};
+use crate::error::{Backend, Operation, StoreError};
 use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
 
 /// The capacity of the store `memory:` opens: nonces and documents together.
@@ -191,5 +191,9 @@ impl Store for MemoryStore {
 
     fn describe(&self) -> String {
         "memory:".to_owned()
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Memory
     }
 }

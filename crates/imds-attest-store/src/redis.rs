@@ -228,6 +228,10 @@ impl Store for RedisStore {
     fn describe(&self) -> String {
         self.location.describe()
     }
+
+    fn backend(&self) -> Backend {
+        Backend::Redis
+    }
 }
 
 fn retention_ms() -> i64 {

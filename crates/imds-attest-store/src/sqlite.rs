@@ -281,6 +281,10 @@ impl Store for SqliteStore {
     fn describe(&self) -> String {
         describe(&self.path, self.sync)
     }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
 }
 
 fn describe(path: &Path, sync: SqliteSync) -> String {

@@ -153,7 +153,10 @@ fn password_is_required_and_never_described() {
     let err = bad.redeem("abc", T0).unwrap_err();
     assert_unavailable(Err::<(), _>(err.clone()), Operation::Redeem);
     assert!(!err.to_string().contains("wrong"), "{err}");
-    assert_eq!(err.kind(), imds_attest::ErrorKind::StoreUnavailable);
+    assert_eq!(
+        err.kind(),
+        imds_attest_store::StoreErrorKind::StoreUnavailable
+    );
 }
 
 #[test]

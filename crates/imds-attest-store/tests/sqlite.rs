@@ -297,5 +297,8 @@ fn unreachable_file_is_unavailable_at_open() {
             ..
         }
     ));
-    assert_eq!(err.kind(), imds_attest::ErrorKind::StoreUnavailable);
+    assert_eq!(
+        err.kind(),
+        imds_attest_store::StoreErrorKind::StoreUnavailable
+    );
 }

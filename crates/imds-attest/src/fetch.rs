@@ -226,7 +226,10 @@ pub async fn fetch(
 ) -> Result<Fetched, FetchError> {
     let (nonce, nonce_generated) = match &options.nonce {
         Some(n) => (check_nonce(n)?.to_owned(), false),
-        None => (random_nonce()?, true),
+        None => (
+            crate::random_nonce().map_err(|e| setup(e.to_string()))?,
+            true,
+        ),
     };
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -412,34 +415,12 @@ fn unverified_nonce(body: &str) -> Option<String> {
     value.get("nonce")?.as_str().map(str::to_owned)
 }
 
-/// A nonce IMDS accepts: 1 to 32 ASCII letters and digits.
+/// A nonce IMDS accepts ([`check_nonce_syntax`](crate::check_nonce_syntax)), as this client's
+/// error.
 pub fn check_nonce(nonce: &str) -> Result<&str, FetchError> {
-    if (1..=32).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        Ok(nonce)
-    } else {
-        Err(FetchError::InvalidNonce {
-            nonce: nonce.to_owned(),
-        })
-    }
-}
-
-/// 32 alphanumerics from the OS RNG (rejection sampling, so every character is equally likely).
-pub fn random_nonce() -> Result<String, FetchError> {
-    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(32);
-    while out.len() < 32 {
-        let mut bytes = [0u8; 64];
-        getrandom::fill(&mut bytes).map_err(|e| setup(format!("no OS randomness: {e}")))?;
-        for b in bytes {
-            // 248 = 4 * 62: bytes above it would favour the first letters.
-            if b < 248 && out.len() < 32 {
-                if let Some(&c) = ALPHABET.get(usize::from(b % 62)) {
-                    out.push(char::from(c));
-                }
-            }
-        }
-    }
-    Ok(out)
+    crate::check_nonce_syntax(nonce).map_err(|_| FetchError::InvalidNonce {
+        nonce: nonce.to_owned(),
+    })
 }
 
 fn backoff(base: Duration, attempt: u32) -> Duration {
@@ -506,15 +487,6 @@ mod tests {
         assert_eq!(FetchOptions::default().endpoint, DEFAULT_ENDPOINT);
         std::env::remove_var(ENDPOINT_VARIABLE);
         assert_eq!(FetchOptions::default().endpoint, DEFAULT_ENDPOINT);
-    }
-
-    #[test]
-    fn random_nonces_are_32_alphanumerics_and_differ() {
-        let a = random_nonce().unwrap();
-        let b = random_nonce().unwrap();
-        assert_eq!(a.len(), 32);
-        assert!(check_nonce(&a).is_ok());
-        assert_ne!(a, b);
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod input;
 mod inspect;
 mod kind_table;
 mod limits;
+mod nonce;
 mod policy;
 mod proven;
 mod redeem;
@@ -81,6 +82,9 @@ pub use limits::{
     DEFAULT_MAX_INPUT_BYTES, MAX_DER_DEPTH, MAX_DER_ELEMENTS, MAX_EMBEDDED_CERTIFICATES,
     MAX_INTERMEDIATES, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS,
 };
+pub use nonce::{check_nonce_syntax, expected_nonce, NonceSyntax, MAX_NONCE_LEN};
+#[cfg(feature = "random")]
+pub use nonce::{random_nonce, NoRandomness};
 pub use policy::{NonceCheck, Policy, DEFAULT_SKEW};
 pub use redeem::Redeemer;
 pub use rules::{Rule, Rules, VerifySection};

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import FrozenSet
 
 __all__ = [
+    "CONFIG_KINDS",
     "KINDS",
     "Challenges",
+    "ConfigError",
     "Error",
     "Plan",
     "Rejected",
     "Signer",
     "StoreUnavailable",
+    "UnreadableFile",
     "VerifiedDocument",
     "Verifier",
     "verify",
@@ -49,8 +52,33 @@ class StoreUnavailable(Rejected):
     """The challenge store could not answer: refused, never accepted (kind ``store_unavailable``)."""
 
 
+class ConfigError(Error, ValueError):
+    """A trust file, a rules file or a store URL cannot be used.
+
+    ``kind`` is ``trust_file``, ``rules_file`` or ``store_url`` (one of :data:`CONFIG_KINDS`),
+    the same name the ``imds-attest`` CLI's JSON and the service's startup error give the same
+    mistake; ``message`` names the file (and, for rules, the line) and what is wrong.
+    """
+
+    kind: str
+    message: str
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(kind, message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class UnreadableFile(ConfigError, OSError):
+    """A trust or rules file could not be read (missing, no permission, too large)."""
+
+
 # Imported after the exceptions: the extension looks them up here when it raises.
 from ._native import (  # noqa: E402
+    CONFIG_KINDS as _CONFIG_KINDS,
     KINDS as _KINDS,
     Challenges,
     Plan,
@@ -62,3 +90,6 @@ from ._native import (  # noqa: E402
 
 #: Every kind name a :class:`Rejected` can carry, taken from the Rust ``ErrorKind`` enum.
 KINDS: FrozenSet[str] = frozenset(_KINDS)
+
+#: Every kind name a :class:`ConfigError` can carry.
+CONFIG_KINDS: FrozenSet[str] = frozenset(_CONFIG_KINDS)

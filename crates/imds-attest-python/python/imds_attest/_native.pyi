@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 _Path = Union[str, "os.PathLike[str]"]
 
 KINDS: Tuple[str, ...]
+CONFIG_KINDS: Tuple[str, ...]
 
 class Plan:
     @property
