@@ -14,7 +14,9 @@
 //! Every verdict is [`imds_attest::Verifier`]'s; the service maps its
 //! [`kind`](imds_attest::Error::kind) to a status and re-implements no check. The kinds only
 //! the service answers are [`HttpErrorKind`]'s; every other kind it answers is an
-//! [`imds_attest::ErrorKind`].
+//! [`imds_attest::ErrorKind`]. `limits.max_body_bytes` is also the verifier's input limit, so
+//! a body the service reads is parsed, not refused as `input_too_large` by the library's
+//! default limit.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), imds_attest_service::ServiceError> {

@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) current: RwLock<Arc<Reloadable>>,
     pub(crate) challenges: Challenges,
     pub(crate) ttl: Duration,
+    /// The largest body read, which is also the verifier's input limit for it: one configured
+    /// limit, one answer on every face.
     pub(crate) max_body_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) permits: Arc<Semaphore>,

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{header, HeaderMap, StatusCode};
-use imds_attest::{NonceCheck, VerifiedDocument};
+use imds_attest::{
+    AttestedDocument, NonceCheck, VerifiedDocument, Verifier, DEFAULT_MAX_INPUT_BYTES,
+};
+use time::OffsetDateTime;
 
 use super::{now, with_store};
 use crate::answer::{answer, Answer, Facts, Outcome, JSON};
@@ -30,9 +33,13 @@ pub(crate) async fn verify(
             inner: &shared.challenges,
             metrics: &shared.metrics,
         };
-        current
-            .verifier
-            .verify_bytes(&bytes, NonceCheck::Redeem(&timed), now())
+        verdict(
+            &current.verifier,
+            &bytes,
+            max,
+            NonceCheck::Redeem(&timed),
+            now(),
+        )
     })
     .await?;
     shared.metrics.verification(match &verdict {
@@ -66,6 +73,25 @@ async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Result<By
     }
 }
 
+/// The verifier's verdict on `input` with `max` (`max_body_bytes`) as its input limit, so
+/// that a body the service accepted is parsed, as `verify --max-input` parses it, rather than
+/// refused by the library's default limit: one configured limit, one answer on every face.
+fn verdict(
+    verifier: &Verifier,
+    input: &[u8],
+    max: usize,
+    nonce: NonceCheck<'_>,
+    at: OffsetDateTime,
+) -> Result<VerifiedDocument, imds_attest::Error> {
+    if input.len() <= DEFAULT_MAX_INPUT_BYTES {
+        // The warm path, whose limit is the default: the same verdict as parse then verify.
+        verifier.verify_bytes(input, nonce, at)
+    } else {
+        let doc = AttestedDocument::parse_with_max_size(input, max)?;
+        verifier.verify(&doc, nonce, at)
+    }
+}
+
 /// The 200 body: the library's success object ([`VerifiedDocument::to_json`]), the one
 /// `verify --json` and Python's `to_dict()` give.
 fn success_body(verified: &VerifiedDocument) -> Result<String, serde_json::Error> {
@@ -94,7 +120,7 @@ fn verified_response(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
     use serde_json::Value;
 
@@ -146,6 +172,42 @@ mod tests {
         assert_eq!(
             (status, body["verified"].as_bool(), kind),
             (StatusCode::OK, Some(true), None)
+        );
+    }
+
+    #[test]
+    fn a_body_over_the_default_input_limit_but_within_max_is_parsed_not_refused() {
+        let verifier = Verifier::new(
+            imds_attest::TrustStore::builtin(),
+            imds_attest::Policy::default(),
+        );
+        let at = OffsetDateTime::UNIX_EPOCH;
+        // Base64 text beyond the default limit that decodes to no document.
+        let body = "QUFB".repeat(DEFAULT_MAX_INPUT_BYTES / 4 + 1);
+        let within = verdict(
+            &verifier,
+            body.as_bytes(),
+            2 << 20,
+            NonceCheck::DangerousAnyNonce,
+            at,
+        );
+        let kind = within.expect_err("not a document").kind();
+        assert_ne!(kind, imds_attest::ErrorKind::InputTooLarge);
+        let library = AttestedDocument::parse_with_max_size(body.as_bytes(), 2 << 20)
+            .expect_err("not a document")
+            .kind();
+        assert_eq!(kind, library);
+        // Over `max`, the library's own refusal: the same limit, the same kind.
+        let over = verdict(
+            &verifier,
+            body.as_bytes(),
+            body.len() - 1,
+            NonceCheck::DangerousAnyNonce,
+            at,
+        );
+        assert_eq!(
+            over.expect_err("too large").kind(),
+            imds_attest::ErrorKind::InputTooLarge
         );
     }
 }
