@@ -249,77 +249,104 @@ mod tests {
         (status, headers, serde_json::from_slice(&bytes).unwrap())
     }
 
+    /// A failure and what its answer must be.
+    struct Case {
+        error: HttpError,
+        status: u16,
+        kind: &'static str,
+        message: &'static str,
+        /// Every header beside `Content-Type`.
+        headers: &'static [(&'static str, &'static str)],
+    }
+
     #[test]
-    fn each_failure_has_its_status_kind_and_headers() {
-        // The failure, its status, its kind and the headers it must carry.
-        type Case = (
-            HttpError,
-            u16,
-            &'static str,
-            &'static [(&'static str, &'static str)],
-        );
-        let cases: [Case; 9] = [
-            (HttpError::TooManyRequests, 429, "too_many_requests", &[]),
-            (
-                HttpError::RequestTimeout,
-                408,
-                "request_timeout",
-                &[("connection", "close")],
-            ),
-            (
-                HttpError::NotFound { path: "/x".into() },
-                404,
-                "not_found",
-                &[],
-            ),
-            (
-                HttpError::MethodNotAllowed {
+    fn each_failure_has_its_status_kind_message_and_headers() {
+        let cases = [
+            Case {
+                error: HttpError::TooManyRequests,
+                status: 429,
+                kind: "too_many_requests",
+                message: "the service is at its max_concurrent_requests; retry shortly",
+                headers: &[],
+            },
+            Case {
+                error: HttpError::RequestTimeout,
+                status: 408,
+                kind: "request_timeout",
+                message: "the request took longer than request_timeout_seconds",
+                headers: &[("connection", "close")],
+            },
+            Case {
+                error: HttpError::NotFound { path: "/x".into() },
+                status: 404,
+                kind: "not_found",
+                message: "no endpoint /x: the service answers POST /v1/challenges, POST \
+                          /v1/verify, GET /healthz, GET /readyz and GET /metrics",
+                headers: &[],
+            },
+            Case {
+                error: HttpError::MethodNotAllowed {
                     path: "/healthz".into(),
                     allowed: Method::GET,
                 },
-                405,
-                "method_not_allowed",
-                &[("allow", "GET")],
-            ),
-            (
-                HttpError::Unauthorized,
-                401,
-                "unauthorized",
-                &[("www-authenticate", "Bearer")],
-            ),
-            (
-                HttpError::BodyTooLarge { max: 10 },
-                413,
-                "input_too_large",
-                &[("connection", "close")],
-            ),
-            (
-                HttpError::UnreadableBody("connection reset".into()),
-                400,
-                "unreadable_body",
-                &[],
-            ),
-            (
-                HttpError::Rejected(imds_attest::Error::DetachedContent),
-                422,
-                "detached_content",
-                &[],
-            ),
-            (HttpError::Panicked, 500, "internal", &[]),
+                status: 405,
+                kind: "method_not_allowed",
+                message: "/healthz answers GET only",
+                headers: &[("allow", "GET")],
+            },
+            Case {
+                error: HttpError::Unauthorized,
+                status: 401,
+                kind: "unauthorized",
+                message: "a valid bearer token is required: send Authorization: Bearer <token>",
+                headers: &[("www-authenticate", "Bearer")],
+            },
+            Case {
+                error: HttpError::BodyTooLarge { max: 10 },
+                status: 413,
+                kind: "input_too_large",
+                message: "the request body exceeds max_body_bytes (10 bytes); send the IMDS \
+                          response as fetched",
+                headers: &[("connection", "close")],
+            },
+            Case {
+                error: HttpError::UnreadableBody("connection reset".into()),
+                status: 400,
+                kind: "unreadable_body",
+                message: "the request body could not be read: connection reset",
+                headers: &[],
+            },
+            Case {
+                error: HttpError::Rejected(imds_attest::Error::DetachedContent),
+                status: 422,
+                kind: "detached_content",
+                message: "",
+                headers: &[],
+            },
+            Case {
+                error: HttpError::Panicked,
+                status: 500,
+                kind: "internal",
+                message: "a task of the service failed (a bug); see the service log",
+                headers: &[],
+            },
         ];
-        for (error, status, kind, headers) in cases {
-            let message = error.to_string();
-            let answer = error.into_answer();
+        for case in cases {
+            let kind = case.kind;
+            // A verdict's message is the library's, word for word.
+            let message = match &case.error {
+                HttpError::Rejected(e) => e.to_string(),
+                _ => case.message.to_owned(),
+            };
+            let answer = case.error.into_answer();
             let outcome = answer.extensions().get::<Outcome>().unwrap().kind;
             assert_eq!(outcome.map(Kind::as_str), Some(kind));
-            let (got_status, got_headers, body) = read(answer);
-            assert_eq!(got_status.as_u16(), status, "{kind}");
-            assert_eq!(
-                got_headers[header::CONTENT_TYPE].to_str().unwrap(),
-                "application/json"
-            );
-            for (name, value) in headers {
-                assert_eq!(got_headers[*name].to_str().unwrap(), *value, "{kind}");
+            let (status, headers, body) = read(answer);
+            assert_eq!(status.as_u16(), case.status, "{kind}");
+            assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{kind}");
+            assert_eq!(headers.len(), 1 + case.headers.len(), "{kind}: {headers:?}");
+            for (name, value) in case.headers {
+                assert_eq!(headers[*name], *value, "{kind}");
             }
             assert_eq!(
                 body,
