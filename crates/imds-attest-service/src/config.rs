@@ -19,8 +19,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
 pub const DEFAULT_STORE: &str = "memory:";
 /// How long a challenge may be redeemed, by default.
 pub const DEFAULT_TTL_SECONDS: u32 = 300;
-/// The largest request body, by default (genuine documents are about 4 KB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest request body, by default (genuine documents are about 4 KB): the library's
+/// default input limit, since `max_body_bytes` is the verifier's input limit too.
+pub const DEFAULT_MAX_BODY_BYTES: usize = imds_attest::DEFAULT_MAX_INPUT_BYTES;
 /// How long a request may take, body included, by default.
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10;
 /// How many requests are served at once before 429, by default.
@@ -113,7 +114,8 @@ pub struct Config {
     pub tokens: Option<Vec<String>>,
     /// `[tls]`: HTTPS with this certificate chain and key; `None`: plain HTTP.
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
-    /// The largest request body.
+    /// The largest request body, and the verifier's input limit for it (`verify
+    /// --max-input`): a body within it is parsed, and refused for what is wrong with it.
     pub max_body_bytes: usize,
     /// How long a request may take, body included.
     pub request_timeout: Duration,

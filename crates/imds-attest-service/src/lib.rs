@@ -12,7 +12,11 @@
 //! - 404 (kind `not_found`) and 405 (kind `method_not_allowed`, with `Allow`) otherwise.
 //!
 //! Every verdict is [`imds_attest::Verifier`]'s; the service maps its
-//! [`kind`](imds_attest::Error::kind) to a status and re-implements no check.
+//! [`kind`](imds_attest::Error::kind) to a status and re-implements no check. The kinds only
+//! the service answers are [`HttpErrorKind`]'s; every other kind it answers is an
+//! [`imds_attest::ErrorKind`]. `limits.max_body_bytes` is also the verifier's input limit, so
+//! a body the service reads is parsed, not refused as `input_too_large` by the library's
+//! default limit.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), imds_attest_service::ServiceError> {
@@ -22,11 +26,16 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod app;
+mod answer;
+mod auth;
 mod config;
+mod endpoint;
 mod error;
+mod http_error;
 mod log;
 mod metrics;
+mod routing;
+mod shared;
 mod tls;
 
 use std::future::Future;
@@ -43,6 +52,7 @@ pub use config::{
     DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STORE, DEFAULT_TTL_SECONDS,
 };
 pub use error::ServiceError;
+pub use http_error::HttpErrorKind;
 
 /// How long requests in flight may take to finish after SIGTERM or SIGINT.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -92,7 +102,7 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
 pub struct Service {
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    shared: Arc<app::Shared>,
+    shared: Arc<shared::Shared>,
     config_file: PathBuf,
 }
 
@@ -116,7 +126,7 @@ impl Service {
         Ok(Service {
             listener,
             tls,
-            shared: Arc::new(app::Shared::new(config, Challenges::new(store))),
+            shared: Arc::new(shared::Shared::new(config, Challenges::new(store))),
             config_file,
         })
     }
@@ -158,7 +168,7 @@ impl Service {
 /// (axum's own loop has no such limit, so a client sending a byte a second would stay).
 async fn accept_loop<L: axum::serve::Listener>(
     mut listener: L,
-    shared: Arc<app::Shared>,
+    shared: Arc<shared::Shared>,
     timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -172,7 +182,7 @@ async fn accept_loop<L: axum::serve::Listener>(
             (io, _) = listener.accept() => {
                 let shared = shared.clone();
                 let service = hyper::service::service_fn(move |request| {
-                    let answered = app::handle(shared.clone(), request);
+                    let answered = routing::handle(shared.clone(), request);
                     async move { Ok::<_, std::convert::Infallible>(answered.await) }
                 });
                 let connection = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
@@ -219,7 +229,7 @@ async fn shutdown_signal() {
 
 /// On SIGHUP, reloads the config file's rules, trust and tokens; the listen address, store
 /// and limits stay as started.
-async fn reload_on_hangup(file: PathBuf, shared: Arc<app::Shared>) {
+async fn reload_on_hangup(file: PathBuf, shared: Arc<shared::Shared>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

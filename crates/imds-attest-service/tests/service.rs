@@ -451,3 +451,57 @@ fn redis_killed_under_load_is_503_for_every_unredeemed_nonce_then_200_again_with
     let answer = service.verify(fresh[0].clone(), None);
     assert_eq!(answer.status, 200, "{answer:?}");
 }
+
+/// One configured limit, one answer: a body within `max_body_bytes` but over the library's
+/// default input limit is parsed and named for what is wrong with it, as `verify --max-input`
+/// names it, never 422 `input_too_large`.
+#[test]
+fn max_body_bytes_is_the_verifiers_input_limit_too() {
+    let world = World::new();
+    let max = 2 * 1024 * 1024;
+    let service = start(&world.config("s.toml", "", &format!("[limits]\nmax_body_bytes = {max}")));
+    let over_default = imds_attest::DEFAULT_MAX_INPUT_BYTES + 1;
+    // Bodies the library's default limit refuses, each of a form the parser recognises.
+    // A SEQUENCE of 100,000 zero bytes.
+    let mut der = vec![0x30, 0x83, 0x01, 0x86, 0xa0];
+    der.resize(5 + 100_000, 0);
+    let cases: [(&str, Vec<u8>, &str); 2] = [
+        (
+            "base64 of no document",
+            "QUFB".repeat(over_default / 4 + 1).into_bytes(),
+            "der",
+        ),
+        ("DER of no document", der, "structure"),
+    ];
+    for (case, body, kind) in cases {
+        assert!(body.len() > imds_attest::DEFAULT_MAX_INPUT_BYTES, "{case}");
+        // What `verify --max-input 2097152` says of the same bytes.
+        let cli = imds_attest::AttestedDocument::parse_with_max_size(&body, max)
+            .unwrap_err()
+            .kind();
+        let answer = service.verify(body, None);
+        assert_eq!(
+            (answer.status, answer.kind()),
+            (422, kind),
+            "{case}: {answer:?}"
+        );
+        assert_eq!(answer.kind(), cli.as_str(), "{case}");
+    }
+    // A genuine document padded past the default limit verifies, nonce redeemed.
+    let nonce = service.challenge(None);
+    let mut padded = world.document(&nonce);
+    padded.push_str(&" ".repeat(over_default));
+    let answer = service.verify(padded, None);
+    assert_eq!(
+        (
+            answer.status,
+            answer.body["verified"].as_bool(),
+            answer.body["redeemed"].as_bool()
+        ),
+        (200, Some(true), Some(true)),
+        "{answer:?}"
+    );
+    // Over max_body_bytes: refused unread, as before.
+    let answer = service.verify(vec![b'A'; max + 1], None);
+    assert_eq!((answer.status, answer.kind()), (413, "input_too_large"));
+}

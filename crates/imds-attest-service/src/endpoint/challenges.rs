@@ -1,0 +1,29 @@
+//! `POST /v1/challenges`: a fresh nonce from the challenge store.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::StatusCode;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+
+use super::{now, with_store};
+use crate::answer::{json_answer, Answer};
+use crate::http_error::HttpError;
+use crate::shared::{Held, Shared};
+
+/// 201 `{"nonce","expiresAt"}`, or 503 when the store cannot record it.
+pub(crate) async fn issue(shared: &Arc<Shared>, held: Held) -> Result<Answer, HttpError> {
+    let challenge = with_store(shared, held, false, |shared| {
+        let started = Instant::now();
+        let issued = shared.challenges.issue(shared.ttl, now());
+        shared.metrics.store.observe(started.elapsed());
+        issued
+    })
+    .await??;
+    let expires_at = challenge.expires_at.format(&Rfc3339).unwrap_or_default();
+    Ok(json_answer(
+        StatusCode::CREATED,
+        &json!({"nonce": challenge.nonce, "expiresAt": expires_at}),
+    ))
+}
