@@ -224,11 +224,11 @@ pub struct FetchArgs {
         value_name = "URL",
         env = "IMDS_ENDPOINT",
         hide_env_values = true,
-        default_value = imds_attest::fetch::DEFAULT_ENDPOINT
+        default_value = imds_attest::imds::DEFAULT_ENDPOINT
     )]
     pub endpoint: String,
     /// The api-version to ask for.
-    #[arg(long, value_name = "VERSION", default_value = imds_attest::fetch::DEFAULT_API_VERSION)]
+    #[arg(long, value_name = "VERSION", default_value = imds_attest::imds::DEFAULT_API_VERSION)]
     pub api_version: String,
     /// Give up after this many seconds, retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 70)]

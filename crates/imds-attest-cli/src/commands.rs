@@ -149,9 +149,9 @@ fn load_rules(path: &std::path::Path) -> Result<Rules, CliError> {
 }
 
 fn fetch(args: &FetchArgs) -> Result<(), CliError> {
-    use imds_attest::fetch::{fetch_blocking, FetchOptions};
+    use imds_attest::imds::{fetch_blocking, FetchOptions};
     if let Some(nonce) = &args.nonce {
-        imds_attest::fetch::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
+        imds_attest::imds::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
     }
     if args.fetching.fetch_intermediates && !args.verify {
         return Err(CliError::Usage(
@@ -211,7 +211,7 @@ fn fetch(args: &FetchArgs) -> Result<(), CliError> {
 }
 
 /// A failure of `fetch_blocking`: the one place that knows the fetch error type.
-fn fetch_failed(e: imds_attest::fetch::FetchError) -> CliError {
+fn fetch_failed(e: imds_attest::imds::FetchError) -> CliError {
     CliError::FetchFailed {
         kind: e.kind().to_string(),
         message: e.to_string(),

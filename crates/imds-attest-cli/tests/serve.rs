@@ -136,11 +136,11 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
 }
 
 fn fetch(emulator: &Background, nonce: &str) -> String {
-    let mut options = imds_attest::fetch::FetchOptions::default();
+    let mut options = imds_attest::imds::FetchOptions::default();
     options.endpoint = emulator.url().to_owned();
     options.nonce = Some(nonce.to_owned());
     options.backoff = Duration::from_millis(50);
-    imds_attest::fetch::fetch_blocking(&options, |_| {})
+    imds_attest::imds::fetch_blocking(&options, |_| {})
         .unwrap()
         .body
 }

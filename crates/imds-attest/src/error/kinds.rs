@@ -100,15 +100,6 @@ crate::error_kinds! {
         RulesFile = "rules_file",
         /// [`Error::Crypto`].
         Crypto = "crypto",
-        /// A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits (the `fetch` module).
-        InvalidNonce = "invalid_nonce",
-        /// IMDS could not be reached, was too slow, or answered something that is not a document
-        /// (the `fetch` module).
-        Fetch = "fetch",
-        /// IMDS answered with a status that is not retried (the `fetch` module).
-        ImdsStatus = "imds_status",
-        /// IMDS kept serving a cached document for another nonce (the `fetch` module).
-        StaleDocument = "stale_document",
         /// [`Error::IntermediateFetch`].
         IntermediateFetch = "intermediate_fetch",
         /// [`Error::FetchedIntermediateRefused`].
