@@ -19,7 +19,7 @@ use crate::cms::{AttestedDocument, SignedPart};
 use crate::error::{AiaFetchReason, Error, FetchedReason};
 use crate::input;
 use crate::policy::{NonceCheck, Policy};
-use crate::proven::ProvenSigner;
+use crate::signer_proof::ProvenSigner;
 use crate::signature::{self, SignerKey};
 use crate::signer::SignerFacts;
 use crate::tlv::DEFAULT_MAX_INPUT_BYTES;
