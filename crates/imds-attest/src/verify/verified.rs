@@ -40,13 +40,10 @@ impl VerifiedDocument {
     /// The region label of the signer's name (`eastus` in `eastus.metadata.azure.com`), when
     /// the signer names one: the first DNS name one label below the cloud's domain.
     pub fn region(&self) -> Option<&str> {
-        let domain = self.signer.cloud.domain();
+        let cloud = self.signer.cloud;
         self.signer.facts.dns_names.iter().find_map(|name| {
-            let split = name.len().checked_sub(domain.len() + 1)?;
-            let (label, rest) = (name.get(..split)?, name.get(split..)?);
-            let suffix = rest.strip_prefix('.')?;
-            (suffix.eq_ignore_ascii_case(domain) && !label.is_empty() && !label.contains('.'))
-                .then_some(label)
+            let label = cloud.labels_below_domain(name)?;
+            (!label.is_empty() && !label.contains('.')).then_some(label)
         })
     }
 
