@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use imds_attest::fetch::{fetch, FetchOptions};
+use imds_attest::imds::{fetch, FetchOptions};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -32,7 +32,7 @@ pub struct AttestArgs {
         value_name = "URL",
         env = "IMDS_ENDPOINT",
         hide_env_values = true,
-        default_value = imds_attest::fetch::DEFAULT_ENDPOINT
+        default_value = imds_attest::imds::DEFAULT_ENDPOINT
     )]
     pub endpoint: String,
     /// Give up on each step after this many seconds (the IMDS fetch, retries included).

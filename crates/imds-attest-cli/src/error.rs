@@ -4,7 +4,7 @@
 use std::io;
 use std::process::ExitCode;
 
-use imds_attest::fetch::FetchError;
+use imds_attest::imds::FetchError;
 use imds_attest::{AiaFetchReason, Error};
 use imds_attest_setup::SetupError;
 use imds_attest_store::StoreError;
@@ -21,8 +21,7 @@ imds_attest::error_kinds! {
         TrustExpiring = "trust_expiring",
         /// `attest`: the licence service could not be reached.
         ServiceUnreachable = "service_unreachable",
-        /// `attest`: the licence service answered something that is not a verdict;
-        /// `serve`: the service failed while serving.
+        /// `attest`: the licence service answered something that is not a verdict.
         Service = "service",
     }
 }
@@ -62,8 +61,9 @@ pub enum CliError {
     },
     /// `attest`: the licence service could not be reached (kind `service_unreachable`).
     Unreachable(String),
-    /// `serve`: the service failed while serving (kind `service`).
-    ServiceFailed(String),
+    /// `serve`: the service could not start (exit status 2 for its configuration) or failed
+    /// while serving (1), with the service's kind.
+    Service(imds_attest_service::ServiceError),
 }
 
 /// A rejected document, with what the CLI knows about how trust was set up.
@@ -87,14 +87,15 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
             | CliError::StoreFailed(_)
             | CliError::TrustCheck(_)
             | CliError::Remote { .. }
-            | CliError::Unreachable(_)
-            | CliError::ServiceFailed(_),
+            | CliError::Unreachable(_),
         ) => ExitCode::from(1),
+        Err(CliError::Service(e)) if !e.is_config() => ExitCode::from(1),
         Err(
             CliError::Clap(_)
             | CliError::Usage(_)
             | CliError::Setup(_)
             | CliError::StoreOpen(_)
+            | CliError::Service(_)
             | CliError::Output(_),
         ) => ExitCode::from(2),
     }
@@ -133,9 +134,8 @@ impl CliError {
             CliError::Remote {
                 kind: Some(kind), ..
             } => kind,
-            CliError::Remote { kind: None, .. } | CliError::ServiceFailed(_) => {
-                CliKind::Service.as_str()
-            }
+            CliError::Remote { kind: None, .. } => CliKind::Service.as_str(),
+            CliError::Service(e) => e.kind(),
             CliError::Unreachable(_) => CliKind::ServiceUnreachable.as_str(),
         }
     }
@@ -146,8 +146,8 @@ impl CliError {
             CliError::Clap(e) => clap_message(e),
             CliError::Usage(message)
             | CliError::Remote { message, .. }
-            | CliError::Unreachable(message)
-            | CliError::ServiceFailed(message) => message.clone(),
+            | CliError::Unreachable(message) => message.clone(),
+            CliError::Service(e) => e.to_string(),
             CliError::Setup(e) => e.to_string(),
             CliError::StoreOpen(e) => format!("cannot open the --store: {e}"),
             CliError::Rejected(r) => r.message(),
@@ -190,8 +190,10 @@ impl CliError {
             | CliError::Setup(_)
             | CliError::StoreOpen(_)
             | CliError::Remote { .. }
-            | CliError::Unreachable(_)
-            | CliError::ServiceFailed(_) => format!("imds-attest: {message}"),
+            | CliError::Unreachable(_) => format!("imds-attest: {message}"),
+            // The service's line names its kind, as Python's str() of an exception does: there
+            // is no --json for it to be read from.
+            CliError::Service(e) => format!("imds-attest: {}: {message}", e.kind()),
         }
     }
 }
@@ -284,4 +286,85 @@ fn clap_message(e: &clap::Error) -> String {
         }
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use imds_attest::imds::ImdsErrorKind;
+    use imds_attest::ErrorKind;
+    use imds_attest_service::{HttpErrorKind, ServiceErrorKind};
+    use imds_attest_store::StoreErrorKind;
+
+    use super::CliKind;
+
+    /// Names two faces share because they mean the same thing there: a store that could not
+    /// answer, whether a verification or the store itself reports it.
+    const SAME_MEANING: &[&str] = &["store_unavailable"];
+
+    /// Every kind of every face (the CLI's JSON, the service's answers and startup line,
+    /// Python's `.kind`), with the enum that names it.
+    fn every_kind() -> Vec<(&'static str, &'static str)> {
+        let mut all = Vec::new();
+        all.extend(ErrorKind::ALL.map(|k| (k.as_str(), "ErrorKind")));
+        all.extend(ImdsErrorKind::ALL.map(|k| (k.as_str(), "ImdsErrorKind")));
+        all.extend(StoreErrorKind::ALL.map(|k| (k.as_str(), "StoreErrorKind")));
+        all.extend(CliKind::ALL.map(|k| (k.as_str(), "CliKind")));
+        all.extend(HttpErrorKind::ALL.map(|k| (k.as_str(), "HttpErrorKind")));
+        all.extend(ServiceErrorKind::ALL.map(|k| (k.as_str(), "ServiceErrorKind")));
+        all
+    }
+
+    /// The first column of every table in the README's "Errors and their kinds" section.
+    fn readme_rows() -> Vec<String> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let section = readme.split("### Errors and their kinds").nth(1).unwrap();
+        let section = section.split("\n## ").next().unwrap();
+        section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split_once('`'))
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn kinds_of_every_face_are_documented_once() {
+        let rows = readme_rows();
+        let mut seen = BTreeSet::new();
+        let twice: Vec<&String> = rows.iter().filter(|r| !seen.insert(*r)).collect();
+        assert!(twice.is_empty(), "README rows given twice: {twice:?}");
+        let kinds = every_kind();
+        let missing: Vec<_> = kinds
+            .iter()
+            .filter(|(name, _)| !seen.contains(&name.to_string()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "kinds the README does not list: {missing:?}"
+        );
+        let stale: Vec<&String> = rows
+            .iter()
+            .filter(|r| !kinds.iter().any(|(name, _)| name == r))
+            .collect();
+        assert!(stale.is_empty(), "README rows that are no kind: {stale:?}");
+    }
+
+    #[test]
+    fn no_kind_name_has_two_meanings_across_faces() {
+        let mut owners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (name, owner) in every_kind() {
+            owners.entry(name).or_default().push(owner);
+        }
+        let clashing: Vec<_> = owners
+            .iter()
+            .filter(|(name, owners)| owners.len() > 1 && !SAME_MEANING.contains(name))
+            .collect();
+        assert!(clashing.is_empty(), "one name, several enums: {clashing:?}");
+        for name in SAME_MEANING {
+            assert!(owners.get(name).is_some_and(|o| o.len() > 1), "{name}");
+        }
+    }
 }

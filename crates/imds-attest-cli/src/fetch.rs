@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use imds_attest::fetch::{fetch_blocking, FetchOptions};
+use imds_attest::imds::{fetch_blocking, FetchOptions};
 use imds_attest::{AttestedDocument, NonceCheck, Policy, Verifier};
 
 use crate::error::CliError;
@@ -24,11 +24,11 @@ pub struct FetchArgs {
         value_name = "URL",
         env = "IMDS_ENDPOINT",
         hide_env_values = true,
-        default_value = imds_attest::fetch::DEFAULT_ENDPOINT
+        default_value = imds_attest::imds::DEFAULT_ENDPOINT
     )]
     pub endpoint: String,
     /// The api-version to ask for.
-    #[arg(long, value_name = "VERSION", default_value = imds_attest::fetch::DEFAULT_API_VERSION)]
+    #[arg(long, value_name = "VERSION", default_value = imds_attest::imds::DEFAULT_API_VERSION)]
     pub api_version: String,
     /// Give up after this many seconds, retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 70)]
@@ -50,7 +50,7 @@ pub struct FetchArgs {
 /// Fetches, prints or writes the document, then verifies it if asked.
 pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     if let Some(nonce) = &args.nonce {
-        imds_attest::fetch::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
+        imds_attest::imds::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
     }
     if args.fetching.fetch_intermediates && !args.verify {
         return Err(CliError::Usage(

@@ -28,18 +28,12 @@ pub enum LogArg {
     Json,
 }
 
-/// Loads the config (a bad one is a usage error: exit 2) and serves until SIGTERM or SIGINT.
+/// Loads the config (a bad one: exit 2, with its kind) and serves until SIGTERM or SIGINT.
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     imds_attest_service::init_logging(match args.log_format {
         LogArg::Text => LogFormat::Text,
         LogArg::Json => LogFormat::Json,
     });
-    let config = Config::load(&args.config).map_err(|e| CliError::Usage(e.to_string()))?;
-    imds_attest_service::serve(config).map_err(|e| {
-        if e.is_config() {
-            CliError::Usage(e.to_string())
-        } else {
-            CliError::ServiceFailed(e.to_string())
-        }
-    })
+    let config = Config::load(&args.config).map_err(CliError::Service)?;
+    imds_attest_service::serve(config).map_err(CliError::Service)
 }

@@ -136,17 +136,17 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
 }
 
 fn fetch(emulator: &Background, nonce: &str) -> String {
-    let mut options = imds_attest::fetch::FetchOptions::default();
+    let mut options = imds_attest::imds::FetchOptions::default();
     options.endpoint = emulator.url().to_owned();
     options.nonce = Some(nonce.to_owned());
     options.backoff = Duration::from_millis(50);
-    imds_attest::fetch::fetch_blocking(&options, |_| {})
+    imds_attest::imds::fetch_blocking(&options, |_| {})
         .unwrap()
         .body
 }
 
 #[test]
-fn bad_configs_stop_startup_with_one_line_naming_the_key_exit_2() {
+fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let p = dir.path().join(name);
@@ -154,25 +154,52 @@ fn bad_configs_stop_startup_with_one_line_naming_the_key_exit_2() {
         p.to_str().unwrap().to_owned()
     };
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    std::fs::write(
+        dir.path().join("bad.rules.toml"),
+        "[[allow]]\nname = \"x\"\nsku = 3\n",
+    )
+    .unwrap();
+    // The kinds of a trust file, a rules file and a store URL are those `verify --json` and
+    // Python's ConfigError give the same mistake.
     let cases = [
         (
             write("unknown.toml", "[limits]\nmax_bodybytes = 1\n"),
+            "config",
             "line 2: unknown field `max_bodybytes`",
         ),
         (
             dir.path().join("missing.toml").to_str().unwrap().to_owned(),
+            "config",
             "(file): cannot read it",
         ),
         (
             write("pem.toml", "[trust]\nroots = [\"junk.pem\"]\n"),
+            "trust_file",
             "trust.roots:",
         ),
         (
             write("nopem.toml", "[trust]\nintermediates = [\"absent.pem\"]\n"),
+            "trust_file",
             "trust.intermediates: cannot read",
         ),
         (
+            write("nodir.toml", "[trust]\ndir = \"absent\"\n"),
+            "trust_file",
+            "trust.dir: ",
+        ),
+        (
+            write("rules.toml", "policy = \"bad.rules.toml\"\n"),
+            "rules_file",
+            "policy: ",
+        ),
+        (
+            write("norules.toml", "policy = \"absent.rules.toml\"\n"),
+            "rules_file",
+            "policy: cannot read",
+        ),
+        (
             write("store.toml", "[store]\nurl = \"postgres://x\"\n"),
+            "store_url",
             "store.url:",
         ),
         (
@@ -180,22 +207,35 @@ fn bad_configs_stop_startup_with_one_line_naming_the_key_exit_2() {
                 "tls.toml",
                 "[tls]\ncert = \"junk.pem\"\nkey = \"junk.pem\"\n",
             ),
+            "config",
             "tls.cert:",
         ),
         (
             write("halftls.toml", "[tls]\ncert = \"junk.pem\"\n"),
+            "config",
             "tls.key: tls.cert is set without it",
         ),
         (
             write("tokens.toml", "[auth]\ntokens_file = \"absent.txt\"\n"),
+            "config",
             "auth.tokens_file: cannot read",
         ),
-        (write("listen.toml", "listen = \"localhost\"\n"), "listen:"),
+        (
+            write("listen.toml", "listen = \"localhost\"\n"),
+            "config",
+            "listen:",
+        ),
     ];
-    for (file, expected) in cases {
+    for (file, kind, expected) in cases {
         let out = run(&["serve", "--config", &file], b"");
         assert_eq!(out.code, 2, "{file}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{file}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with(&format!("imds-attest: {kind}: config ")),
+            "{file}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains(expected), "{file}: {}", out.stderr);
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::AiaAllowList;
-use imds_attest::fetch::{fetch_blocking, FetchOptions};
+use imds_attest::imds::{fetch_blocking, FetchOptions};
 use imds_attest::{AttestedDocument, NonceCheck, Policy, TrustStore, Verifier};
 use imds_attest_testpki::{claims_json, imds_response, CertSpec, DocSpec, Issued, REFERENCE_TIME};
 use imds_emulator::{Background, Config};

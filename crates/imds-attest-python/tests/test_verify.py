@@ -71,7 +71,7 @@ def test_str_body_and_every_attribute() -> None:
 
 def test_kinds_are_the_rust_enum_s_names() -> None:
     # kinds.md is the kind table the Rust tests keep in step with ErrorKind.
-    table = (REPO / "crates" / "imds-attest" / "src" / "kinds.md").read_text()
+    table = (REPO / "crates" / "imds-attest" / "src" / "error" / "kinds.md").read_text()
     for kind in imds_attest.KINDS:
         assert f"`{kind}`" in table, kind
     assert "document_expired" in imds_attest.KINDS and len(imds_attest.KINDS) >= 40

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::{AiaAllowList, DEFAULT_AIA_TIMEOUT, MAX_FETCHES};
-use imds_attest::{Policy, Rules, TrustStore, Verifier};
+use imds_attest::{TrustStore, Verifier};
+use imds_attest_setup::{PolicySettings, SetupError, TrustDir, TrustSources};
 use serde::Deserialize;
 
-use crate::error::ServiceError;
+use crate::error::{ConfigProblem, ServiceError};
 
 /// Where the service listens unless `listen` says otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -130,7 +131,19 @@ impl Config {
         let err = |key: &str, message: String| ServiceError::Config {
             file: file.to_path_buf(),
             key: key.to_owned(),
+            problem: ConfigProblem::Value,
             message,
+        };
+        // A file the key names that the shared setup refused: its kind on every face.
+        let setup_err = |key: &str, e: SetupError, fix: &str| ServiceError::Config {
+            file: file.to_path_buf(),
+            key: key.to_owned(),
+            problem: ConfigProblem::File(e.kind()),
+            message: if fix.is_empty() {
+                e.to_string()
+            } else {
+                format!("{e}; {fix}")
+            },
         };
         let text = std::fs::read_to_string(file).map_err(|e| {
             err(
@@ -175,11 +188,13 @@ impl Config {
 
         let store_url = parsed.store.url.unwrap_or_else(|| DEFAULT_STORE.to_owned());
         // Opened once here to check it; the service opens its own.
-        imds_attest_store::open(&store_url).map_err(|e| {
-            err(
-                "store.url",
-                format!("{e}; write memory:, sqlite:PATH, redis://HOST:PORT/DB or rediss://..."),
-            )
+        imds_attest_store::open(&store_url).map_err(|e| ServiceError::Config {
+            file: file.to_path_buf(),
+            key: "store.url".to_owned(),
+            problem: ConfigProblem::Store(e.kind()),
+            message: format!(
+                "{e}; write memory:, sqlite:PATH, redis://HOST:PORT/DB or rediss://..."
+            ),
         })?;
 
         let ttl_seconds = parsed.challenge.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
@@ -190,28 +205,23 @@ impl Config {
             ));
         }
 
-        let trust = load_trust(&parsed.trust, &resolve, &err)?;
+        let trust = load_trust(&parsed.trust, &resolve, &setup_err)?;
         let fetcher = load_fetcher(&parsed.trust, &resolve, &err)?;
-        let policy = match &parsed.policy {
-            Some(path) => {
-                let path = resolve(path);
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    err(
-                        "policy",
-                        format!(
-                            "cannot read {}: {e}; give an existing rules file",
-                            path.display()
-                        ),
-                    )
-                })?;
-                let rules = Rules::parse(&text, &path.display().to_string())
-                    .map_err(|e| err("policy", format!("{e}; correct the rules file")))?;
-                rules
-                    .apply_verify_section(Policy::default())
-                    .with_rules(rules)
-            }
-            None => Policy::default(),
+        let rules = match &parsed.policy {
+            Some(path) => Some(imds_attest_setup::load_rules(&resolve(path)).map_err(|e| {
+                let fix = match e {
+                    SetupError::Refused(_) => "correct the rules file",
+                    _ => "give an existing rules file",
+                };
+                setup_err("policy", e, fix)
+            })?),
+            None => None,
         };
+        let policy = PolicySettings {
+            rules,
+            ..PolicySettings::default()
+        }
+        .build();
 
         let tokens = match &parsed.auth.tokens_file {
             Some(path) => Some(load_tokens(&resolve(path), &err)?),
@@ -295,54 +305,35 @@ impl Config {
 fn load_trust(
     section: &TrustSection,
     resolve: &dyn Fn(&Path) -> PathBuf,
-    err: &dyn Fn(&str, String) -> ServiceError,
+    setup_err: &dyn Fn(&str, SetupError, &str) -> ServiceError,
 ) -> Result<TrustStore, ServiceError> {
-    let mut trust = TrustStore::builtin();
-    if !section.roots.is_empty() {
-        trust = trust.without_roots();
-    }
-    let files = section.roots.iter().map(|p| ("trust.roots", p)).chain(
-        section
-            .intermediates
-            .iter()
-            .map(|p| ("trust.intermediates", p)),
-    );
-    for (key, path) in files {
-        let path = resolve(path);
-        let pem = std::fs::read(&path).map_err(|e| {
-            err(
-                key,
-                format!(
-                    "cannot read {}: {e}; give a PEM certificate file",
-                    path.display()
-                ),
-            )
-        })?;
-        let source = path.display().to_string();
-        let added = if key == "trust.roots" {
-            trust.add_roots_pem(&pem, &source)
-        } else {
-            trust.add_intermediates_pem(&pem, &source)
+    let sources = TrustSources {
+        roots: section.roots.iter().map(|p| resolve(p)).collect(),
+        intermediates: section.intermediates.iter().map(|p| resolve(p)).collect(),
+        dir: section
+            .dir
+            .as_ref()
+            .map_or(TrustDir::None, |d| TrustDir::Required(resolve(d))),
+    };
+    sources.build().map_err(|e| {
+        // The key whose file is at fault; any other is the directory's.
+        let file = e.file();
+        let names = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .any(|p| file.as_deref() == Some(&*p.display().to_string()))
         };
-        added.map_err(|e| err(key, format!("{e}; give a PEM certificate file")))?;
-    }
-    if let Some(dir) = &section.dir {
-        let dir = resolve(dir);
-        if !dir.is_dir() {
-            return Err(err(
-                "trust.dir",
-                format!(
-                    "{} is not a directory; create it (roots/<cloud>/*.pem, \
-                     intermediates/*.pem) or correct the path",
-                    dir.display()
-                ),
-            ));
-        }
-        trust
-            .add_trust_dir(&dir)
-            .map_err(|e| err("trust.dir", format!("{e}; fix or remove the file")))?;
-    }
-    Ok(trust)
+        let (key, fix) = if names(&sources.roots) {
+            ("trust.roots", "give a PEM certificate file")
+        } else if names(&sources.intermediates) {
+            ("trust.intermediates", "give a PEM certificate file")
+        } else if matches!(e, SetupError::NotADirectory { .. }) {
+            ("trust.dir", "")
+        } else {
+            ("trust.dir", "fix or remove the file")
+        };
+        setup_err(key, e, fix)
+    })
 }
 
 /// `[trust] fetch_intermediates`: the library's fetcher, on the default hosts or those of

@@ -3,6 +3,36 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use imds_attest::ErrorKind;
+use imds_attest_store::StoreErrorKind;
+
+imds_attest::error_kinds! {
+    /// The kinds of [`ServiceError`] that are the service's own; a trust file, a rules file or
+    /// a store URL that cannot be used has the kind every face gives it
+    /// ([`ConfigProblem`]).
+    pub enum ServiceErrorKind {
+        /// A config key's value is wrong, or the file cannot be read or parsed.
+        Config = "config",
+        /// The listen address could not be bound.
+        Bind = "bind",
+        /// Serving failed after start (the listener broke), or the runtime could not start.
+        Serve = "serve",
+    }
+}
+
+/// What kind of problem a config key has: one of its own, or a file or URL it names that the
+/// shared setup or the store refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// The value itself (kind `config`).
+    Value,
+    /// A trust or rules file it names (kind `trust_file` or `rules_file`).
+    File(ErrorKind),
+    /// The store URL (kind `store_url`, or `store_unavailable` for a file the store refuses).
+    Store(StoreErrorKind),
+}
+
 /// Why the service could not start, or stopped serving.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -13,6 +43,8 @@ pub enum ServiceError {
         file: PathBuf,
         /// The key at fault (`store.url`, `trust.roots`), or `(file)` for the file itself.
         key: String,
+        /// What kind of problem.
+        problem: ConfigProblem,
         /// What is wrong and how to fix it.
         message: String,
     },
@@ -28,6 +60,21 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// The stable kind name: the service's own ([`ServiceErrorKind`]), or for a file or URL
+    /// the config names, the one every face gives it (`trust_file`, `rules_file`,
+    /// `store_url`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServiceError::Config { problem, .. } => match problem {
+                ConfigProblem::Value => ServiceErrorKind::Config.as_str(),
+                ConfigProblem::File(kind) => kind.as_str(),
+                ConfigProblem::Store(kind) => kind.as_str(),
+            },
+            ServiceError::Bind { .. } => ServiceErrorKind::Bind.as_str(),
+            ServiceError::Serve(_) => ServiceErrorKind::Serve.as_str(),
+        }
+    }
+
     /// Whether the operator must fix the configuration (the CLI's exit status 2).
     pub fn is_config(&self) -> bool {
         matches!(
@@ -40,7 +87,9 @@ impl ServiceError {
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServiceError::Config { file, key, message } => {
+            ServiceError::Config {
+                file, key, message, ..
+            } => {
                 write!(f, "config {}: {key}: {message}", file.display())
             }
             ServiceError::Bind { addr, source } => write!(

@@ -6,7 +6,7 @@ use std::fmt;
 
 use hyper::{header, Method, StatusCode};
 use imds_attest::ErrorKind;
-use imds_attest_store::StoreError;
+use imds_attest_store::{StoreError, StoreErrorKind};
 use serde_json::json;
 
 use crate::answer::{json_answer, with_header, Answer, Facts, Outcome};
@@ -41,6 +41,8 @@ imds_attest::error_kinds! {
 pub(crate) enum Kind {
     /// One of the library's kinds.
     Library(ErrorKind),
+    /// One of the stores' (`store_unavailable` when the store fails while serving).
+    Store(StoreErrorKind),
     /// One of the service's own.
     Http(HttpErrorKind),
 }
@@ -50,6 +52,7 @@ impl Kind {
     pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Kind::Library(kind) => kind.as_str(),
+            Kind::Store(kind) => kind.as_str(),
             Kind::Http(kind) => kind.as_str(),
         }
     }
@@ -131,7 +134,7 @@ impl HttpError {
             HttpError::BodyTooLarge { .. } => Kind::Library(ErrorKind::InputTooLarge),
             HttpError::UnreadableBody(_) => Kind::Http(HttpErrorKind::UnreadableBody),
             HttpError::Rejected(e) => Kind::Library(e.kind()),
-            HttpError::Store(e) => Kind::Library(e.kind()),
+            HttpError::Store(e) => Kind::Store(e.kind()),
             HttpError::Panicked | HttpError::Unwritable { .. } => {
                 Kind::Http(HttpErrorKind::Internal)
             }
@@ -356,12 +359,14 @@ mod tests {
     }
 
     #[test]
-    fn a_store_failure_is_503_with_the_library_kind() {
+    fn a_store_failure_is_503_store_unavailable() {
         let error = HttpError::from(StoreError::Full {
             capacity: 1,
             operation: imds_attest_store::Operation::Issue,
         });
         assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(error.kind(), Kind::Library(ErrorKind::StoreUnavailable));
+        assert_eq!(error.kind(), Kind::Store(StoreErrorKind::StoreUnavailable));
+        // The name a verification through a failing store gives too.
+        assert_eq!(error.kind().as_str(), ErrorKind::StoreUnavailable.as_str());
     }
 }

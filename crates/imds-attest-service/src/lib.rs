@@ -51,7 +51,7 @@ pub use config::{
     Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STORE, DEFAULT_TTL_SECONDS,
 };
-pub use error::ServiceError;
+pub use error::{ConfigProblem, ServiceError, ServiceErrorKind};
 pub use http_error::HttpErrorKind;
 
 /// How long requests in flight may take to finish after SIGTERM or SIGINT.
@@ -113,6 +113,7 @@ impl Service {
             imds_attest_store::open(&config.store_url).map_err(|e| ServiceError::Config {
                 file: config.file.clone(),
                 key: "store.url".into(),
+                problem: ConfigProblem::Store(e.kind()),
                 message: e.to_string(),
             })?;
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -60,6 +60,21 @@ impl SetupError {
     }
 }
 
+impl SetupError {
+    /// The file (or directory) at fault, as messages name it.
+    pub fn file(&self) -> Option<String> {
+        match self {
+            SetupError::Unreadable { path, .. }
+            | SetupError::TooLarge { path, .. }
+            | SetupError::NotADirectory { path } => Some(path.display().to_string()),
+            SetupError::Refused(
+                Error::TrustFile { source, .. } | Error::RulesFile { source, .. },
+            ) => Some(source.clone()),
+            SetupError::Refused(_) => None,
+        }
+    }
+}
+
 impl FileRole {
     fn kind(self) -> ErrorKind {
         match self {

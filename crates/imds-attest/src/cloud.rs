@@ -65,20 +65,26 @@ impl Cloud {
     /// assert!(!Cloud::Public.matches("metadata.azure.com.evil.example"));
     /// ```
     pub fn matches(self, dns_name: &str) -> bool {
+        self.labels_below_domain(dns_name).is_some()
+    }
+
+    /// The labels of `dns_name` below this cloud's domain, split at a label boundary and
+    /// compared case-insensitively: `Some("")` for the domain itself, `Some("eastus")` for
+    /// `eastus.metadata.azure.com`, `Some("a.b")` for `a.b.metadata.azure.com`; `None` for a
+    /// name that is neither the domain nor under it. The one place that decides where a
+    /// signer name's cloud domain begins, for its cloud and for its region alike.
+    pub(crate) fn labels_below_domain(self, dns_name: &str) -> Option<&str> {
         let domain = self.domain();
-        let name = dns_name.as_bytes();
-        let Some(split) = name.len().checked_sub(domain.len()) else {
-            return false;
-        };
-        let (prefix, suffix) = name.split_at(split);
-        if !suffix.eq_ignore_ascii_case(domain.as_bytes()) {
-            return false;
+        let split = dns_name.len().checked_sub(domain.len())?;
+        // `get` is None off a character boundary, where an ASCII domain cannot begin anyway.
+        let suffix = dns_name.get(split..)?;
+        if !suffix.eq_ignore_ascii_case(domain) {
+            return None;
         }
-        match prefix.split_last() {
-            None => true,
+        match dns_name.get(..split)? {
+            "" => Some(""),
             // A label boundary, and at least one character before it.
-            Some((b'.', rest)) => !rest.is_empty(),
-            Some(_) => false,
+            prefix => prefix.strip_suffix('.').filter(|labels| !labels.is_empty()),
         }
     }
 
@@ -148,6 +154,25 @@ mod tests {
         ];
         for (name, cloud, want) in cases {
             assert_eq!(cloud.matches(name), *want, "{name} vs {cloud}");
+        }
+    }
+
+    #[test]
+    fn splits_names_below_the_domain_at_a_label_boundary_only() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("metadata.azure.com", Some("")),
+            ("eastus.metadata.azure.com", Some("eastus")),
+            ("a.b.METADATA.azure.com", Some("a.b")),
+            ("evilmetadata.azure.com", None),
+            (".metadata.azure.com", None),
+            ("..metadata.azure.com", Some(".")),
+            ("metadata.azure.com.evil.example", None),
+            ("azure.com", None),
+            ("\u{e9}metadata.azure.com", None),
+            ("\u{e9}.metadata.azure.com", Some("\u{e9}")),
+        ];
+        for (name, want) in cases {
+            assert_eq!(Cloud::Public.labels_below_domain(name), *want, "{name}");
         }
     }
 

@@ -6,7 +6,7 @@
 //! certificate that actually signed to a pinned root of the signer's cloud, the signer's name
 //! (`*.metadata.azure.com` and the other clouds' domains, at a label boundary), the nonce, and
 //! createdOn/expiresOn against a time the caller gives. It never reads the clock, and does no
-//! network I/O unless the `fetch` feature's IMDS client ([`fetch`]) is called, or the `aia`
+//! network I/O unless the `fetch` feature's IMDS client ([`imds`]) is called, or the `aia`
 //! feature's fetcher of missing intermediates ([`aia`]) is given to a verifier.
 //!
 //! ```
@@ -31,22 +31,22 @@ mod claims;
 mod cloud;
 mod cms;
 mod error;
-#[cfg(feature = "fetch")]
-pub mod fetch;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "fetch")]
+pub mod imds;
 mod input;
 mod inspect;
 mod kind_table;
 mod limits;
 mod nonce;
 mod policy;
-mod proven;
 mod redeem;
 mod rules;
 mod signature;
 mod signer;
+mod signer_proof;
 mod strict_json;
 mod tlv;
 mod trust;

@@ -1,6 +1,6 @@
 //! The library's modules import one another one way only, down the pipeline (input -> TLV ->
-//! CMS -> algorithms, X.509, signer -> signature -> chain and trust -> claims -> verify), and
-//! the cold path imports nothing from the warm one. Read from the sources: a `use crate::x`
+//! CMS -> algorithms, X.509, signer -> signature -> chain and trust -> claims -> the proof about
+//! a signer, `signer_proof` -> verify), and the cold path imports nothing from the warm one. Read from the sources: a `use crate::x`
 //! (or `crate::x::` in code) outside comments and unit tests is an edge.
 #![allow(
     clippy::unwrap_used,
@@ -124,6 +124,14 @@ fn no_two_modules_import_each_other_directly_or_in_a_loop() {
     assert!(edges
         .get("verify")
         .is_some_and(|t| t.contains("warm") && t.contains("cms")));
+    for remembers_proofs in ["verify", "warm"] {
+        assert!(
+            edges
+                .get(remembers_proofs)
+                .is_some_and(|t| t.contains("signer_proof")),
+            "{remembers_proofs}"
+        );
+    }
 }
 
 #[test]

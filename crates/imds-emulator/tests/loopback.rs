@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use imds_attest::fetch::{fetch_blocking, FetchError, FetchOptions, FetchReason, Retry};
+use imds_attest::imds::{fetch_blocking, FetchError, FetchOptions, FetchReason, Retry};
 use imds_attest::{
     AttestedDocument, Base64Reason, Cloud, Error, ErrorKind, NonceCheck, Policy, TrustStore,
     Verifier,
@@ -19,7 +19,7 @@ use serde_json::Value;
 mod common;
 use common::{edited, start, MD};
 
-fn fetch(options: &FetchOptions) -> (Result<imds_attest::fetch::Fetched, FetchError>, Vec<Retry>) {
+fn fetch(options: &FetchOptions) -> (Result<imds_attest::imds::Fetched, FetchError>, Vec<Retry>) {
     let mut retries = Vec::new();
     let result = fetch_blocking(options, |retry| retries.push(retry.clone()));
     (result, retries)

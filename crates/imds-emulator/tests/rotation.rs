@@ -7,7 +7,7 @@
 )]
 
 use base64::Engine;
-use imds_attest::fetch::fetch_blocking;
+use imds_attest::imds::fetch_blocking;
 use imds_attest::{
     AttestedDocument, ErrorKind, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
 };

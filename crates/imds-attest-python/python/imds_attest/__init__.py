@@ -29,47 +29,40 @@ class Error(Exception):
     """The base of every exception this package raises itself."""
 
 
-class Rejected(Error):
+class _Kinded(Error):
+    """An error with a stable kind name (``kind``) and what was wrong (``message``)."""
+
+    kind: str
+    message: str
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(kind, message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class Rejected(_Kinded):
     """The document (or the verification) was refused.
 
     ``kind`` is the stable snake_case name of the reason (one of :data:`KINDS`, the names of the
     Rust ``ErrorKind`` and of the CLI's JSON); ``message`` says what was wrong.
     """
 
-    kind: str
-    message: str
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(kind, message)
-        self.kind = kind
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.message}"
-
 
 class StoreUnavailable(Rejected):
     """The challenge store could not answer: refused, never accepted (kind ``store_unavailable``)."""
 
 
-class ConfigError(Error, ValueError):
+class ConfigError(_Kinded, ValueError):
     """A trust file, a rules file or a store URL cannot be used.
 
     ``kind`` is ``trust_file``, ``rules_file`` or ``store_url`` (one of :data:`CONFIG_KINDS`),
     the same name the ``imds-attest`` CLI's JSON and the service's startup error give the same
     mistake; ``message`` names the file (and, for rules, the line) and what is wrong.
     """
-
-    kind: str
-    message: str
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(kind, message)
-        self.kind = kind
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.message}"
 
 
 class UnreadableFile(ConfigError, OSError):

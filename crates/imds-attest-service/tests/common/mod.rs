@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use imds_attest::fetch::FetchOptions;
+use imds_attest::imds::FetchOptions;
 use imds_attest_service::{Config, Service};
 use imds_emulator::Background;
 use serde_json::Value;
@@ -57,7 +57,7 @@ impl World {
         options.nonce = Some(nonce.to_owned());
         options.backoff = Duration::from_millis(50);
         options.deadline = Duration::from_secs(20);
-        imds_attest::fetch::fetch_blocking(&options, |_| {})
+        imds_attest::imds::fetch_blocking(&options, |_| {})
             .unwrap()
             .body
     }

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::algorithms::SignatureAlgorithm;
 use crate::cms::SignedPart;
-use crate::proven::ProvenSigner;
+use crate::signer_proof::ProvenSigner;
 
 /// The number of signers a [`Verifier`](crate::Verifier) remembers by default.
 pub const DEFAULT_CACHE_CAPACITY: usize = 4096;

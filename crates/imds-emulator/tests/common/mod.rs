@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use imds_attest::fetch::FetchOptions;
+use imds_attest::imds::FetchOptions;
 use imds_attest::TrustStore;
 use imds_emulator::{Background, Config};
 use openssl::bn::BigNum;

@@ -1,5 +1,5 @@
-//! What the cold path proved about a signer: its key, cloud, facts and chain, and the span of
-//! time in which that proof holds.
+//! The proof about a signer: what the cold path proved (its key, cloud, facts and chain) and
+//! the span of time in which that proof holds, which the warm path remembers.
 
 use time::OffsetDateTime;
 

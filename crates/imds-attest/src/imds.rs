@@ -1,5 +1,6 @@
-//! Getting an attested document from IMDS, on the VM (feature `fetch`; the verifier itself
-//! never touches the network).
+//! The IMDS client: getting an attested document from IMDS, on the VM (cargo feature `fetch`;
+//! the verifier itself never touches the network, and fetching missing intermediates is
+//! [`aia`](crate::aia)'s, not this).
 //!
 //! The request IMDS documents: `GET /metadata/attested/document?api-version=V&nonce=N` with
 //! `Metadata: true`, never through a proxy, never redirected. Connection errors, 410, 429
@@ -12,10 +13,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cms::AttestedDocument;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
-/// Why a fetch failed. Its [`kind`](Self::kind) names are in the same table as the verifier's
-/// ([`ErrorKind`]).
+/// Why a fetch failed. Its [`kind`](Self::kind) is an [`ImdsErrorKind`], whose names no
+/// verification failure ([`ErrorKind`](crate::ErrorKind)) uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -79,15 +80,42 @@ pub enum FetchReason {
     },
 }
 
+crate::error_kinds! {
+    /// The stable, machine-readable name of an IMDS client failure: the same snake_case names
+    /// in the CLI's `--json` output (`"kind"`). A name is never reused for another meaning, nor
+    /// by [`ErrorKind`](crate::ErrorKind); new kinds may be added.
+    ///
+    /// | kind | meaning |
+    /// |---|---|
+    /// | `invalid_nonce` | A nonce to ask IMDS for is not 1 to 32 ASCII letters and digits. |
+    /// | `fetch` | IMDS could not be reached, was too slow, or answered something that is not a document. |
+    /// | `imds_status` | IMDS answered a status that is not retried, such as 400 or 404. |
+    /// | `stale_document` | IMDS kept serving a cached document for another nonce. |
+    ///
+    /// ```
+    /// use imds_attest::imds::ImdsErrorKind;
+    /// assert_eq!(ImdsErrorKind::StaleDocument.as_str(), "stale_document");
+    /// ```
+    pub enum ImdsErrorKind {
+        /// [`FetchError::InvalidNonce`].
+        InvalidNonce = "invalid_nonce",
+        /// [`FetchError::Failed`].
+        Fetch = "fetch",
+        /// [`FetchError::ImdsStatus`].
+        ImdsStatus = "imds_status",
+        /// [`FetchError::StaleDocument`].
+        StaleDocument = "stale_document",
+    }
+}
+
 impl FetchError {
-    /// The stable, machine-readable kind: `invalid_nonce`, `fetch`, `imds_status` or
-    /// `stale_document`.
-    pub fn kind(&self) -> ErrorKind {
+    /// The stable, machine-readable kind.
+    pub fn kind(&self) -> ImdsErrorKind {
         match self {
-            FetchError::InvalidNonce { .. } => ErrorKind::InvalidNonce,
-            FetchError::Failed { .. } => ErrorKind::Fetch,
-            FetchError::ImdsStatus { .. } => ErrorKind::ImdsStatus,
-            FetchError::StaleDocument { .. } => ErrorKind::StaleDocument,
+            FetchError::InvalidNonce { .. } => ImdsErrorKind::InvalidNonce,
+            FetchError::Failed { .. } => ImdsErrorKind::Fetch,
+            FetchError::ImdsStatus { .. } => ImdsErrorKind::ImdsStatus,
+            FetchError::StaleDocument { .. } => ImdsErrorKind::StaleDocument,
         }
     }
 }
@@ -464,6 +492,17 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_imds_kind_names_a_verification_failure() {
+        for kind in ImdsErrorKind::ALL {
+            assert!(
+                kind.as_str().parse::<crate::ErrorKind>().is_err(),
+                "{kind} is also an ErrorKind"
+            );
+            assert_eq!(kind.as_str().parse::<ImdsErrorKind>(), Ok(kind));
+        }
+    }
 
     #[test]
     fn accepts_only_nonces_imds_accepts() {
