@@ -8,8 +8,6 @@ pub(crate) mod verify;
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use crate::http_error::HttpError;
 use crate::shared::{Held, Shared};
 
@@ -46,8 +44,5 @@ pub(crate) async fn with_store<T: Send + 'static>(
     }
 }
 
-/// The current time, to the second: documents carry whole seconds.
-pub(crate) fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now - time::Duration::nanoseconds(now.nanosecond().into())
-}
+/// The current time, to the second, as every face reads it.
+pub(crate) use imds_attest_setup::now;
