@@ -28,9 +28,6 @@
     missing_docs
 )]
 
-#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
-mod redis_server;
-
 use std::io::{BufRead, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -39,6 +36,8 @@ use std::time::{Duration, Instant};
 
 use imds_attest::{NonceCheck, Policy, TrustStore, Verifier};
 use imds_attest_service::{Config, LogFormat, Service};
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, imds_response, DocSpec};
 use imds_emulator::{Chain, Cloud, Pki};
 use time::OffsetDateTime;
@@ -70,7 +69,7 @@ fn main() {
     if let Ok(files) = std::env::var(BARE) {
         return bare(&files);
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let pki = Pki::open(
         &dir.path().join("pki"),
         Cloud::Public,
@@ -87,7 +86,7 @@ fn main() {
         &pki,
         &(0..DOCS).map(|i| format!("lib{i}")).collect::<Vec<_>>(),
     );
-    let redis = redis_server::RedisServer::start(&[]);
+    let redis = RedisServer::start(&[]);
     let mut stores = vec![
         ("memory", "memory:".to_owned()),
         (

@@ -19,13 +19,12 @@
 )]
 #![allow(clippy::print_stdout)]
 
-#[path = "../tests/common/redis_server.rs"]
-mod redis_server;
-
 use std::time::Instant;
 
 use imds_attest::{NonceCheck, Policy, Rules, TrustStore, Verifier};
 use imds_attest_store::{open, Challenges, Redemption, Store};
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, TestPki, REFERENCE_TIME};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -53,17 +52,17 @@ region = "eastus"
 "#;
 
 fn main() {
-    let redis = redis_server::RedisServer::start(&[]);
+    let redis = RedisServer::start(&[]);
     stores_alone(redis.as_ref());
     licence_checks(redis.as_ref());
 }
 
-fn stores_alone(redis: Option<&redis_server::RedisServer>) {
+fn stores_alone(redis: Option<&RedisServer>) {
     println!(
         "redemptions/s, {THREADS} threads, {NONCES} nonces a round, median of {ROUNDS} rounds"
     );
     bench("memory", &*open("memory:").unwrap());
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("bench.db");
     bench(
         "sqlite",
@@ -129,7 +128,7 @@ enum Check {
     Redeem(usize),
 }
 
-fn licence_checks(redis: Option<&redis_server::RedisServer>) {
+fn licence_checks(redis: Option<&RedisServer>) {
     println!(
         "\nverify + rules + redeem, docs/s, {THREADS} verifier threads, {DOCS} documents a \
          round, median of {DOC_ROUNDS} interleaved rounds"
@@ -160,7 +159,7 @@ fn licence_checks(redis: Option<&redis_server::RedisServer>) {
             .unwrap();
     }
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     // Each round opens its store again: memory: is then a fresh one, SQLite and Redis the
     // same file and server as before.
     let mut backends = vec![

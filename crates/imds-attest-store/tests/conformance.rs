@@ -7,13 +7,11 @@
     clippy::panic
 )]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::collections::HashMap;
 
 use imds_attest_store::{open, FirstUse, NonceReason, Redemption, Store, StoreError};
-use redis_server::RedisServer;
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp::{self, TempDir};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -22,7 +20,7 @@ const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 /// A store and what must outlive it (its file, its server).
 struct Fixture {
     store: Box<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<TempDir>,
     _redis: Option<RedisServer>,
 }
 
@@ -35,7 +33,7 @@ fn memory() -> Option<Fixture> {
 }
 
 fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let url = format!("sqlite:{}", dir.path().join("store.db").display());
     Some(Fixture {
         store: open(&url).unwrap(),

@@ -8,13 +8,10 @@
     clippy::panic
 )]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::time::Instant;
 
 use imds_attest_store::{open, Backend, FirstUse, Operation, Redemption, StoreError};
-use redis_server::RedisServer;
+use imds_attest_testpki::redis::RedisServer;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 

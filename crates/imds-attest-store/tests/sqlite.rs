@@ -18,6 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use imds_attest_store::{open, Redemption, StoreError};
+use imds_attest_testpki::temp;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -113,7 +114,7 @@ fn two_processes_redeem_each_nonce_exactly_once() {
 
 /// One race of two processes over fresh nonces: how many each won, exactly once asserted.
 fn race_two_processes() -> (usize, usize) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     {
         let store = open(&url(&db)).unwrap();
@@ -158,7 +159,7 @@ fn race_two_processes() -> (usize, usize) {
 
 #[test]
 fn redemption_survives_sigkill_and_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     open(&url(&db))
         .unwrap()
@@ -181,7 +182,7 @@ fn redemption_survives_sigkill_and_restart() {
 
 #[test]
 fn store_files_are_created_owner_only() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     let store = open(&url(&db)).unwrap();
     store.issue("abc", T0 + Duration::HOUR, T0).unwrap();
@@ -193,7 +194,7 @@ fn store_files_are_created_owner_only() {
 
 #[test]
 fn refuses_a_file_others_may_read() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     std::fs::write(&db, b"").unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -208,7 +209,7 @@ fn refuses_a_file_others_may_read() {
 
 #[test]
 fn refuses_a_directory() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let err = open(&url(dir.path())).unwrap_err();
     assert!(
         matches!(
@@ -221,7 +222,7 @@ fn refuses_a_directory() {
 
 #[test]
 fn sync_full_is_described_and_works() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     let store = open(&format!("{}?sync=full", url(&db))).unwrap();
     assert_eq!(
@@ -234,7 +235,7 @@ fn sync_full_is_described_and_works() {
 
 #[test]
 fn long_expired_rows_are_forgotten() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     let store = open(&url(&db)).unwrap();
     for i in 0..1000 {
@@ -265,7 +266,7 @@ fn long_expired_rows_are_forgotten() {
 /// answers' path.
 #[test]
 fn the_wal_is_checkpointed_in_the_background() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     let store = open(&url(&db)).unwrap();
     for i in 0..NONCES {

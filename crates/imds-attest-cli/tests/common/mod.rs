@@ -22,9 +22,7 @@ pub fn repo() -> PathBuf {
 
 /// The path of a file under testdata/real/ (`raw/NAME.der` and the like included).
 pub fn real(name: &str) -> String {
-    repo()
-        .join("testdata/real")
-        .join(name)
+    imds_attest_testpki::genuine::path(name)
         .to_str()
         .unwrap()
         .to_owned()
