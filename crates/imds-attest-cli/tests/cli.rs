@@ -9,10 +9,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{run, ANY_NONCE_WARNING, REAL, REAL_AT, REAL_NONCE};
+use common::{run, PkiFiles, ANY_NONCE_WARNING, REAL, REAL_AT, REAL_NONCE};
 use imds_attest_testpki::{claims_json, imds_response, TestPki, REFERENCE_TIME};
 
 const TEST_AT: &str = "2026-06-01T12:00:00Z";
@@ -33,16 +32,9 @@ struct Fixtures {
 }
 
 fn fixtures() -> &'static Fixtures {
-    static F: OnceLock<Fixtures> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-fixtures");
-        std::fs::create_dir_all(&dir).unwrap();
-        let pki = TestPki::azure();
-        let write = |name: &str, data: &[u8]| {
-            let path = dir.join(name);
-            std::fs::write(&path, data).unwrap();
-            path.to_str().unwrap().to_owned()
-        };
+    static F: OnceLock<(PkiFiles, Fixtures)> = OnceLock::new();
+    &F.get_or_init(|| {
+        let files = PkiFiles::new(TestPki::azure());
         let test_at =
             time::OffsetDateTime::parse(TEST_AT, &time::format_description::well_known::Rfc3339);
         assert_eq!(
@@ -50,14 +42,16 @@ fn fixtures() -> &'static Fixtures {
             REFERENCE_TIME,
             "TEST_AT is the PKI's reference time"
         );
-        let der = pki.sign(&claims_json("cli-nonce", REFERENCE_TIME));
-        Fixtures {
-            root: write("root.pem", pki.root_pem().as_bytes()),
-            intermediate: write("intermediate.pem", pki.intermediates_pem().as_bytes()),
-            doc: write("doc.json", imds_response(&der).as_bytes()),
-            empty_pem: write("empty.pem", b"# no certificate here\n"),
-        }
+        let der = files.pki.sign(&claims_json("cli-nonce", REFERENCE_TIME));
+        let fixtures = Fixtures {
+            root: files.root.clone(),
+            intermediate: files.intermediate.clone(),
+            doc: files.put("doc.json", imds_response(&der)),
+            empty_pem: files.put("empty.pem", "# no certificate here\n"),
+        };
+        (files, fixtures)
     })
+    .1
 }
 
 enum Expect {

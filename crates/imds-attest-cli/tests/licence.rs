@@ -11,11 +11,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use common::{run, Run};
+use common::{run, PkiFiles, Run};
 use imds_attest_testpki::loopback::free_port;
 use imds_attest_testpki::redis::RedisServer;
 use imds_attest_testpki::temp::{self, TempDir};
@@ -33,35 +32,18 @@ const SINGLE_USE_WARNING: &str =
 
 /// The test PKI with a signer valid until 2029 (the usual one expires in 2026-11), so that a
 /// document can be verified after a challenge issued by the real clock has expired.
-struct Pki {
-    pki: TestPki,
-    root: String,
-    intermediate: String,
-    dir: PathBuf,
-}
-
-fn pki() -> &'static Pki {
-    static P: OnceLock<Pki> = OnceLock::new();
+fn pki() -> &'static PkiFiles {
+    static P: OnceLock<PkiFiles> = OnceLock::new();
     P.get_or_init(|| {
         let leaf = CertSpec {
             not_after: REFERENCE_TIME + time::Duration::days(3 * 365),
             ..CertSpec::imds_leaf()
         };
-        let pki = TestPki::with_leaf(&["Test Azure RSA TLS Issuing CA 07"], &leaf, 0);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("cli-licence-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| {
-            let path = dir.join(name);
-            std::fs::write(&path, text).unwrap();
-            path.to_str().unwrap().to_owned()
-        };
-        Pki {
-            root: write("root.pem", &pki.root_pem()),
-            intermediate: write("intermediate.pem", &pki.intermediates_pem()),
-            pki,
-            dir,
-        }
+        PkiFiles::new(TestPki::with_leaf(
+            &["Test Azure RSA TLS Issuing CA 07"],
+            &leaf,
+            0,
+        ))
     })
 }
 
@@ -70,11 +52,10 @@ fn document(nonce: &str, created: OffsetDateTime) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let p = pki();
     let der = p.pki.sign(&claims_json(nonce, created));
-    let path = p
-        .dir
-        .join(format!("doc-{}.json", N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::write(&path, imds_response(&der)).unwrap();
-    path.to_str().unwrap().to_owned()
+    p.put(
+        &format!("doc-{}.json", N.fetch_add(1, Ordering::Relaxed)),
+        imds_response(&der),
+    )
 }
 
 /// A fresh SQLite store URL (the file does not exist yet) and the store's description.

@@ -7,15 +7,15 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::collections::HashMap;
 
+use common::{sqlite_url, T0};
 use imds_attest_store::{open, FirstUse, NonceReason, Redemption, Store, StoreError};
 use imds_attest_testpki::redis::RedisServer;
 use imds_attest_testpki::temp::{self, TempDir};
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+use time::Duration;
 
 /// A store and what must outlive it (its file, its server).
 struct Fixture {
@@ -34,7 +34,7 @@ fn memory() -> Option<Fixture> {
 
 fn sqlite() -> Option<Fixture> {
     let dir = temp::dir();
-    let url = format!("sqlite:{}", dir.path().join("store.db").display());
+    let url = sqlite_url(&dir.path().join("store.db"));
     Some(Fixture {
         store: open(&url).unwrap(),
         _dir: Some(dir),

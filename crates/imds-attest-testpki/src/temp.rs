@@ -11,3 +11,14 @@ pub fn dir() -> TempDir {
         .tempdir()
         .expect("a temporary directory")
 }
+
+/// A new, empty directory in `parent`: for what a whole test binary shares through a `static`,
+/// which is never dropped, so that it stays under the target directory (`CARGO_TARGET_TMPDIR`)
+/// rather than the system's temporary folder.
+pub fn dir_in(parent: impl AsRef<std::path::Path>) -> TempDir {
+    std::fs::create_dir_all(parent.as_ref()).expect("the parent of a temporary directory");
+    tempfile::Builder::new()
+        .prefix("imds-attest-")
+        .tempdir_in(parent)
+        .expect("a temporary directory")
+}
