@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use imds_attest::{NonceCheck, Policy, TrustStore, Verifier};
 use imds_attest_service::{Config, LogFormat, Service};
+use imds_attest_testpki::parallel;
 use imds_attest_testpki::redis::RedisServer;
 use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, imds_response, DocSpec};
@@ -760,27 +761,10 @@ async fn run_requests(
 
 /// Documents for these nonces, signed now on every core.
 fn sign(pki: &Pki, nonces: &[String]) -> Vec<(String, Vec<u8>)> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let created = now();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = nonces
-            .chunks(nonces.len().div_ceil(cores).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|n| {
-                            let der = DocSpec::imds(&claims_json(n, created)).sign(&pki.leaf);
-                            (n.clone(), imds_response(&der).into_bytes())
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    parallel::map(nonces, |n| {
+        let der = DocSpec::imds(&claims_json(n, created)).sign(&pki.leaf);
+        (n.clone(), imds_response(&der).into_bytes())
     })
 }
 

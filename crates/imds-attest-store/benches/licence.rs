@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use imds_attest::{NonceCheck, Policy, Rules, TrustStore, Verifier};
 use imds_attest_store::{open, Challenges, Redemption, Store};
+use imds_attest_testpki::parallel;
 use imds_attest_testpki::redis::RedisServer;
 use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, TestPki, REFERENCE_TIME};
@@ -235,29 +236,12 @@ fn licence_checks(redis: Option<&RedisServer>) {
 fn sign_pool(pki: &TestPki, n: usize) -> Vec<Doc> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let base = NEXT.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let indices: Vec<usize> = (base..base + n).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = indices
-            .chunks(n.div_ceil(cores).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|i| {
-                            let nonce = format!("licence{i}");
-                            let der = pki.sign(&claims_json(&nonce, REFERENCE_TIME));
-                            let body = imds_attest_testpki::imds_response(&der).into_bytes();
-                            Doc { nonce, body }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    parallel::map(&indices, |i| {
+        let nonce = format!("licence{i}");
+        let der = pki.sign(&claims_json(&nonce, REFERENCE_TIME));
+        let body = imds_attest_testpki::imds_response(&der).into_bytes();
+        Doc { nonce, body }
     })
 }
 

@@ -30,6 +30,8 @@ pub mod genuine;
 pub mod hostile;
 pub mod loopback;
 #[cfg(feature = "kit")]
+pub mod parallel;
+#[cfg(feature = "kit")]
 pub mod redis;
 #[cfg(feature = "kit")]
 pub mod temp;
