@@ -8,8 +8,8 @@
 //! the IMDS emulator.
 //!
 //! With the `kit` feature, which only dev-dependencies turn on, it is also the workspace's test
-//! kit: `redis` (a real `redis-server`), `genuine` (the documents of `testdata/real/`) and
-//! `temp` (temporary directories).
+//! kit: `redis` (a real `redis-server`), `genuine` (the documents of `testdata/real/`), `temp`
+//! (temporary directories) and `parallel` (work on every core, for the benchmarks).
 //!
 //! ```
 //! use imds_attest_testpki::{claims_json, TestPki, REFERENCE_TIME};
