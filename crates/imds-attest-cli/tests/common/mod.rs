@@ -35,6 +35,7 @@ pub fn real(name: &str) -> String {
 /// also write what they pass the binary. Kept by a test binary's `static`, so it lives under
 /// `CARGO_TARGET_TMPDIR`.
 pub struct PkiFiles {
+    /// The PKI, to sign documents with.
     pub pki: TestPki,
     /// `root.pem`'s path.
     pub root: String,
