@@ -9,10 +9,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{run, ANY_NONCE_WARNING, REAL, REAL_AT, REAL_NONCE};
+use common::{run, PkiFiles, ANY_NONCE_WARNING, REAL, REAL_AT, REAL_NONCE};
 use imds_attest_testpki::{claims_json, imds_response, TestPki, REFERENCE_TIME};
 
 const TEST_AT: &str = "2026-06-01T12:00:00Z";
@@ -33,16 +32,9 @@ struct Fixtures {
 }
 
 fn fixtures() -> &'static Fixtures {
-    static F: OnceLock<Fixtures> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-fixtures");
-        std::fs::create_dir_all(&dir).unwrap();
-        let pki = TestPki::azure();
-        let write = |name: &str, data: &[u8]| {
-            let path = dir.join(name);
-            std::fs::write(&path, data).unwrap();
-            path.to_str().unwrap().to_owned()
-        };
+    static F: OnceLock<(PkiFiles, Fixtures)> = OnceLock::new();
+    &F.get_or_init(|| {
+        let files = PkiFiles::new(TestPki::azure());
         let test_at =
             time::OffsetDateTime::parse(TEST_AT, &time::format_description::well_known::Rfc3339);
         assert_eq!(
@@ -50,14 +42,16 @@ fn fixtures() -> &'static Fixtures {
             REFERENCE_TIME,
             "TEST_AT is the PKI's reference time"
         );
-        let der = pki.sign(&claims_json("cli-nonce", REFERENCE_TIME));
-        Fixtures {
-            root: write("root.pem", pki.root_pem().as_bytes()),
-            intermediate: write("intermediate.pem", pki.intermediates_pem().as_bytes()),
-            doc: write("doc.json", imds_response(&der).as_bytes()),
-            empty_pem: write("empty.pem", b"# no certificate here\n"),
-        }
+        let der = files.pki.sign(&claims_json("cli-nonce", REFERENCE_TIME));
+        let fixtures = Fixtures {
+            root: files.root.clone(),
+            intermediate: files.intermediate.clone(),
+            doc: files.put("doc.json", imds_response(&der)),
+            empty_pem: files.put("empty.pem", "# no certificate here\n"),
+        };
+        (files, fixtures)
     })
+    .1
 }
 
 enum Expect {
@@ -76,14 +70,11 @@ fn verify_exit_statuses_and_messages() {
     let der = std::fs::read(real("der")).unwrap();
     let b64 = std::fs::read(real("b64")).unwrap();
     let huge = vec![b'A'; 70_000];
+    // Only what the trycmd snapshots (tests/cmd/) do not pin exactly: stdin, other arguments,
+    // the test PKI.
     let cases: Vec<(&str, Vec<&str>, Vec<u8>, Expect)> = vec![
-        ("real document at its time", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", REAL_AT], vec![], Expect::Verified("vmId            ddc87bd2-3ebb-43dc-92a9-90b104cd9527")),
         ("DER on stdin by default", vec!["verify", "--nonce", REAL_NONCE, "--at", REAL_AT], der.clone(), Expect::Verified("nonce           20251119-185330 (checked)")),
         ("base64 on stdin as '-'", vec!["verify", "-", "--any-nonce", "--at", REAL_AT], b64, Expect::Verified("(NOT checked: --any-nonce)")),
-        // Its own expiry first, though the signer certificate has expired too.
-        ("real document today", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "2026-11-21T00:00:00Z"], vec![], Expect::Rejected("document expired at 2025-11-19T18:53:30Z, 366 days 5h 6m before the verification time 2026-11-21T00:00:00Z")),
-        ("real document today, its time tolerated", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "2026-11-21T00:00:00Z", "--skew", "40000000"], vec![], Expect::Rejected("certificate \"CN=metadata.azure.com,O=Microsoft Corporation,L=Redmond,ST=WA,C=US\" expired at 2026-04-23T13:58:46Z")),
-        ("nonce off by one", vec!["verify", &json, "--nonce", "20251119-185331", "--at", REAL_AT], vec![], Expect::Rejected("nonce \"20251119-185330\" in the document is not the expected \"20251119-185331\"")),
         ("cloud not allowed", vec!["verify", &json, "--any-nonce", "--at", REAL_AT, "--cloud", "usgov", "--cloud", "china"], vec![], Expect::Rejected("not under any allowed cloud domain: metadata.azure.us (usgov), metadata.azure.cn (china)")),
         ("older than max age", vec!["verify", &json, "--any-nonce", "--at", "2025-11-19T13:05:00Z", "--max-age", "600"], vec![], Expect::Rejected("is 690 s old, more than the maximum age of 600 s")),
         ("expired document", vec!["verify", &f.doc, "--any-nonce", "--at", "2026-06-01T18:06:00Z", "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Rejected("document expired at 2026-06-01T18:00:00Z, 6m 0s before the verification time 2026-06-01T18:06:00Z")),
@@ -95,21 +86,15 @@ fn verify_exit_statuses_and_messages() {
         ("oversized input", vec!["verify", "--any-nonce"], huge.clone(), Expect::Rejected("input is larger than the limit of 65536 bytes")),
         ("input over a lowered limit", vec!["verify", &json, "--any-nonce", "--max-input", "1000"], vec![], Expect::Rejected("input is larger than the limit of 1000 bytes")),
         ("raised limit reaches the decoder", vec!["verify", "--any-nonce", "--max-input", "100000"], huge, Expect::Rejected("52498 trailing bytes follow the DER value")),
-        ("real document at Unix seconds", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "1763556810"], vec![], Expect::Verified("createdOn       2025-11-19T12:53:30Z")),
         ("huge skew and max age do not overflow", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", REAL_AT, "--skew", "4294967295", "--max-age", "4294967295"], vec![], Expect::Verified("cloud           public")),
-        ("the last minutes of year 9999", vec!["verify", &json, "--nonce", REAL_NONCE, "--at", "9999-12-31T23:58:00Z"], vec![], Expect::Rejected("before the verification time 9999-12-31T23:58:00Z")),
-        ("empty --nonce", vec!["verify", &json, "--nonce", "", "--at", REAL_AT], vec![], Expect::Usage("invalid value '' for '--nonce <NONCE>': the nonce is empty; give the nonce the document must carry, or --any-nonce to skip the check")),
-        ("--at beyond year 9999", vec!["verify", &json, "--any-nonce", "--at", "253402300800"], vec![], Expect::Usage("Unix time 253402300800 is out of range")),
         ("--at beyond i64", vec!["verify", &json, "--any-nonce", "--at", "99999999999999999999"], vec![], Expect::Usage("Unix time 99999999999999999999 is out of range")),
         ("unreadable file", vec!["verify", "/nonexistent/doc.json", "--any-nonce"], vec![], Expect::Usage("cannot read /nonexistent/doc.json")),
         ("no nonce option", vec!["verify", &json], vec![], Expect::Usage("<--nonce <NONCE>|--any-nonce|--store <URL>>")),
         ("both nonce options", vec!["verify", &json, "--nonce", "a", "--any-nonce"], vec![], Expect::Usage("cannot be used with")),
-        ("bad --at", vec!["verify", &json, "--any-nonce", "--at", "yesterday"], vec![], Expect::Usage("expected RFC 3339")),
         ("bad --cloud", vec!["verify", &json, "--any-nonce", "--cloud", "azure"], vec![], Expect::Usage("unknown cloud \"azure\"")),
         ("negative --skew", vec!["verify", &json, "--any-nonce", "--skew=-5"], vec![], Expect::Usage("invalid value '-5' for '--skew <SECONDS>'")),
         ("root file without certificate", vec!["verify", &json, "--any-nonce", "--root", &f.empty_pem], vec![], Expect::Usage("it holds no PEM certificate")),
         ("unreadable root file", vec!["verify", &json, "--any-nonce", "--root", "/nonexistent/root.pem"], vec![], Expect::Usage("cannot read /nonexistent/root.pem")),
-        ("no subcommand", vec![], vec![], Expect::Usage("Usage: imds-attest")),
     ];
     for (name, args, stdin, expect) in cases {
         let mut r = run(&args, &stdin);

@@ -10,32 +10,30 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_emulator::{Background, Config, Faults};
 
 struct Running {
     url: String,
     dir: PathBuf,
     _emulator: Background,
+    // Last: the PKI folder goes once the emulator has stopped.
+    _pki: TempDir,
 }
 
 fn start(faults: Faults) -> Running {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-emulator-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
+    let pki = temp::dir();
     let emulator = Background::start(Config {
         faults,
-        ..Config::new(dir)
+        ..Config::new(pki.path().to_path_buf())
     })
     .unwrap();
     Running {
         url: emulator.url().to_owned(),
         dir: emulator.pki_dir().to_path_buf(),
         _emulator: emulator,
+        _pki: pki,
     }
 }
 

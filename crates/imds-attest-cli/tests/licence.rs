@@ -10,14 +10,14 @@
 )]
 
 mod common;
-#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
-mod redis_server;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use common::{run, Run};
+use common::{run, PkiFiles, Run};
+use imds_attest_testpki::loopback::free_port;
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_attest_testpki::{claims_json, imds_response, CertSpec, TestPki, REFERENCE_TIME};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -32,35 +32,18 @@ const SINGLE_USE_WARNING: &str =
 
 /// The test PKI with a signer valid until 2029 (the usual one expires in 2026-11), so that a
 /// document can be verified after a challenge issued by the real clock has expired.
-struct Pki {
-    pki: TestPki,
-    root: String,
-    intermediate: String,
-    dir: PathBuf,
-}
-
-fn pki() -> &'static Pki {
-    static P: OnceLock<Pki> = OnceLock::new();
+fn pki() -> &'static PkiFiles {
+    static P: OnceLock<PkiFiles> = OnceLock::new();
     P.get_or_init(|| {
         let leaf = CertSpec {
             not_after: REFERENCE_TIME + time::Duration::days(3 * 365),
             ..CertSpec::imds_leaf()
         };
-        let pki = TestPki::with_leaf(&["Test Azure RSA TLS Issuing CA 07"], &leaf, 0);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("cli-licence-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| {
-            let path = dir.join(name);
-            std::fs::write(&path, text).unwrap();
-            path.to_str().unwrap().to_owned()
-        };
-        Pki {
-            root: write("root.pem", &pki.root_pem()),
-            intermediate: write("intermediate.pem", &pki.intermediates_pem()),
-            pki,
-            dir,
-        }
+        PkiFiles::new(TestPki::with_leaf(
+            &["Test Azure RSA TLS Issuing CA 07"],
+            &leaf,
+            0,
+        ))
     })
 }
 
@@ -69,15 +52,14 @@ fn document(nonce: &str, created: OffsetDateTime) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let p = pki();
     let der = p.pki.sign(&claims_json(nonce, created));
-    let path = p
-        .dir
-        .join(format!("doc-{}.json", N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::write(&path, imds_response(&der)).unwrap();
-    path.to_str().unwrap().to_owned()
+    p.put(
+        &format!("doc-{}.json", N.fetch_add(1, Ordering::Relaxed)),
+        imds_response(&der),
+    )
 }
 
 /// A fresh SQLite store URL (the file does not exist yet) and the store's description.
-fn sqlite_store(dir: &tempfile::TempDir) -> String {
+fn sqlite_store(dir: &TempDir) -> String {
     format!("sqlite:{}", dir.path().join("licences.db").display())
 }
 
@@ -126,7 +108,7 @@ fn refusal(r: &Run, code: i32) -> (String, String) {
 
 #[test]
 fn challenge_prints_the_nonce_alone_or_json_with_its_expiry() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let store = sqlite_store(&dir);
     let r = run(&["challenge", "--store", &store], b"");
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
@@ -154,7 +136,7 @@ fn challenge_prints_the_nonce_alone_or_json_with_its_expiry() {
 
 #[test]
 fn a_challenge_is_redeemed_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let store = sqlite_store(&dir);
     let (nonce, _) = challenge(&store, "300");
     let doc = document(&nonce, REFERENCE_TIME);
@@ -192,7 +174,7 @@ fn a_challenge_is_redeemed_once() {
 /// Each refusal a store causes, reached from the command line: kind, exit status, message.
 #[test]
 fn every_store_refusal_has_its_kind() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let store = sqlite_store(&dir);
 
     // Issued with a TTL of 1 s; the document is created when the challenge expires and
@@ -223,7 +205,7 @@ fn every_store_refusal_has_its_kind() {
     );
     assert!(first.stdout.lines().any(|l| l == line), "{}", first.stdout);
 
-    let dead = format!("redis://127.0.0.1:{}/0", redis_server::free_port());
+    let dead = format!("redis://127.0.0.1:{}/0", free_port());
     let (live, _) = challenge(&store, "300");
     let live_doc = document(&live, REFERENCE_TIME);
 
@@ -306,7 +288,7 @@ fn every_store_refusal_has_its_kind() {
 /// which a later verification redeems.
 #[test]
 fn a_document_the_rules_refuse_does_not_burn_its_challenge() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let store = sqlite_store(&dir);
     let rules = |name: &str, text: &str| {
         let path = dir.path().join(name);
@@ -353,7 +335,7 @@ fn a_document_the_rules_refuse_does_not_burn_its_challenge() {
 
 #[test]
 fn nonce_check_options_that_do_not_fit_are_usage_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let store = sqlite_store(&dir);
     let doc = document("n1", REFERENCE_TIME);
     let missing_dir = format!("sqlite:{}", dir.path().join("no/such/dir.db").display());
@@ -443,7 +425,7 @@ fn a_memory_store_warns_that_no_other_run_shares_it() {
 /// and a server that is gone refuses both commands with store_unavailable.
 #[test]
 fn redis_redeems_once_and_refuses_when_down() {
-    let Some(mut server) = redis_server::RedisServer::start(&[]) else {
+    let Some(mut server) = RedisServer::start(&[]) else {
         return;
     };
     // The description names the timeout, never a password.

@@ -7,36 +7,25 @@
 )]
 
 mod common;
-#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
-mod redis_server;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{repo, run};
+use imds_attest_testpki::loopback::free_port;
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_emulator::Background;
 use serde_json::Value;
 
-/// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
-fn emulator() -> Background {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let pki = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "serve-emulator-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    Background::start(imds_emulator::Config::new(pki)).unwrap()
+/// An emulator and its PKI folder, which goes when dropped.
+fn emulator() -> (Background, TempDir) {
+    let pki = temp::dir();
+    let emulator = Background::start(imds_emulator::Config::new(pki.path().to_path_buf())).unwrap();
+    (emulator, pki)
 }
 
 /// A config trusting the emulator's PKI (or the built-in roots), listening on `port`.
@@ -147,7 +136,7 @@ fn fetch(emulator: &Background, nonce: &str) -> String {
 
 #[test]
 fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let write = |name: &str, text: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -242,7 +231,7 @@ fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
 
 #[test]
 fn every_malformed_file_gets_the_kind_verify_gives() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let port = free_port();
     let service = Served::start(&config(dir.path(), port, None, ""), port);
     let malformed = repo().join("testdata/malformed");
@@ -306,7 +295,7 @@ fn bodies_of_100_mb_are_refused_413_unread_and_the_service_memory_stays_bounded(
     if !Path::new("/proc/self/status").exists() {
         return; // no procfs: the memory cannot be read
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let port = free_port();
     let service = Served::start(&config(dir.path(), port, None, ""), port);
     let size = 100 * 1024 * 1024;
@@ -346,8 +335,8 @@ fn bodies_of_100_mb_are_refused_413_unread_and_the_service_memory_stays_bounded(
 
 #[test]
 fn attest_on_the_vm_is_verified_by_the_service_and_a_replay_is_not() {
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let port = free_port();
     let service = Served::start(&config(dir.path(), port, Some(&emulator), ""), port);
 
@@ -399,8 +388,8 @@ fn attest_on_the_vm_is_verified_by_the_service_and_a_replay_is_not() {
 
 #[test]
 fn attest_rejected_or_unreachable_is_exit_1_with_the_kind() {
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let tokens = dir.path().join("tokens.txt");
     std::fs::write(&tokens, "s3cret\n").unwrap();
     let port = free_port();
@@ -455,8 +444,8 @@ fn attest_rejected_or_unreachable_is_exit_1_with_the_kind() {
 
 #[test]
 fn sqlite_redemption_survives_sigkill_right_after_the_200() {
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let port = free_port();
     let db = dir.path().join("state.db");
     let extra = format!("[store]\nurl = \"sqlite:{}\"", db.display());
@@ -480,11 +469,11 @@ fn sqlite_redemption_survives_sigkill_right_after_the_200() {
 
 #[test]
 fn redis_stopped_is_503_and_not_ready_then_200_again_without_a_restart() {
-    let Some(mut redis) = redis_server::RedisServer::start(&[]) else {
+    let Some(mut redis) = RedisServer::start(&[]) else {
         return;
     };
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let port = free_port();
     let extra = format!("[store]\nurl = \"{}?timeout_ms=300\"", redis.url());
     let service = Served::start(&config(dir.path(), port, Some(&emulator), &extra), port);
@@ -530,11 +519,11 @@ fn redis_stopped_is_503_and_not_ready_then_200_again_without_a_restart() {
 
 #[test]
 fn two_services_sharing_redis_accept_one_document_once() {
-    let Some(redis) = redis_server::RedisServer::start(&[]) else {
+    let Some(redis) = RedisServer::start(&[]) else {
         return;
     };
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let extra = format!("[store]\nurl = \"{}\"", redis.url());
     let (p1, p2) = (free_port(), free_port());
     let a = Served::start(&config(dir.path(), p1, Some(&emulator), &extra), p1);
@@ -572,7 +561,7 @@ fn signal(child: &Child, name: &str) {
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let port = free_port();
     let mut service = Served::start(&config(dir.path(), port, None, ""), port);
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -602,7 +591,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
 
 #[test]
 fn sighup_reloads_tokens_and_keeps_the_old_config_when_the_new_one_is_bad() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let tokens = dir.path().join("tokens.txt");
     std::fs::write(&tokens, "old-token\n").unwrap();
     let port = free_port();
@@ -653,8 +642,8 @@ fn sighup_reloads_tokens_and_keeps_the_old_config_when_the_new_one_is_bad() {
 
 #[test]
 fn https_with_a_test_certificate_works_for_attest_and_curl() {
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
     let made = Command::new("openssl")
         .args([
@@ -731,8 +720,8 @@ fn https_with_a_test_certificate_works_for_attest_and_curl() {
 
 #[test]
 fn sighup_applies_fetch_intermediates_and_keeps_it_when_the_new_value_is_bad() {
-    let emulator = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
     let port = free_port();
     let file = dir.path().join("service.toml");
     let head = format!(

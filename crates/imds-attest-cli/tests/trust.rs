@@ -10,35 +10,23 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::AiaAllowList;
 use imds_attest::imds::{fetch_blocking, FetchOptions};
 use imds_attest::{AttestedDocument, NonceCheck, Policy, TrustStore, Verifier};
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_attest_testpki::{claims_json, imds_response, CertSpec, DocSpec, Issued, REFERENCE_TIME};
 use imds_emulator::{Background, Config};
 use time::Duration;
-
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-trust-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imds-attest"))
         .args(args)
         .stdin(Stdio::null())
         .env_remove("IMDS_ATTEST_TRUST_DIR")
-        .env("XDG_CONFIG_HOME", scratch("xdg"))
+        .env("XDG_CONFIG_HOME", temp::dir().path())
         .output()
         .unwrap()
 }
@@ -73,12 +61,14 @@ fn post(addr: std::net::SocketAddr, path: &str) -> u16 {
 
 #[test]
 fn a_verifier_started_before_a_rotation_keeps_verifying_after_it_by_fetching() {
-    let emulator = Background::start(Config::new(scratch("emulator"))).unwrap();
+    let emulator_pki = temp::dir();
+    let emulator = Background::start(Config::new(emulator_pki.path().to_path_buf())).unwrap();
     let url = emulator.url().to_owned();
     let addr = url.strip_prefix("http://").unwrap().to_owned();
     let pki = emulator.pki_dir().to_path_buf();
     // The trust as it was before the rotation, kept apart from the emulator's files.
-    let kept = scratch("kept");
+    let kept_dir = temp::dir();
+    let kept = kept_dir.path();
     for name in ["root.pem", "intermediate.pem"] {
         std::fs::copy(pki.join(name), kept.join(name)).unwrap();
     }
@@ -161,8 +151,8 @@ fn a_verifier_started_before_a_rotation_keeps_verifying_after_it_by_fetching() {
 
 /// A trust directory with a test root (public) and an intermediate expiring 10 days after
 /// the reference time.
-fn directory() -> (PathBuf, Issued) {
-    let dir = scratch("dir");
+fn directory() -> (TempDir, Issued) {
+    let dir = temp::dir();
     let root = Issued::new(&CertSpec::ca("Test Dir Root", 0), None);
     let soon = Issued::new(
         &CertSpec {
@@ -171,8 +161,8 @@ fn directory() -> (PathBuf, Issued) {
         },
         Some(&root),
     );
-    put(&dir, "roots/public/root.pem", &root.pem());
-    put(&dir, "intermediates/soon.pem", &soon.pem());
+    put(dir.path(), "roots/public/root.pem", &root.pem());
+    put(dir.path(), "intermediates/soon.pem", &soon.pem());
     (dir, root)
 }
 
@@ -187,7 +177,8 @@ const AT: &str = "2026-06-01T12:00:00Z";
 
 #[test]
 fn trust_check_fails_on_a_directory_certificate_expiring_within_the_window() {
-    let (dir, _) = directory();
+    let (tmp, _) = directory();
+    let dir = tmp.path();
     let d = dir.to_str().unwrap();
     let out = run(&[
         "trust",
@@ -220,7 +211,8 @@ fn trust_check_fails_on_a_directory_certificate_expiring_within_the_window() {
 
 #[test]
 fn trust_list_shows_directory_certificates_with_their_source() {
-    let (dir, _) = directory();
+    let (tmp, _) = directory();
+    let dir = tmp.path();
     let out = run(&[
         "trust",
         "list",
@@ -247,11 +239,13 @@ fn trust_list_shows_directory_certificates_with_their_source() {
 
 #[test]
 fn trust_add_copies_an_intermediate_that_chains_and_refuses_one_that_does_not() {
-    let (dir, root) = directory();
+    let (tmp, root) = directory();
+    let dir = tmp.path();
     let d = dir.to_str().unwrap();
-    let work = scratch("add");
+    let work_dir = temp::dir();
+    let work = work_dir.path();
     let good = Issued::new(&CertSpec::ca("Test Added CA", 2), Some(&root));
-    let good_file = put(&work, "added.pem", &good.pem());
+    let good_file = put(work, "added.pem", &good.pem());
     let out = run(&[
         "trust",
         "add",
@@ -268,7 +262,7 @@ fn trust_add_copies_an_intermediate_that_chains_and_refuses_one_that_does_not() 
 
     let stranger = Issued::new(&CertSpec::ca("Test Stranger Root", 5), None);
     let bad = Issued::new(&CertSpec::ca("Test Orphan CA", 2), Some(&stranger));
-    let bad_file = put(&work, "orphan.pem", &bad.pem());
+    let bad_file = put(work, "orphan.pem", &bad.pem());
     let out = run(&[
         "trust",
         "add",
@@ -287,7 +281,7 @@ fn trust_add_copies_an_intermediate_that_chains_and_refuses_one_that_does_not() 
     assert!(!dir.join("intermediates/orphan.pem").exists());
 
     let leaf_file = put(
-        &work,
+        work,
         "leaf.pem",
         &Issued::new(&CertSpec::imds_leaf(), Some(&root)).pem(),
     );
@@ -310,8 +304,9 @@ fn trust_add_copies_an_intermediate_that_chains_and_refuses_one_that_does_not() 
 
 #[test]
 fn verify_names_a_bad_trust_directory_file() {
-    let dir = scratch("bad");
-    let file = put(&dir, "intermediates/empty.pem", "nothing\n");
+    let dir_dir = temp::dir();
+    let dir = dir_dir.path();
+    let file = put(dir, "intermediates/empty.pem", "nothing\n");
     let out = run(&[
         "verify",
         "-",
@@ -329,7 +324,8 @@ fn verify_names_a_bad_trust_directory_file() {
 
 #[test]
 fn verify_warns_once_when_its_chain_expires_within_30_days() {
-    let dir = scratch("warn");
+    let dir_dir = temp::dir();
+    let dir = dir_dir.path();
     let root = Issued::new(&CertSpec::ca("Test Dir Root", 0), None);
     let soon = Issued::new(
         &CertSpec {
@@ -338,11 +334,11 @@ fn verify_warns_once_when_its_chain_expires_within_30_days() {
         },
         Some(&root),
     );
-    put(&dir, "roots/public/root.pem", &root.pem());
-    put(&dir, "intermediates/soon.pem", &soon.pem());
+    put(dir, "roots/public/root.pem", &root.pem());
+    put(dir, "intermediates/soon.pem", &soon.pem());
     let leaf = Issued::new(&CertSpec::imds_leaf(), Some(&soon));
     let der = DocSpec::imds(&claims_json("n", REFERENCE_TIME)).sign(&leaf);
-    let file = put(&dir, "doc.json", &imds_response(&der));
+    let file = put(dir, "doc.json", &imds_response(&der));
     let out = run(&[
         "verify",
         file.to_str().unwrap(),
@@ -368,7 +364,8 @@ fn verify_warns_once_when_its_chain_expires_within_30_days() {
 #[test]
 fn verify_fetches_over_https_with_an_added_tls_root() {
     use imds_attest_testpki::loopback::{localhost_cert, AiaServer, Route};
-    let dir = scratch("https");
+    let dir_dir = temp::dir();
+    let dir = dir_dir.path();
     let tls_root = Issued::new(&CertSpec::ca("Test Loopback TLS Root", 7), None);
     let server = AiaServer::start_tls(&localhost_cert(&tls_root, 8), &[]);
     let url = server.url("/ca.cer");
@@ -380,12 +377,12 @@ fn verify_fetches_over_https_with_an_added_tls_root() {
     let leaf = Issued::with_aia(&CertSpec::imds_leaf(), Some(&issuing), Some(&url));
     server.serve("/ca.cer", Route::ok(issuing.cert.to_der().unwrap()));
     let doc = put(
-        &dir,
+        dir,
         "doc.json",
         &imds_response(&DocSpec::imds(&claims_json("n", REFERENCE_TIME)).sign(&leaf)),
     );
-    let root_pem = put(&dir, "root.pem", &root.pem());
-    let tls_pem = put(&dir, "tls.pem", &tls_root.pem());
+    let root_pem = put(dir, "root.pem", &root.pem());
+    let tls_pem = put(dir, "tls.pem", &tls_root.pem());
     let authority = server.authority();
     let base = [
         "verify",

@@ -59,14 +59,15 @@ class Signed:
 Sign = Callable[..., Signed]
 
 
-def cargo_example(package: str, name: str) -> Path:
+def cargo_example(package: str, name: str, features: tuple[str, ...] = ()) -> Path:
     """Builds an example of one of the workspace's crates, once, and returns its binary: run
     directly, as cargo run would take the build lock on every call."""
     cargo = shutil.which("cargo")
     if cargo is None:
         pytest.fail(f"cargo is needed to build the {name} example of {package}")
+    flags = ["--features", ",".join(features)] if features else []
     subprocess.run(
-        [cargo, "build", "--quiet", "--locked", "-p", package, "--example", name],
+        [cargo, "build", "--quiet", "--locked", "-p", package, *flags, "--example", name],
         cwd=REPO,
         check=True,
     )
@@ -101,7 +102,7 @@ def sign() -> Iterator[Sign]:
 
 class RedisServer:
     """A real redis-server on a free loopback port, started by the Rust tests' own harness
-    (crates/imds-attest-store/examples/redis_server.rs), which keeps it until its standard
+    (crates/imds-attest-testpki/examples/redis_server.rs), which keeps it until its standard
     input closes."""
 
     def __init__(self, harness: subprocess.Popen[str], url: str) -> None:
@@ -118,7 +119,7 @@ class RedisServer:
 
 @pytest.fixture(scope="session")
 def redis_harness() -> Path:
-    return cargo_example("imds-attest-store", "redis_server")
+    return cargo_example("imds-attest-testpki", "redis_server", features=("kit",))
 
 
 @pytest.fixture

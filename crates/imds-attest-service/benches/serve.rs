@@ -28,9 +28,6 @@
     missing_docs
 )]
 
-#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
-mod redis_server;
-
 use std::io::{BufRead, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -39,6 +36,9 @@ use std::time::{Duration, Instant};
 
 use imds_attest::{NonceCheck, Policy, TrustStore, Verifier};
 use imds_attest_service::{Config, LogFormat, Service};
+use imds_attest_testpki::parallel;
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, imds_response, DocSpec};
 use imds_emulator::{Chain, Cloud, Pki};
 use time::OffsetDateTime;
@@ -70,7 +70,7 @@ fn main() {
     if let Ok(files) = std::env::var(BARE) {
         return bare(&files);
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let pki = Pki::open(
         &dir.path().join("pki"),
         Cloud::Public,
@@ -87,7 +87,7 @@ fn main() {
         &pki,
         &(0..DOCS).map(|i| format!("lib{i}")).collect::<Vec<_>>(),
     );
-    let redis = redis_server::RedisServer::start(&[]);
+    let redis = RedisServer::start(&[]);
     let mut stores = vec![
         ("memory", "memory:".to_owned()),
         (
@@ -761,27 +761,10 @@ async fn run_requests(
 
 /// Documents for these nonces, signed now on every core.
 fn sign(pki: &Pki, nonces: &[String]) -> Vec<(String, Vec<u8>)> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let created = now();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = nonces
-            .chunks(nonces.len().div_ceil(cores).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|n| {
-                            let der = DocSpec::imds(&claims_json(n, created)).sign(&pki.leaf);
-                            (n.clone(), imds_response(&der).into_bytes())
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    parallel::map(nonces, |n| {
+        let der = DocSpec::imds(&claims_json(n, created)).sign(&pki.leaf);
+        (n.clone(), imds_response(&der).into_bytes())
     })
 }
 

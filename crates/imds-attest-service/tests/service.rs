@@ -7,8 +7,6 @@
 )]
 
 mod common;
-#[path = "../../imds-attest-store/tests/common/redis_server.rs"]
-mod redis_server;
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{client, post, sign, signing_pki, start, World};
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp;
 
 #[test]
 fn challenge_then_document_verifies_once_and_unknown_nonce_is_refused() {
@@ -334,10 +334,10 @@ fn redis_killed_under_load_is_503_for_every_unredeemed_nonce_then_200_again_with
                                  // AOF with fsync on every write: the challenges issued before the kill survive it, so the
                                  // documents refused during the outage can be verified after it.
     let persistent = ["--appendonly", "yes", "--appendfsync", "always"];
-    let Some(mut redis) = redis_server::RedisServer::start(&persistent) else {
+    let Some(mut redis) = RedisServer::start(&persistent) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let store = format!(
         "[store]\nurl = \"{}?timeout_ms=300\"\n[limits]\nmax_concurrent_requests = 256",
         redis.url()

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use common::{client, post, start, Running, World};
 use imds_attest_service::{Config, ServiceError};
 use imds_attest_testpki::loopback::{localhost_cert, AiaServer, Route};
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_attest_testpki::{claims_json, imds_response, CertSpec, DocSpec, Issued};
 use time::OffsetDateTime;
 
@@ -27,7 +28,7 @@ struct Pki {
     issuing: Issued,
     leaf: Issued,
     server: AiaServer,
-    dir: tempfile::TempDir,
+    dir: TempDir,
 }
 
 impl Pki {
@@ -46,7 +47,7 @@ impl Pki {
         };
         let leaf = Issued::with_aia(&leaf_spec, Some(&issuing), Some(&server.url(AIA_PATH)));
         server.serve(AIA_PATH, Route::ok(issuing.cert.to_der().unwrap()));
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp::dir();
         std::fs::write(dir.path().join("root.pem"), root.pem()).unwrap();
         Pki {
             issuing,

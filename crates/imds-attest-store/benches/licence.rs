@@ -19,13 +19,13 @@
 )]
 #![allow(clippy::print_stdout)]
 
-#[path = "../tests/common/redis_server.rs"]
-mod redis_server;
-
 use std::time::Instant;
 
 use imds_attest::{NonceCheck, Policy, Rules, TrustStore, Verifier};
 use imds_attest_store::{open, Challenges, Redemption, Store};
+use imds_attest_testpki::parallel;
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, TestPki, REFERENCE_TIME};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -53,17 +53,17 @@ region = "eastus"
 "#;
 
 fn main() {
-    let redis = redis_server::RedisServer::start(&[]);
+    let redis = RedisServer::start(&[]);
     stores_alone(redis.as_ref());
     licence_checks(redis.as_ref());
 }
 
-fn stores_alone(redis: Option<&redis_server::RedisServer>) {
+fn stores_alone(redis: Option<&RedisServer>) {
     println!(
         "redemptions/s, {THREADS} threads, {NONCES} nonces a round, median of {ROUNDS} rounds"
     );
     bench("memory", &*open("memory:").unwrap());
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("bench.db");
     bench(
         "sqlite",
@@ -129,7 +129,7 @@ enum Check {
     Redeem(usize),
 }
 
-fn licence_checks(redis: Option<&redis_server::RedisServer>) {
+fn licence_checks(redis: Option<&RedisServer>) {
     println!(
         "\nverify + rules + redeem, docs/s, {THREADS} verifier threads, {DOCS} documents a \
          round, median of {DOC_ROUNDS} interleaved rounds"
@@ -160,7 +160,7 @@ fn licence_checks(redis: Option<&redis_server::RedisServer>) {
             .unwrap();
     }
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     // Each round opens its store again: memory: is then a fresh one, SQLite and Redis the
     // same file and server as before.
     let mut backends = vec![
@@ -236,29 +236,12 @@ fn licence_checks(redis: Option<&redis_server::RedisServer>) {
 fn sign_pool(pki: &TestPki, n: usize) -> Vec<Doc> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let base = NEXT.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let indices: Vec<usize> = (base..base + n).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = indices
-            .chunks(n.div_ceil(cores).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|i| {
-                            let nonce = format!("licence{i}");
-                            let der = pki.sign(&claims_json(&nonce, REFERENCE_TIME));
-                            let body = imds_attest_testpki::imds_response(&der).into_bytes();
-                            Doc { nonce, body }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    parallel::map(&indices, |i| {
+        let nonce = format!("licence{i}");
+        let der = pki.sign(&claims_json(&nonce, REFERENCE_TIME));
+        let body = imds_attest_testpki::imds_response(&der).into_bytes();
+        Doc { nonce, body }
     })
 }
 

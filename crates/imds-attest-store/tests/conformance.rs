@@ -7,22 +7,20 @@
     clippy::panic
 )]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
+mod common;
 
 use std::collections::HashMap;
 
+use common::{sqlite_url, T0};
 use imds_attest_store::{open, FirstUse, NonceReason, Redemption, Store, StoreError};
-use redis_server::RedisServer;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+use imds_attest_testpki::redis::RedisServer;
+use imds_attest_testpki::temp::{self, TempDir};
+use time::Duration;
 
 /// A store and what must outlive it (its file, its server).
 struct Fixture {
     store: Box<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<TempDir>,
     _redis: Option<RedisServer>,
 }
 
@@ -35,8 +33,8 @@ fn memory() -> Option<Fixture> {
 }
 
 fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("store.db").display());
+    let dir = temp::dir();
+    let url = sqlite_url(&dir.path().join("store.db"));
     Some(Fixture {
         store: open(&url).unwrap(),
         _dir: Some(dir),

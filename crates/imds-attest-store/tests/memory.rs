@@ -6,13 +6,13 @@
     clippy::panic
 )]
 
+mod common;
+
+use common::T0;
 use imds_attest_store::{
     FirstUse, MemoryStore, Operation, Redemption, Store, StoreError, EXPIRED_NONCE_RETENTION,
 };
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+use time::Duration;
 
 #[test]
 fn full_of_live_entries_refuses_rather_than_evicts() {

@@ -8,17 +8,14 @@
     clippy::panic
 )]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
+mod common;
 
 use std::time::Instant;
 
+use common::T0;
 use imds_attest_store::{open, Backend, FirstUse, Operation, Redemption, StoreError};
-use redis_server::RedisServer;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
+use imds_attest_testpki::redis::RedisServer;
+use time::Duration;
 
 fn assert_unavailable(result: Result<impl std::fmt::Debug, StoreError>, operation: Operation) {
     match result {

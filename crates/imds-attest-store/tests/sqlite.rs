@@ -11,23 +11,21 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::{sqlite_url, T0};
 use imds_attest_store::{open, Redemption, StoreError};
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
+use imds_attest_testpki::temp;
+use time::Duration;
 
-const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 const CHILD: &str = "IMDS_STORE_CHILD";
 const NONCES: usize = 2000;
-
-fn url(path: &Path) -> String {
-    format!("sqlite:{}", path.display())
-}
 
 fn nonce(i: usize) -> String {
     format!("proc{i}")
@@ -55,7 +53,10 @@ fn child_process() {
     let Ok(mode) = std::env::var(CHILD) else {
         return;
     };
-    let store = open(&url(Path::new(&std::env::var("IMDS_STORE_DB").unwrap()))).unwrap();
+    let store = open(&sqlite_url(Path::new(
+        &std::env::var("IMDS_STORE_DB").unwrap(),
+    )))
+    .unwrap();
     let store = &*store;
     // libtest has written "test child_process ... " without a newline: end that line first.
     println!();
@@ -113,10 +114,10 @@ fn two_processes_redeem_each_nonce_exactly_once() {
 
 /// One race of two processes over fresh nonces: how many each won, exactly once asserted.
 fn race_two_processes() -> (usize, usize) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     {
-        let store = open(&url(&db)).unwrap();
+        let store = open(&sqlite_url(&db)).unwrap();
         for i in 0..NONCES {
             store.issue(&nonce(i), T0 + Duration::HOUR, T0).unwrap();
         }
@@ -158,9 +159,9 @@ fn race_two_processes() -> (usize, usize) {
 
 #[test]
 fn redemption_survives_sigkill_and_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
-    open(&url(&db))
+    open(&sqlite_url(&db))
         .unwrap()
         .issue("proc0", T0 + Duration::HOUR, T0)
         .unwrap();
@@ -172,7 +173,7 @@ fn redemption_survives_sigkill_and_restart() {
         .expect("the child redeemed");
     c.kill().unwrap(); // SIGKILL
     c.wait().unwrap();
-    let restarted = open(&url(&db)).unwrap();
+    let restarted = open(&sqlite_url(&db)).unwrap();
     assert_eq!(
         restarted.redeem("proc0", T0).unwrap(),
         Redemption::AlreadyUsed
@@ -181,9 +182,9 @@ fn redemption_survives_sigkill_and_restart() {
 
 #[test]
 fn store_files_are_created_owner_only() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&url(&db)).unwrap();
+    let store = open(&sqlite_url(&db)).unwrap();
     store.issue("abc", T0 + Duration::HOUR, T0).unwrap();
     for path in [db.clone(), dir.path().join("store.db-wal")] {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
@@ -193,12 +194,12 @@ fn store_files_are_created_owner_only() {
 
 #[test]
 fn refuses_a_file_others_may_read() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
     std::fs::write(&db, b"").unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(
-        open(&url(&db)).unwrap_err(),
+        open(&sqlite_url(&db)).unwrap_err(),
         StoreError::Permissions {
             path: db,
             mode: 0o100644
@@ -208,8 +209,8 @@ fn refuses_a_file_others_may_read() {
 
 #[test]
 fn refuses_a_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = open(&url(dir.path())).unwrap_err();
+    let dir = temp::dir();
+    let err = open(&sqlite_url(dir.path())).unwrap_err();
     assert!(
         matches!(
             err,
@@ -221,9 +222,9 @@ fn refuses_a_directory() {
 
 #[test]
 fn sync_full_is_described_and_works() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&format!("{}?sync=full", url(&db))).unwrap();
+    let store = open(&format!("{}?sync=full", sqlite_url(&db))).unwrap();
     assert_eq!(
         store.describe(),
         format!("sqlite:{}?sync=full", db.display())
@@ -234,9 +235,9 @@ fn sync_full_is_described_and_works() {
 
 #[test]
 fn long_expired_rows_are_forgotten() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&url(&db)).unwrap();
+    let store = open(&sqlite_url(&db)).unwrap();
     for i in 0..1000 {
         store
             .issue(&format!("old{i}"), T0 + Duration::MINUTE, T0)
@@ -265,9 +266,9 @@ fn long_expired_rows_are_forgotten() {
 /// answers' path.
 #[test]
 fn the_wal_is_checkpointed_in_the_background() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&url(&db)).unwrap();
+    let store = open(&sqlite_url(&db)).unwrap();
     for i in 0..NONCES {
         store.issue(&nonce(i), T0 + Duration::MINUTE, T0).unwrap();
     }

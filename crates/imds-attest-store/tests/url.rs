@@ -8,10 +8,11 @@
 )]
 
 use imds_attest_store::{open, StoreError, StoreErrorKind, UrlReason};
+use imds_attest_testpki::temp;
 
 #[test]
 fn accepted_urls_open_and_describe_without_the_password() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let db = dir.path().join("x.db").display().to_string();
     let cases: &[(String, String)] = &[
         ("memory:".into(), "memory:".into()),

@@ -4,22 +4,20 @@
 
 use imds_attest::{Error, ErrorKind, NonceCheck, Policy, TrustStore, Verifier};
 use imds_attest_store::{open, Challenges};
+use imds_attest_testpki::genuine;
+use imds_attest_testpki::temp;
 use time::macros::datetime;
 use time::Duration;
 
 fn genuine() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/real/taskcluster_2025_rsatls07.json"
-    ))
-    .unwrap()
+    genuine::named("taskcluster_2025_rsatls07").bytes()
 }
 
 /// At exactly expiresOn + skew the document is still accepted, once: the store remembers it
 /// past that instant, so a second use at the same instant is refused.
 #[test]
 fn a_single_use_document_is_refused_a_second_time_at_the_last_accepted_instant() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp::dir();
     let sqlite = format!("sqlite:{}", dir.path().join("state.db").display());
     for url in ["memory:", sqlite.as_str()] {
         let challenges = Challenges::new(open(url).unwrap());

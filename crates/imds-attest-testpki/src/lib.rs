@@ -4,8 +4,12 @@
 //!
 //! Every knob of [`CertSpec`] and [`DocSpec`] exists to make one malformed or hostile variant
 //! for a test: a CN-only leaf, a non-CA issuer, a 1024-bit key, an MD5 signature, a detached or
-//! doubly-signed document. Shared by the library's tests, the CLI's tests and, later, the fuzz
-//! corpus and the IMDS emulator.
+//! doubly-signed document. Shared by the library's tests, the CLI's tests, the fuzz corpus and
+//! the IMDS emulator.
+//!
+//! With the `kit` feature, which only dev-dependencies turn on, it is also the workspace's test
+//! kit: `redis` (a real `redis-server`), `genuine` (the documents of `testdata/real/`), `temp`
+//! (temporary directories) and `parallel` (work on every core, for the benchmarks).
 //!
 //! ```
 //! use imds_attest_testpki::{claims_json, TestPki, REFERENCE_TIME};
@@ -21,8 +25,16 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "kit")]
+pub mod genuine;
 pub mod hostile;
 pub mod loopback;
+#[cfg(feature = "kit")]
+pub mod parallel;
+#[cfg(feature = "kit")]
+pub mod redis;
+#[cfg(feature = "kit")]
+pub mod temp;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -252,7 +264,7 @@ impl Issued {
             b.append_extension(ext).unwrap();
         }
         if let Some(url) = aia {
-            b.append_extension(aia_extension(url)).unwrap();
+            b.append_extension(aia_extension(url).unwrap()).unwrap();
         }
         let signing_key = issuer.map_or(&key, |i| &i.key);
         b.sign(signing_key, (spec.hash)()).unwrap();
@@ -282,28 +294,26 @@ impl Issued {
     }
 }
 
-/// id-pe-authorityInfoAccess with one id-ad-caIssuers uniformResourceIdentifier.
-fn aia_extension(url: &str) -> openssl::x509::X509Extension {
-    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = body.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else if len <= 0xff {
-            out.extend([0x81, len as u8]);
-        } else {
-            out.extend([0x82, (len >> 8) as u8, len as u8]);
-        }
-        out.extend_from_slice(body);
-        out
-    }
+/// An Authority Information Access extension (RFC 5280 §4.2.2.1) naming the issuer's
+/// certificate at `url`: id-pe-authorityInfoAccess with one id-ad-caIssuers
+/// uniformResourceIdentifier. The one writer of it, for the test PKI and the emulator's.
+///
+/// ```text
+/// AuthorityInfoAccessSyntax ::= SEQUENCE SIZE (1..MAX) OF AccessDescription
+/// AccessDescription ::= SEQUENCE { accessMethod OBJECT IDENTIFIER, accessLocation GeneralName }
+/// ```
+pub fn aia_extension(
+    url: &str,
+) -> Result<openssl::x509::X509Extension, openssl::error::ErrorStack> {
+    use hostile::tlv;
     // id-ad-caIssuers, 1.3.6.1.5.5.7.48.2.
-    let mut description = vec![0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    description.extend(tlv(0x86, url.as_bytes()));
+    const CA_ISSUERS: [u8; 10] = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let mut description = CA_ISSUERS.to_vec();
+    description.extend(tlv(0x86, url.as_bytes())); // [6] IA5String
     let der = tlv(0x30, &tlv(0x30, &description));
-    let oid = openssl::asn1::Asn1Object::from_str("1.3.6.1.5.5.7.1.1").unwrap();
-    let value = openssl::asn1::Asn1OctetString::new_from_bytes(&der).unwrap();
-    openssl::x509::X509Extension::new_from_der(&oid, false, &value).unwrap()
+    let oid = openssl::asn1::Asn1Object::from_str("1.3.6.1.5.5.7.1.1")?;
+    let value = openssl::asn1::Asn1OctetString::new_from_bytes(&der)?;
+    openssl::x509::X509Extension::new_from_der(&oid, false, &value)
 }
 
 fn asn1_time(t: OffsetDateTime) -> Asn1Time {

@@ -182,3 +182,11 @@ pub fn localhost_cert(issuer: &Issued, slot: usize) -> Issued {
     };
     Issued::new(&spec, Some(issuer))
 }
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

@@ -171,13 +171,8 @@ fn worst_case() {
     println!();
     println!("worst case: cold verification (a fresh Verifier per run) of the costliest documents");
     let nonce = "nonce-1";
-    let real = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../testdata/real/taskcluster_2025_rsatls07.json"),
-    )
-    .unwrap();
-    let real_at = time::macros::datetime!(2025-11-19 12:53:30 UTC);
-    let (genuine, kind) = cold_cost(&TrustStore::builtin(), &real, "20251119-185330", real_at);
+    let real = imds_attest_testpki::genuine::named("taskcluster_2025_rsatls07");
+    let (genuine, kind) = cold_cost(&TrustStore::builtin(), &real.bytes(), &real.nonce, real.at);
     println!(
         "{:<64} {genuine:>10.3?}  -> {kind}",
         "genuine: taskcluster_2025_rsatls07.json, builtin trust"

@@ -9,9 +9,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::NONCE;
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::{AiaAllowList, IssuerRequest, MAX_AIA_BYTES};
 use imds_attest::{
@@ -19,9 +22,9 @@ use imds_attest::{
     Verifier,
 };
 use imds_attest_testpki::loopback::{AiaServer, Route};
+use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, CertSpec, DocSpec, Issued, REFERENCE_TIME};
 
-const NONCE: &str = "nonce-1";
 const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
 
 fn ok(body: Vec<u8>) -> Route {
@@ -405,9 +408,9 @@ fn a_passed_certificate_kept_on_disk_spares_the_next_fetcher_a_request() {
     let url = server.url("/pki/issuing.cer");
     let c = chain(&url);
     server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("aia-fetched-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = temp::dir();
+    // A folder the fetcher creates.
+    let dir = tmp.path().join("fetched");
     let first = Arc::new(HttpFetcher::new(allow(&server)).with_dir(dir.clone()));
     verify_with(c.trust(), Some(first), &c.doc()).unwrap();
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);

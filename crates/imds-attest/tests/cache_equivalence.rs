@@ -8,11 +8,15 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::{trust_for, NONCE};
 use imds_attest::{
     AttestedDocument, Error, NonceCheck, Policy, TrustStore, VerifiedDocument, Verifier,
 };
+use imds_attest_testpki::genuine;
 use imds_attest_testpki::{
     claims_json, key, CertSpec, DocSpec, Issued, KeyKind, SignedAttrs, TestPki, OID_RSA_PSS,
     OID_SHA1, REFERENCE_TIME,
@@ -20,8 +24,6 @@ use imds_attest_testpki::{
 use openssl::hash::MessageDigest;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-
-const NONCE: &str = "nonce-1";
 
 struct Case {
     name: String,
@@ -32,14 +34,6 @@ struct Case {
     der: Vec<u8>,
     nonce: String,
     at: OffsetDateTime,
-}
-
-fn trust_for(pki: &TestPki) -> TrustStore {
-    TrustStore::from_pem(
-        pki.root_pem().as_bytes(),
-        pki.intermediates_pem().as_bytes(),
-    )
-    .unwrap()
 }
 
 fn pki_cases(name: &str, pki: &TestPki, out: &mut Vec<Case>) {
@@ -391,27 +385,22 @@ fn leaf_cases(out: &mut Vec<Case>) {
 }
 
 fn real_cases(out: &mut Vec<Case>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    for d in index.as_array().unwrap() {
-        let der = std::fs::read(dir.join(d["file"].as_str().unwrap())).unwrap();
-        let at = OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap();
-        let nonce = d["nonce"].as_str().unwrap();
+    for g in genuine::all() {
+        let der = g.bytes();
         for (label, when) in [
-            ("at its time", at),
+            ("at its time", g.at),
             (
                 "today",
                 OffsetDateTime::parse("2026-11-21T00:00:00Z", &Rfc3339).unwrap(),
             ),
         ] {
             out.push(Case {
-                name: format!("{} {label}", d["name"].as_str().unwrap()),
+                name: format!("{} {label}", g.name),
                 trust: TrustStore::builtin(),
                 policy: Policy::default(),
-                warmup: vec![(der.clone(), at)],
+                warmup: vec![(der.clone(), g.at)],
                 der: der.clone(),
-                nonce: nonce.into(),
+                nonce: g.nonce.clone(),
                 at: when,
             });
         }
@@ -535,18 +524,8 @@ fn a_cache_smaller_than_the_signers_keeps_verifying_through_evictions() {
 /// The genuine document the malformed files are made from, with its nonce and a time at which
 /// it verifies.
 fn genuine() -> (Vec<u8>, String, OffsetDateTime) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let d = index
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "taskcluster_2025_rsatls07")
-        .unwrap();
-    let der = std::fs::read(dir.join("raw/taskcluster_2025_rsatls07.der")).unwrap();
-    let at = OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap();
-    (der, d["nonce"].as_str().unwrap().to_owned(), at)
+    let g = genuine::named("taskcluster_2025_rsatls07");
+    (std::fs::read(&g.der).unwrap(), g.nonce, g.at)
 }
 
 /// verify_bytes skips decoding a certificate it has proven before: on a verifier that has

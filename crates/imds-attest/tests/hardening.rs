@@ -9,32 +9,27 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{content, trust_for, NONCE};
 use imds_attest::{
     AlgorithmReason, Cloud, Error, KeyReason, NameReason, NonceCheck, Policy, ProfileReason,
     SignedAttributesReason, TrustStore, VerifiedDocument, Verifier, MAX_RSA_BITS,
 };
+use imds_attest_testpki::genuine;
 use imds_attest_testpki::hostile::{
     document_signed_by, public_half, rsa_key_with_exponent, rsa_public_key,
     signed_attributes_document, AttributeOrder, LeafSpec, SignedOver, Usage,
 };
 use imds_attest_testpki::{
-    claims_json, imds_response, key, CertSpec, DocSpec, KeyKind, TestPki, OID_ECDSA_SHA256,
-    OID_RSA_ENCRYPTION, OID_SHA256, OID_SHA256_WITH_RSA, REFERENCE_TIME,
+    imds_response, key, CertSpec, DocSpec, KeyKind, TestPki, OID_ECDSA_SHA256, OID_RSA_ENCRYPTION,
+    OID_SHA256, OID_SHA256_WITH_RSA, REFERENCE_TIME,
 };
 use openssl::bn::BigNum;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-const NONCE: &str = "nonce-1";
 const SIGNER: &str = "CN=metadata.azure.com,O=Microsoft Corporation";
-
-fn trust_for(pki: &TestPki) -> TrustStore {
-    TrustStore::from_pem(
-        pki.root_pem().as_bytes(),
-        pki.intermediates_pem().as_bytes(),
-    )
-    .unwrap()
-}
 
 /// The result of verifying `input`, the same through a fresh verifier, that verifier again,
 /// and a verifier without a cache.
@@ -64,10 +59,6 @@ fn check(pki: &TestPki, der: &[u8]) -> Result<VerifiedDocument, Error> {
         NONCE,
         REFERENCE_TIME,
     )
-}
-
-fn content() -> Vec<u8> {
-    claims_json(NONCE, REFERENCE_TIME)
 }
 
 /// The Azure-shaped test PKI, its leaf on key pool slot 3.
@@ -360,13 +351,7 @@ fn signer_must_be_a_tls_server_certificate_that_may_sign() {
 #[test]
 fn a_utf8_bom_is_accepted_before_text_forms_only() {
     const BOM: &[u8] = b"\xef\xbb\xbf";
-    let real = |name: &str| {
-        std::fs::read(format!(
-            "{}/../../testdata/real/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
+    let real = |name: &str| std::fs::read(genuine::path(name)).unwrap();
     let json = real("taskcluster_2025_rsatls07.json");
     let b64 = real("raw/taskcluster_2025_rsatls07.b64");
     let der = real("raw/taskcluster_2025_rsatls07.der");

@@ -14,6 +14,7 @@ use imds_attest::{
     AttestedDocument, DerReason, Error, ErrorKind, NonceCheck, Policy, TlvProblem, TrustStore,
     Verifier,
 };
+use imds_attest_testpki::genuine;
 use imds_attest_testpki::{CertSpec, DocSpec, Issued, TestPki, REFERENCE_TIME};
 
 fn dir() -> PathBuf {
@@ -25,11 +26,7 @@ fn read(name: &str) -> Vec<u8> {
 }
 
 fn real_der() -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../testdata/real/raw/taskcluster_2025_rsatls07.der"),
-    )
-    .unwrap()
+    std::fs::read(genuine::named("taskcluster_2025_rsatls07").der).unwrap()
 }
 
 /// One verdict of `expected.json`: a file, its error kind and a part of the message.
@@ -279,11 +276,7 @@ fn rejects_a_thousand_signer_infos_without_decoding_them() {
 
 #[test]
 fn rejects_ten_thousand_embedded_certificates_without_decoding_them() {
-    let leaf = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../testdata/real/raw/taskcluster_2025_rsatls07.leaf.pem"),
-    )
-    .unwrap();
+    let leaf = std::fs::read(genuine::path("raw/taskcluster_2025_rsatls07.leaf.pem")).unwrap();
     let leaf = openssl::x509::X509::from_pem(&leaf)
         .unwrap()
         .to_der()

@@ -7,56 +7,19 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
-
 use imds_attest::{
     AttestedDocument, Cloud, Error, KeyReason, NonceCheck, Policy, TrustStore, Verifier,
 };
+use imds_attest_testpki::genuine::{self, Genuine};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
-}
-
-struct Real {
-    name: String,
-    file: PathBuf,
-    nonce: String,
-    vm_id: String,
-    at: OffsetDateTime,
-    leaf_sha256: String,
-    leaf_not_after: OffsetDateTime,
-}
-
-fn real_documents() -> Vec<Real> {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(testdata().join("index.json")).unwrap()).unwrap();
-    let docs: Vec<Real> = index
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| Real {
-            name: d["name"].as_str().unwrap().into(),
-            file: testdata().join(d["file"].as_str().unwrap()),
-            nonce: d["nonce"].as_str().unwrap().into(),
-            vm_id: d["vmId"].as_str().unwrap().into(),
-            at: OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap(),
-            leaf_sha256: d["leaf_sha256"].as_str().unwrap().into(),
-            leaf_not_after: OffsetDateTime::parse(d["leaf_not_after"].as_str().unwrap(), &Rfc3339)
-                .unwrap(),
-        })
-        .collect();
-    assert_eq!(docs.len(), 5, "every genuine document is listed");
-    docs
-}
 
 fn verifier() -> Verifier {
     Verifier::new(TrustStore::builtin(), Policy::default())
 }
 
 /// `real` verified at its own time with the built-in trust.
-fn verified_at_its_time(real: &Real) -> imds_attest::VerifiedDocument {
+fn verified_at_its_time(real: &Genuine) -> imds_attest::VerifiedDocument {
     let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
     verifier()
         .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
@@ -65,7 +28,7 @@ fn verified_at_its_time(real: &Real) -> imds_attest::VerifiedDocument {
 
 #[test]
 fn every_real_document_verifies_at_its_time_with_builtin_trust() {
-    for real in real_documents() {
+    for real in genuine::all() {
         let verified = verified_at_its_time(&real);
         assert_eq!(verified.claims().vm_id, real.vm_id, "{}", real.name);
         assert_eq!(verified.claims().nonce, real.nonce, "{}", real.name);
@@ -85,7 +48,7 @@ fn every_real_document_verifies_at_its_time_with_builtin_trust() {
 /// genuine document (and has the same keys, so nothing is dropped or added on either side).
 #[test]
 fn the_success_object_as_text_is_the_success_object() {
-    for real in real_documents() {
+    for real in genuine::all() {
         let verified = verified_at_its_time(&real);
         let text = verified.to_json_string().unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -112,7 +75,7 @@ fn every_real_document_is_rejected_today_because_it_and_its_chain_expired() {
         TrustStore::builtin(),
         Policy::default().with_skew(time::Duration::days(4000)),
     );
-    for real in real_documents() {
+    for real in genuine::all() {
         let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
         let expires_on = verifier()
             .verify(&doc, NonceCheck::Exact(&real.nonce), real.at)
@@ -153,8 +116,8 @@ fn every_real_document_is_rejected_today_because_it_and_its_chain_expired() {
 
 #[test]
 fn every_real_document_parses_from_der_base64_and_json_alike() {
-    for real in real_documents() {
-        let raw = testdata().join("raw");
+    for real in genuine::all() {
+        let raw = genuine::path("raw");
         let der = std::fs::read(raw.join(format!("{}.der", real.name))).unwrap();
         let b64 = std::fs::read(raw.join(format!("{}.b64", real.name))).unwrap();
         let content = std::fs::read(raw.join(format!("{}.content.json", real.name))).unwrap();
@@ -167,7 +130,7 @@ fn every_real_document_parses_from_der_base64_and_json_alike() {
 
 #[test]
 fn real_document_is_rejected_under_another_cloud() {
-    let real = &real_documents()[4];
+    let real = &genuine::all()[4];
     let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
     let v = Verifier::new(
         TrustStore::builtin(),
@@ -184,7 +147,7 @@ fn real_document_is_rejected_under_another_cloud() {
 
 #[test]
 fn real_document_is_rejected_with_empty_trust_store() {
-    let real = &real_documents()[4];
+    let real = &genuine::all()[4];
     let doc = AttestedDocument::parse(&std::fs::read(&real.file).unwrap()).unwrap();
     let v = Verifier::new(TrustStore::empty(), Policy::default());
     let r = v.verify(&doc, NonceCheck::Exact(&real.nonce), real.at);
@@ -198,7 +161,7 @@ fn real_document_is_rejected_with_empty_trust_store() {
 
 #[test]
 fn documentation_sample_with_self_signed_signer_is_rejected() {
-    let path = testdata().join("not_genuine/docs_sample_testsubdomain_selfsigned.der");
+    let path = genuine::dir().join("not_genuine/docs_sample_testsubdomain_selfsigned.der");
     let doc = AttestedDocument::parse(&std::fs::read(path).unwrap()).unwrap();
     let at = OffsetDateTime::parse("2018-10-05T00:00:00Z", &Rfc3339).unwrap();
     match verifier().verify(&doc, NonceCheck::DangerousAnyNonce, at) {
@@ -260,8 +223,9 @@ fn builds_the_chain_openssl_builds_from_the_whole_store() {
         .unwrap()
     };
     let mut compared = 0;
-    for real in real_documents() {
-        let raw = |ext: &str| std::fs::read(testdata().join(format!("raw/{}.{ext}", real.name)));
+    for real in genuine::all() {
+        let raw =
+            |ext: &str| std::fs::read(genuine::dir().join(format!("raw/{}.{ext}", real.name)));
         let leaf = X509::from_pem(&raw("leaf.pem").unwrap()).unwrap();
         let doc = AttestedDocument::parse(&raw("der").unwrap()).unwrap();
         let days = |n: i64| time::Duration::days(n);
@@ -296,7 +260,7 @@ fn builds_the_chain_openssl_builds_from_the_whole_store() {
 /// nothing proves every time; a rejected document still counts where its signer came from.
 #[test]
 fn signer_cache_stats_count_hits_and_misses() {
-    let docs = real_documents();
+    let docs = genuine::all();
     let verifier = Verifier::new(TrustStore::builtin(), Policy::default());
     let stats = |v: &Verifier| {
         let s = v.signer_cache_stats();

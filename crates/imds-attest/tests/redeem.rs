@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use imds_attest::{Error, NonceCheck, Policy, Redeemer, Rules, TrustStore, Verifier};
+use imds_attest_testpki::genuine;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -19,11 +20,7 @@ const NONCE: &str = "20251119-185330";
 const AT: OffsetDateTime = datetime!(2025-11-19 12:53:30 UTC);
 
 fn genuine() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/real/taskcluster_2025_rsatls07.json"
-    ))
-    .unwrap()
+    genuine::named("taskcluster_2025_rsatls07").bytes()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,11 +219,8 @@ fn single_use_remembers_the_content_until_expiry_plus_skew_and_refuses_a_second_
     let Some(Call::Document(digest, until, at)) = calls.first() else {
         panic!("{calls:?}")
     };
-    let content = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/real/raw/taskcluster_2025_rsatls07.content.json"
-    ))
-    .unwrap();
+    let content =
+        std::fs::read(genuine::path("raw/taskcluster_2025_rsatls07.content.json")).unwrap();
     let expected: [u8; 32] = openssl::sha::sha256(&content);
     assert_eq!(digest, &expected);
     // expiresOn + skew, plus the second that keeps it strictly after any accepted time.

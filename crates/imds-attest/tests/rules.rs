@@ -7,29 +7,23 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{content, trust_for, NONCE};
 use imds_attest::{
     AlgorithmReason, AttestedDocument, ChainReason, Cloud, DerReason, Error, ErrorKind, KeyReason,
     NameReason, NonceCheck, Policy, ProfileReason, SignedAttributesReason, StructureReason,
     TlvProblem, TrustStore, VerifiedDocument, Verifier,
 };
 use imds_attest_testpki::{
-    claims_json, key, CertSpec, DocSpec, Issued, KeyKind, SignedAttrs, TestPki, OID_ECDSA_SHA256,
-    OID_MD5, OID_RSA_PSS, OID_SHA1, OID_SHA1_WITH_RSA, OID_SHA256, REFERENCE_TIME,
+    key, CertSpec, DocSpec, Issued, KeyKind, SignedAttrs, TestPki, OID_ECDSA_SHA256, OID_MD5,
+    OID_RSA_PSS, OID_SHA1, OID_SHA1_WITH_RSA, OID_SHA256, REFERENCE_TIME,
 };
 use openssl::hash::MessageDigest;
 use time::{Duration, OffsetDateTime};
 
-const NONCE: &str = "nonce-1";
 const ROOT: &str = "Test Global Root G2";
 const ISSUING: &str = "Test Azure RSA TLS Issuing CA 07";
-
-fn trust_for(pki: &TestPki) -> TrustStore {
-    TrustStore::from_pem(
-        pki.root_pem().as_bytes(),
-        pki.intermediates_pem().as_bytes(),
-    )
-    .unwrap()
-}
 
 fn verify_with(
     trust: TrustStore,
@@ -43,10 +37,6 @@ fn verify_with(
 
 fn verify(pki: &TestPki, der: &[u8]) -> Result<VerifiedDocument, Error> {
     verify_with(trust_for(pki), Policy::default(), der, REFERENCE_TIME)
-}
-
-fn content() -> Vec<u8> {
-    claims_json(NONCE, REFERENCE_TIME)
 }
 
 fn signed(pki: &TestPki, edit: impl FnOnce(&mut DocSpec)) -> Vec<u8> {

@@ -8,18 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
-
 use imds_attest::{
     AttestedDocument, Cloud, Error, NonceCheck, Policy, RuleField, Rules, TrustStore,
     VerifiedDocument, Verifier,
 };
-use time::format_description::well_known::Rfc3339;
+use imds_attest_testpki::genuine;
 use time::OffsetDateTime;
-
-fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
-}
 
 struct Real {
     name: String,
@@ -28,25 +22,17 @@ struct Real {
     at: OffsetDateTime,
 }
 
+/// The genuine documents, parsed.
 fn real_documents() -> Vec<Real> {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(testdata().join("index.json")).unwrap()).unwrap();
-    let docs: Vec<Real> = index
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| Real {
-            name: d["name"].as_str().unwrap().into(),
-            doc: AttestedDocument::parse(
-                &std::fs::read(testdata().join(d["file"].as_str().unwrap())).unwrap(),
-            )
-            .unwrap(),
-            nonce: d["nonce"].as_str().unwrap().into(),
-            at: OffsetDateTime::parse(d["verify_at_utc"].as_str().unwrap(), &Rfc3339).unwrap(),
+    genuine::all()
+        .into_iter()
+        .map(|g| Real {
+            doc: AttestedDocument::parse(&g.bytes()).unwrap(),
+            name: g.name,
+            nonce: g.nonce,
+            at: g.at,
         })
-        .collect();
-    assert_eq!(docs.len(), 5, "every genuine document is listed");
-    docs
+        .collect()
 }
 
 fn verify(real: &Real, policy: Policy) -> Result<VerifiedDocument, Error> {

@@ -8,24 +8,13 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
 use imds_attest::{
     AttestedDocument, Cloud, Error, NonceCheck, Policy, TrustFileReason, TrustStore, Verifier,
 };
+use imds_attest_testpki::temp;
 use imds_attest_testpki::{claims_json, TestPki, REFERENCE_TIME};
-
-fn fresh_dir() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "trust-dir-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn put(dir: &Path, relative: &str, text: &str) -> String {
     let path = dir.join(relative);
@@ -42,11 +31,12 @@ fn verify(trust: TrustStore, pki: &TestPki) -> Result<imds_attest::VerifiedDocum
 #[test]
 fn added_roots_and_intermediates_are_used() {
     let pki = TestPki::azure();
-    let dir = fresh_dir();
-    put(&dir, "roots/public/root.pem", &pki.root_pem());
-    put(&dir, "intermediates/issuing.pem", &pki.intermediates_pem());
+    let tmp = temp::dir();
+    let dir = tmp.path();
+    put(dir, "roots/public/root.pem", &pki.root_pem());
+    put(dir, "intermediates/issuing.pem", &pki.intermediates_pem());
     let mut trust = TrustStore::builtin();
-    let files = trust.add_trust_dir(&dir).unwrap();
+    let files = trust.add_trust_dir(dir).unwrap();
     assert_eq!(files.len(), 2);
     verify(trust, &pki).unwrap();
 }
@@ -54,11 +44,12 @@ fn added_roots_and_intermediates_are_used() {
 #[test]
 fn a_root_serves_only_the_cloud_of_its_folder() {
     let pki = TestPki::azure();
-    let dir = fresh_dir();
-    put(&dir, "roots/china/root.pem", &pki.root_pem());
-    put(&dir, "intermediates/issuing.pem", &pki.intermediates_pem());
+    let tmp = temp::dir();
+    let dir = tmp.path();
+    put(dir, "roots/china/root.pem", &pki.root_pem());
+    put(dir, "intermediates/issuing.pem", &pki.intermediates_pem());
     let mut trust = TrustStore::empty();
-    trust.add_trust_dir(&dir).unwrap();
+    trust.add_trust_dir(dir).unwrap();
     assert_eq!(trust.roots_for(Cloud::China).count(), 1);
     assert_eq!(
         verify(trust, &pki).unwrap_err(),
@@ -95,9 +86,10 @@ fn refuses_files_that_are_not_what_their_folder_says_by_name() {
         ),
     ];
     for (relative, text, reason) in cases {
-        let dir = fresh_dir();
-        let source = put(&dir, relative, &text);
-        let err = TrustStore::empty().add_trust_dir(&dir).unwrap_err();
+        let tmp = temp::dir();
+        let dir = tmp.path();
+        let source = put(dir, relative, &text);
+        let err = TrustStore::empty().add_trust_dir(dir).unwrap_err();
         assert_eq!(err, Error::TrustFile { source, reason }, "{relative}");
     }
 }

@@ -17,8 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use imds_attest_testpki::{CertSpec, Issued};
-use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
+use imds_attest_testpki::{aia_extension, CertSpec, Issued};
+use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::error::ErrorStack;
 use openssl::nid::Nid;
@@ -28,7 +28,7 @@ use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
     SubjectKeyIdentifier,
 };
-use openssl::x509::{X509Builder, X509Extension, X509NameBuilder, X509};
+use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -367,32 +367,6 @@ fn issue(
         cert: b.build(),
         key,
     })
-}
-
-/// id-pe-authorityInfoAccess with one id-ad-caIssuers uniformResourceIdentifier.
-fn aia_extension(url: &str) -> Result<X509Extension, ErrorStack> {
-    // id-ad-caIssuers, 1.3.6.1.5.5.7.48.2.
-    const CA_ISSUERS: [u8; 10] = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    let mut description = CA_ISSUERS.to_vec();
-    description.extend(tlv(0x86, url.as_bytes())); // [6] IA5String
-    let der = tlv(0x30, &tlv(0x30, &description));
-    let oid = Asn1Object::from_str("1.3.6.1.5.5.7.1.1")?;
-    let value = Asn1OctetString::new_from_bytes(&der)?;
-    X509Extension::new_from_der(&oid, false, &value)
-}
-
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    let len = body.len();
-    let mut out = vec![tag];
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xff {
-        out.extend([0x81, len as u8]);
-    } else {
-        out.extend([0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(body);
-    out
 }
 
 fn pem(cert: &X509) -> Result<String, String> {

@@ -1,19 +1,12 @@
-//! The emulated VM: its identity (from a config file, with defaults), instance metadata with
-//! IMDS's route filtering, and the claims of its attested documents.
+//! The emulated VM: who it is, with defaults for what a config file ([`VmIdentity::from_file`])
+//! leaves out. The endpoints in `endpoints/` show it.
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use time::OffsetDateTime;
 
-use imds_attest_testpki::imds_timestamp as imds_time;
-
-use crate::events::EventSpec;
 use crate::identity::Identities;
-use crate::{error, json_body};
+use crate::schedule::EventSpec;
 
 /// Who the VM is. Every field has a default; a config file (JSON, or TOML with the same keys:
 /// [`VmIdentity::from_file`]) overrides some or all:
@@ -104,12 +97,6 @@ pub struct OutboundRule {
     pub private_ip_address: String,
 }
 
-/// The first api-version that serves `/metadata/loadbalancer`.
-pub const FIRST_LOAD_BALANCER_VERSION: &str = "2020-10-01";
-
-/// The first api-version whose compute metadata has `userData`.
-pub const FIRST_USER_DATA_VERSION: &str = "2021-01-01";
-
 /// A Marketplace plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -141,142 +128,6 @@ impl Default for VmIdentity {
             scheduled_events: Vec::new(),
             load_balancer: None,
             user_data: String::new(),
-        }
-    }
-}
-
-pub(crate) fn is_instance_path(path: &str) -> bool {
-    path == "/metadata/instance" || path.starts_with("/metadata/instance/")
-}
-
-impl VmIdentity {
-    /// The claims JSON of an attested document, keys sorted as IMDS writes them.
-    pub(crate) fn attested_content(
-        &self,
-        nonce: &str,
-        created: OffsetDateTime,
-        expires: OffsetDateTime,
-    ) -> String {
-        json!({
-            "licenseType": self.license_type,
-            "nonce": nonce,
-            "plan": self.plan,
-            "sku": self.sku,
-            "subscriptionId": self.subscription_id,
-            "timeStamp": {"createdOn": imds_time(created), "expiresOn": imds_time(expires)},
-            "vmId": self.vm_id,
-        })
-        .to_string()
-    }
-
-    /// `GET /metadata/loadbalancer`: 404 when the VM has none.
-    pub(crate) fn load_balancer(&self) -> Response {
-        match &self.load_balancer {
-            Some(lb) => (StatusCode::OK, json_body(&json!({ "loadbalancer": lb }))).into_response(),
-            None => error(StatusCode::NOT_FOUND, "Resource not found"),
-        }
-    }
-
-    fn document(&self, region: &str, version: &str) -> Value {
-        let tags: Vec<String> = self.tags.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-        let tags_list: Vec<Value> = self
-            .tags
-            .iter()
-            .map(|(k, v)| json!({"name": k, "value": v}))
-            .collect();
-        let mut document = json!({
-            "compute": {
-                "azEnvironment": "AzurePublicCloud",
-                "licenseType": self.license_type,
-                "location": region,
-                "name": self.name,
-                "offer": self.plan.product,
-                "osType": "Linux",
-                "plan": self.plan,
-                "resourceGroupName": self.resource_group_name,
-                "sku": self.sku,
-                "subscriptionId": self.subscription_id,
-                "tags": tags.join(";"),
-                "tagsList": tags_list,
-                "vmId": self.vm_id,
-                "vmSize": self.vm_size,
-            },
-            "network": {
-                "interface": [{
-                    "ipv4": {
-                        "ipAddress": [{"privateIpAddress": self.private_ip, "publicIpAddress": ""}],
-                        "subnet": [{"address": "10.0.0.0", "prefix": "24"}],
-                    },
-                    "ipv6": {"ipAddress": []},
-                    "macAddress": self.mac_address,
-                }],
-            },
-        });
-        if version >= FIRST_USER_DATA_VERSION {
-            if let Some(Value::Object(compute)) = document.get_mut("compute") {
-                compute.insert("userData".into(), Value::String(self.user_data.clone()));
-            }
-        }
-        document
-    }
-
-    /// `GET /metadata/instance[/route]`: JSON by default, text for leaves; a leaf asked for as
-    /// JSON is a 400, as on IMDS.
-    pub(crate) fn instance(
-        &self,
-        path: &str,
-        format: Option<&str>,
-        region: &str,
-        version: &str,
-    ) -> Response {
-        let document = self.document(region, version);
-        let route = path
-            .trim_start_matches("/metadata/instance")
-            .trim_matches('/');
-        let mut node = &document;
-        for segment in route.split('/').filter(|s| !s.is_empty()) {
-            let next = match node {
-                Value::Object(map) => map.get(segment),
-                Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
-                None => return error(StatusCode::NOT_FOUND, "Resource not found"),
-            }
-        }
-        let leaf = !matches!(node, Value::Object(_) | Value::Array(_));
-        match (format, leaf) {
-            (Some("json"), true) => error(
-                StatusCode::BAD_REQUEST,
-                "Bad request. Leaf nodes are only available in text format",
-            ),
-            (None | Some("json"), false) => (StatusCode::OK, json_body(node)).into_response(),
-            (None | Some("text"), true) => {
-                let text = match node {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (StatusCode::OK, text).into_response()
-            }
-            (Some("text"), false) => {
-                let lines: Vec<String> = match node {
-                    Value::Object(map) => map
-                        .iter()
-                        .map(|(k, v)| match v {
-                            Value::Object(_) | Value::Array(_) => format!("{k}/"),
-                            _ => k.clone(),
-                        })
-                        .collect(),
-                    Value::Array(items) => (0..items.len()).map(|i| format!("{i}/")).collect(),
-                    _ => Vec::new(),
-                };
-                (StatusCode::OK, lines.join("\n")).into_response()
-            }
-            (Some(other), _) => error(
-                StatusCode::BAD_REQUEST,
-                &format!("Bad request. Unsupported format {other:?}"),
-            ),
         }
     }
 }

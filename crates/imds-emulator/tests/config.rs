@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use imds_attest_testpki::temp::{self, TempDir};
 use serde_json::Value;
 
 const JSON: &str = r#"{
@@ -59,17 +60,24 @@ eventType = "Reboot"
 notBeforeSeconds = 300
 "#;
 
-fn dir() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A config file in a directory of its own, removed when dropped.
+struct File {
+    path: PathBuf,
+    _dir: TempDir,
 }
 
-fn file(name: &str, text: &str) -> PathBuf {
-    let path = dir().join(name);
+impl std::ops::Deref for File {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn file(name: &str, text: &str) -> File {
+    let dir = temp::dir();
+    let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    File { path, _dir: dir }
 }
 
 fn emulator(config: &Path, extra: &[&str]) -> Output {

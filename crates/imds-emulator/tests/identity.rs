@@ -104,9 +104,8 @@ fn a_token_has_imds_shape_and_its_jwt_verifies_against_the_published_jwks() {
 fn the_token_key_is_reused_across_restarts() {
     let r = start(|_| {});
     let first = jwks(&r);
-    let dir = r.dir.clone();
-    drop(r);
-    let again = start(|c| c.pki_dir = dir);
+    let pki = r.stop();
+    let again = start(|c| c.pki_dir = pki.path().to_path_buf());
     assert_eq!(jwks(&again), first);
 }
 

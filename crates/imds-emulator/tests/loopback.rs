@@ -97,10 +97,10 @@ fn the_pki_is_reused_across_restarts_and_named_for_the_cloud() {
         )
         .unwrap();
     assert_eq!(v.cloud(), Cloud::UsGov);
-    let dir = r.dir.clone();
-    drop(r);
+    let pki = r.stop();
+    let dir = pki.path();
     let again = start(|c| {
-        c.pki_dir = dir.clone();
+        c.pki_dir = dir.to_path_buf();
         c.cloud = Cloud::UsGov;
         c.region = "usgovvirginia".into();
     });

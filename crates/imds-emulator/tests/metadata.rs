@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use imds_attest_testpki::temp;
 use imds_emulator::{Config, InboundRule, LoadBalancer, OutboundRule, PublicIpAddress, VmIdentity};
 use serde_json::{json, Value};
 
@@ -88,8 +89,8 @@ fn user_data_is_served_as_configured_from_2021_01_01() {
 
 #[test]
 fn user_data_that_is_not_base64_is_refused_at_start() {
-    let mut config =
-        Config::new(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bad-user-data"));
+    let pki = temp::dir();
+    let mut config = Config::new(pki.path().to_path_buf());
     config.vm.user_data = "not base64!".into();
     let err = imds_emulator::Background::start(config).err().unwrap();
     assert!(err.contains("userData must be base64"), "{err}");

@@ -174,11 +174,10 @@ fn the_g2_chain_signs_through_a_cross_signed_intermediate_root_and_rotates_under
 #[test]
 fn a_pki_folder_of_the_other_chain_shape_is_made_afresh() {
     let r = start(|_| {});
-    let dir = r.dir.clone();
     let g1_root = read(&r, "root.pem");
-    drop(r);
+    let pki = r.stop();
     let g2 = start(|c| {
-        c.pki_dir = dir;
+        c.pki_dir = pki.path().to_path_buf();
         c.chain = Chain::G2;
     });
     assert_ne!(read(&g2, "root.pem"), g1_root);

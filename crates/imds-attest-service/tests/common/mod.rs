@@ -8,32 +8,31 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use imds_attest::imds::FetchOptions;
 use imds_attest_service::{Config, Service};
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_emulator::Background;
 use serde_json::Value;
 
 /// An emulator (whose PKI the services trust) and a scratch folder for configs.
 pub struct World {
     pub emulator: Background,
-    pub dir: tempfile::TempDir,
+    pub dir: TempDir,
+    // Last: the PKI folder goes once the emulator has stopped.
+    _pki: TempDir,
 }
 
 impl World {
     pub fn new() -> World {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let pki = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "service-emulator-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let emulator = Background::start(imds_emulator::Config::new(pki)).unwrap();
+        let pki = temp::dir();
+        let emulator =
+            Background::start(imds_emulator::Config::new(pki.path().to_path_buf())).unwrap();
         World {
             emulator,
-            dir: tempfile::tempdir().unwrap(),
+            dir: temp::dir(),
+            _pki: pki,
         }
     }
 

@@ -2,13 +2,13 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use imds_attest::imds::FetchOptions;
 use imds_attest::TrustStore;
+use imds_attest_testpki::temp::{self, TempDir};
 use imds_emulator::{Background, Config};
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
@@ -24,17 +24,14 @@ pub struct Running {
     pub dir: PathBuf,
     pub extension_url: Option<String>,
     runtime: tokio::runtime::Runtime,
-    _emulator: Background,
+    emulator: Background,
+    // Last: the PKI folder goes once the emulator has stopped.
+    pki: TempDir,
 }
 
 pub fn start(edit: impl FnOnce(&mut Config)) -> Running {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "emulator-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut config = Config::new(dir);
+    let pki = temp::dir();
+    let mut config = Config::new(pki.path().to_path_buf());
     edit(&mut config);
     let emulator = Background::start(config).unwrap();
     // A runtime of the test's own for the raw requests.
@@ -47,11 +44,25 @@ pub fn start(edit: impl FnOnce(&mut Config)) -> Running {
         dir: emulator.pki_dir().to_path_buf(),
         extension_url: emulator.extension_url().map(str::to_owned),
         runtime,
-        _emulator: emulator,
+        emulator,
+        pki,
     }
 }
 
 impl Running {
+    /// Stops the emulator and hands back its PKI folder, for another to start on.
+    pub fn stop(self) -> TempDir {
+        let Running {
+            emulator,
+            runtime,
+            pki,
+            ..
+        } = self;
+        drop(emulator);
+        drop(runtime);
+        pki
+    }
+
     pub fn options(&self) -> FetchOptions {
         edited(FetchOptions::default(), |o| {
             o.endpoint = self.url.clone();

@@ -10,16 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-/// The api-versions that serve `/metadata/scheduledevents`.
-pub const SCHEDULED_EVENTS_VERSIONS: &[&str] = &[
-    "2017-03-01",
-    "2017-08-01",
-    "2017-11-01",
-    "2019-01-01",
-    "2019-08-01",
-    "2020-07-01",
-];
-
 /// What the platform is about to do to the VM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum EventType {
@@ -182,20 +172,6 @@ impl Schedule {
             .collect();
         json!({"DocumentIncarnation": self.incarnation, "Events": events})
     }
-}
-
-/// The body of `POST /metadata/scheduledevents`.
-#[derive(Deserialize)]
-pub(crate) struct StartRequests {
-    #[serde(rename = "StartRequests")]
-    pub requests: Vec<StartRequest>,
-}
-
-/// One approval.
-#[derive(Deserialize)]
-pub(crate) struct StartRequest {
-    #[serde(rename = "EventId")]
-    pub event_id: String,
 }
 
 /// `Mon, 19 Sep 2016 18:29:47 GMT`, as IMDS writes NotBefore.

@@ -1,26 +1,27 @@
 //! A real `redis-server` on a free loopback port, in its own temporary directory, killed when
-//! dropped. The one harness for every test and benchmark that needs Redis: this crate's, the
-//! CLI's and the service's (through `#[path]`), and the Python package's (through the
-//! `redis_server` example of this crate).
-// Each user needs part of it; outside `cfg(test)` (the example, the benchmark) a harness that
-// cannot start Redis still fails loudly.
-#![allow(dead_code, clippy::expect_used, clippy::panic)]
+//! dropped. The one harness for every test and benchmark that needs Redis: the store's, the
+//! CLI's, the service's, and the Python package's (through this crate's `redis_server`
+//! example).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::loopback::free_port;
+use crate::temp::{self, TempDir};
 
 /// A running `redis-server`.
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
-    dir: tempfile::TempDir,
+    dir: TempDir,
     extra: Vec<String>,
 }
 
 impl RedisServer {
-    /// Starts one, or `None` if `redis-server` is not installed and `CI` is not `true` (a
-    /// message says the caller is skipped). Under `CI=true` a missing server fails.
+    /// Starts one with `extra` arguments, or `None` if `redis-server` is not installed and `CI`
+    /// is not `true` (a message says the caller is skipped). Under `CI=true` a missing server
+    /// fails: the one place that rule is written.
     pub fn start(extra: &[&str]) -> Option<RedisServer> {
         if Command::new("redis-server")
             .arg("--version")
@@ -37,7 +38,7 @@ impl RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
-            dir: tempfile::tempdir().expect("a temporary directory"),
+            dir: temp::dir(),
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
         server.restart();
@@ -78,14 +79,6 @@ impl RedisServer {
         self.child = Some(child);
         wait_until_listening(self.port);
     }
-}
-
-/// A loopback port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 fn wait_until_listening(port: u16) {

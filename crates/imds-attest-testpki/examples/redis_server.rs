@@ -1,4 +1,4 @@
-//! The tests' Redis harness (`tests/common/redis_server.rs`) for tests outside Rust (the Python
+//! The tests' Redis harness ([`imds_attest_testpki::redis`]) for tests outside Rust (the Python
 //! package's): starts a real `redis-server` on a free loopback port in a temporary directory,
 //! prints `redis://127.0.0.1:PORT/0` on one line, and keeps it running until its standard input
 //! closes; then stops it, waits for it to be gone, and exits 0.
@@ -6,16 +6,15 @@
 //! When `redis-server` is not installed it prints one line starting `skipped:` and exits 0,
 //! except under `CI=true`, where it fails: the same rule as every Rust test that needs Redis.
 //!
-//! `cargo run -p imds-attest-store --example redis_server`
+//! `cargo run -p imds-attest-testpki --features kit --example redis_server`
 
 use std::io::{Read, Write};
 
-#[path = "../tests/common/redis_server.rs"]
-mod redis_server;
+use imds_attest_testpki::redis::RedisServer;
 
 fn main() -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let Some(server) = redis_server::RedisServer::start(&[]) else {
+    let Some(server) = RedisServer::start(&[]) else {
         writeln!(
             out,
             "skipped: redis-server is not installed (apt-get install redis-server)"

@@ -1,0 +1,222 @@
+//! IMDS's request rules, applied to every request before an endpoint sees it, in IMDS's order:
+//! the rate limit and injected faults (after the injected latency), the method, the
+//! `Metadata: true` header, no `X-Forwarded-For`, no duplicated query parameter; then, once
+//! the endpoint is known, the api-version it needs.
+
+use std::time::{Duration, Instant};
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::endpoints::{versions, Route};
+use crate::response::{json_body, Shape};
+use crate::state::Shared;
+
+/// The most requests per second IMDS serves before answering 429.
+pub const RATE_LIMIT_PER_SECOND: usize = 5;
+
+/// A request's query parameters, each name at most once.
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// The value of parameter `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a request was refused; it knows its answer.
+pub(crate) enum Refusal {
+    /// An error in the shape of the endpoint asked for.
+    Error {
+        shape: Shape,
+        status: StatusCode,
+        message: Cow<'static, str>,
+    },
+    /// A failure injected by the faults or the rate limit, with Retry-After when it is 429.
+    Injected {
+        shape: Shape,
+        status: StatusCode,
+        retry_after: Option<u32>,
+    },
+    /// A metadata endpoint's api-version error, which lists the newest versions.
+    Version(&'static str),
+}
+
+impl Refusal {
+    fn bad_request(shape: Shape, message: impl Into<Cow<'static, str>>) -> Refusal {
+        Refusal::Error {
+            shape,
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Error {
+                shape,
+                status,
+                message,
+            } => shape.error(status, &message),
+            Refusal::Injected {
+                shape,
+                status,
+                retry_after,
+            } => {
+                let message = match (shape, status.as_u16()) {
+                    (Shape::Identity, 410) => {
+                        "Identity is not ready (injected fault, imds-emulator)"
+                    }
+                    _ => "Injected fault (imds-emulator)",
+                };
+                let mut response = shape.error(status, message);
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    if let Ok(v) = HeaderValue::from_str(&retry_after.unwrap_or(1).to_string()) {
+                        response.headers_mut().insert("retry-after", v);
+                    }
+                }
+                response
+            }
+            Refusal::Version(message) => (
+                StatusCode::BAD_REQUEST,
+                json_body(&json!({
+                    "error": message,
+                    "newest-versions": versions::newest(),
+                })),
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Applies the rules that hold for every request on either listener (`on_extension`: the VM
+/// extension's).
+pub(crate) async fn admit(
+    shared: &Shared,
+    on_extension: bool,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Query, Refusal> {
+    let path = uri.path();
+    let shape = Shape::of(on_extension, path);
+    let (injected, latency) = {
+        let mut state = shared.lock();
+        let now = Instant::now();
+        while state
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            state.recent.pop_front();
+        }
+        state.recent.push_back(now);
+        let limited = state.recent.len() > RATE_LIMIT_PER_SECOND;
+        let injected = if limited {
+            Some((StatusCode::TOO_MANY_REQUESTS, Some(1)))
+        } else if state.faults.fail_count > 0 {
+            state.faults.fail_count -= 1;
+            state
+                .faults
+                .fail_status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .map(|s| (s, state.faults.retry_after))
+        } else {
+            None
+        };
+        (injected, state.faults.latency_ms)
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if let Some((status, retry_after)) = injected {
+        return Err(Refusal::Injected {
+            shape,
+            status,
+            retry_after,
+        });
+    }
+    // Only scheduled events take a POST (to approve events).
+    let post_allowed = !on_extension && Route::of(path) == Some(Route::ScheduledEvents);
+    if *method != Method::GET && !(*method == Method::POST && post_allowed) {
+        return Err(Refusal::Error {
+            shape,
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            message: "Method not allowed".into(),
+        });
+    }
+    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+        return Err(Refusal::bad_request(
+            shape,
+            "Bad request. Required metadata header not specified",
+        ));
+    }
+    if headers.contains_key("x-forwarded-for") {
+        return Err(Refusal::bad_request(
+            shape,
+            "Bad request. Request must not contain an X-Forwarded-For header",
+        ));
+    }
+    let mut query: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if query.iter().any(|(seen, _)| *seen == k) {
+            return Err(Refusal::bad_request(
+                shape,
+                format!("Bad request. Query parameter {k} is duplicated"),
+            ));
+        }
+        query.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(Query(query))
+}
+
+/// Which api-versions an endpoint serves.
+#[derive(Clone, Copy)]
+pub(crate) enum Versions {
+    /// Every version IMDS knows from this one on.
+    Since(&'static str),
+    /// Exactly these (scheduled events keep their own list).
+    Listed(&'static [&'static str]),
+}
+
+/// The request's api-version, if `versions` serves it; the refusal otherwise, shaped for the
+/// endpoint (the identity endpoint's OAuth errors are shorter).
+pub(crate) fn api_version(
+    query: &Query,
+    versions: Versions,
+    shape: Shape,
+) -> Result<&str, Refusal> {
+    let Some(version) = query.get("api-version") else {
+        if shape == Shape::Identity {
+            return Err(Refusal::bad_request(
+                shape,
+                "Required query variable 'api-version' is missing",
+            ));
+        }
+        return Err(Refusal::Version(
+            "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
+        ));
+    };
+    let served = match versions {
+        Versions::Since(first) => versions::API_VERSIONS.contains(&version) && version >= first,
+        Versions::Listed(list) => list.contains(&version),
+    };
+    if served {
+        Ok(version)
+    } else if shape == Shape::Identity {
+        Err(Refusal::bad_request(shape, "Invalid API version"))
+    } else {
+        Err(Refusal::Version(
+            "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds",
+        ))
+    }
+}
