@@ -249,7 +249,13 @@ async fn reload_on_hangup(file: PathBuf, shared: Arc<shared::Shared>) {
                     shared.reload(config);
                     tracing::info!("reloaded rules, trust and tokens");
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "reload refused; the old config is kept"),
+                // Fail closed: a bad file (an emptied rules file among them) never replaces
+                // the rules, trust and tokens in force.
+                Ok(Err(e)) => tracing::error!(
+                    kind = e.kind(),
+                    error = %e,
+                    "reload refused; the old config is kept"
+                ),
                 Err(e) => tracing::error!(error = %e, "reload failed; the old config is kept"),
             }
         }
