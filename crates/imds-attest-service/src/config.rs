@@ -166,7 +166,7 @@ impl Config {
                 "(file)",
                 format!("cannot read it: {e}; pass --config with an existing TOML file"),
             ),
-            too_large => err(
+            too_large @ CappedReadError::TooLarge(_) => err(
                 "(file)",
                 format!(
                     "{}; pass --config with the service's TOML file",
