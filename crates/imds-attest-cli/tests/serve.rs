@@ -214,6 +214,29 @@ fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
             "config",
             "listen:",
         ),
+        // Loaded, then a panic in the semaphore (exit 101), before numbers had ranges.
+        (
+            write(
+                "permits.toml",
+                "[limits]\nmax_concurrent_requests = 9223372036854775807\n",
+            ),
+            "config",
+            "limits.max_concurrent_requests: line 2: 9223372036854775807 is out of range; give \
+             a whole number from 1 to 65536",
+        ),
+        (
+            write(
+                "empty-rules.toml",
+                &format!("policy = {:?}\n", write("empty.rules.toml", "# none\n")),
+            ),
+            "rules_file",
+            "policy: cannot use rules file",
+        ),
+        (
+            write("zero.toml", "[auth]\ntokens_file = \"/dev/zero\"\n"),
+            "config",
+            "auth.tokens_file: /dev/zero is larger than 1048576 bytes",
+        ),
     ];
     for (file, kind, expected) in cases {
         let out = run(&["serve", "--config", &file], b"");
@@ -761,4 +784,68 @@ fn sighup_applies_fetch_intermediates_and_keeps_it_when_the_new_value_is_bad() {
     std::thread::sleep(Duration::from_millis(500));
     let (status, body) = verify();
     assert_eq!(status, 200, "the old config is kept: {body}");
+}
+
+/// An emptied (comment-only) rules file, or one whose deny value can never match, must not
+/// turn "deny this subscription" into "accept every genuine document" on SIGHUP: the reload
+/// is refused, the log says so, and the old rules stay.
+#[test]
+fn sighup_with_an_emptied_or_unmatchable_rules_file_keeps_the_deny_rules() {
+    let (emulator, _pki) = emulator();
+    let dir = temp::dir();
+    // The emulator's VM is in this subscription.
+    let deny = "[[deny]]\nname = \"revoked\"\nsubscription_id = \"8d10da13-8125-4ba9-a717-bf7490507b3d\"\n";
+    let rules = dir.path().join("licence.rules.toml");
+    std::fs::write(&rules, deny).unwrap();
+    let port = free_port();
+    let file = config(
+        dir.path(),
+        port,
+        Some(&emulator),
+        &format!("policy = {rules:?}"),
+    );
+    let log = dir.path().join("log.txt");
+    let service = Served::start_with(
+        &file,
+        port,
+        &["--log-format", "json"],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let verdict = || {
+        let document = fetch(&emulator, &service.challenge());
+        let (status, body) = service.call("POST", "/v1/verify", document.as_bytes());
+        (
+            status,
+            body["error"]["kind"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    assert_eq!(verdict(), (422, "denied_by_rule".to_owned()));
+
+    for (text, why) in [
+        ("# the deny rules moved elsewhere\n", "holds no rule"),
+        ("", "holds no rule"),
+        (
+            &*deny
+                .replace("\"8d10da13", "\"{8d10da13")
+                .replace("3d\"", "3d}\""),
+            "is not a GUID",
+        ),
+    ] {
+        std::fs::write(&rules, text).unwrap();
+        signal(&service.child, "HUP");
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            verdict(),
+            (422, "denied_by_rule".to_owned()),
+            "the old rules are kept after {text:?}"
+        );
+        let logged = std::fs::read_to_string(&log).unwrap();
+        let refusal = logged
+            .lines()
+            .rev()
+            .find(|l| l.contains("reload refused"))
+            .unwrap_or_else(|| panic!("no refusal logged for {text:?}: {logged}"));
+        assert!(refusal.contains("\"kind\":\"rules_file\""), "{refusal}");
+        assert!(refusal.contains(why), "{refusal}");
+    }
 }

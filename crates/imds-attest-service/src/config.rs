@@ -2,6 +2,7 @@
 //! to the config file's folder, every problem named by its key with the fix.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +10,9 @@ use std::time::Duration;
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::{AiaAllowList, DEFAULT_AIA_TIMEOUT, MAX_FETCHES};
 use imds_attest::{TrustStore, Verifier};
-use imds_attest_setup::{PolicySettings, SetupError, TrustDir, TrustSources};
+use imds_attest_setup::{FileRole, PolicySettings, SetupError, TrustDir, TrustSources};
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::error::{ConfigProblem, ServiceError};
 
@@ -27,6 +29,18 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = imds_attest::DEFAULT_MAX_INPUT_BYTES;
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10;
 /// How many requests are served at once before 429, by default.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+
+/// `challenge.ttl_seconds`: at least a second, at most a day (a challenge is answered within
+/// seconds; a day-old one is a replay risk, not a convenience).
+pub const TTL_SECONDS_RANGE: RangeInclusive<u32> = 1..=86_400;
+/// `limits.max_body_bytes`: a genuine document is about 4 KiB; 16 MiB leaves room for any
+/// bundle while keeping `max_concurrent_requests` bodies within memory.
+pub const MAX_BODY_BYTES_RANGE: RangeInclusive<usize> = 1..=16 * 1024 * 1024;
+/// `limits.request_timeout_seconds`: at least a second, at most an hour.
+pub const REQUEST_TIMEOUT_SECONDS_RANGE: RangeInclusive<u32> = 1..=3_600;
+/// `limits.max_concurrent_requests`: at least one; at most 65536, far past what one host
+/// serves, and far below the semaphore's limit that a larger number would panic on.
+pub const MAX_CONCURRENT_REQUESTS_RANGE: RangeInclusive<usize> = 1..=65_536;
 
 /// The file as written; unknown keys are refused.
 #[derive(Deserialize, Default)]
@@ -57,7 +71,7 @@ struct StoreSection {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ChallengeSection {
-    ttl_seconds: Option<u32>,
+    ttl_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,9 +108,9 @@ struct TlsSection {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct LimitsSection {
-    max_body_bytes: Option<usize>,
-    request_timeout_seconds: Option<u32>,
-    max_concurrent_requests: Option<usize>,
+    max_body_bytes: Option<Spanned<i64>>,
+    request_timeout_seconds: Option<Spanned<i64>>,
+    max_concurrent_requests: Option<Spanned<i64>>,
 }
 
 /// A checked configuration: everything the service needs, loaded.
@@ -127,6 +141,8 @@ pub struct Config {
 impl Config {
     /// Reads and checks the config file; relative paths in it are relative to its folder.
     /// The store URL is checked by opening the store (which does not connect to Redis).
+    /// Every number must be in its range (`TTL_SECONDS_RANGE` and the like), and every file
+    /// it or the config names is read only up to [`imds_attest_setup::MAX_FILE_BYTES`].
     pub fn load(file: &Path) -> Result<Config, ServiceError> {
         let err = |key: &str, message: String| ServiceError::Config {
             file: file.to_path_buf(),
@@ -145,11 +161,18 @@ impl Config {
                 format!("{e}; {fix}")
             },
         };
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            err(
+        let text = read_text(file).map_err(|e| match e {
+            CappedReadError::Unreadable(e) => err(
                 "(file)",
                 format!("cannot read it: {e}; pass --config with an existing TOML file"),
-            )
+            ),
+            too_large @ CappedReadError::TooLarge(_) => err(
+                "(file)",
+                format!(
+                    "{}; pass --config with the service's TOML file",
+                    too_large.describe(file)
+                ),
+            ),
         })?;
         let parsed: File = toml::from_str(&text).map_err(|e| {
             let line = e
@@ -197,13 +220,14 @@ impl Config {
             ),
         })?;
 
-        let ttl_seconds = parsed.challenge.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
-        if ttl_seconds == 0 {
-            return Err(err(
-                "challenge.ttl_seconds",
-                "0 would expire every challenge at once; give at least 1 (default 300)".into(),
-            ));
-        }
+        let ttl_seconds: u32 = in_range(
+            &text,
+            &err,
+            "challenge.ttl_seconds",
+            parsed.challenge.ttl_seconds,
+            TTL_SECONDS_RANGE,
+            DEFAULT_TTL_SECONDS,
+        )?;
 
         let trust = load_trust(&parsed.trust, &resolve, &setup_err)?;
         let fetcher = load_fetcher(&parsed.trust, &resolve, &err)?;
@@ -250,31 +274,30 @@ impl Config {
         };
 
         let limits = parsed.limits;
-        let max_body_bytes = limits.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
-        if max_body_bytes == 0 {
-            return Err(err(
-                "limits.max_body_bytes",
-                "must be at least 1 (default 65536)".into(),
-            ));
-        }
-        let timeout = limits
-            .request_timeout_seconds
-            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECONDS);
-        if timeout == 0 {
-            return Err(err(
-                "limits.request_timeout_seconds",
-                "must be at least 1 (default 10)".into(),
-            ));
-        }
-        let max_concurrent_requests = limits
-            .max_concurrent_requests
-            .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
-        if max_concurrent_requests == 0 {
-            return Err(err(
-                "limits.max_concurrent_requests",
-                "must be at least 1 (default 256)".into(),
-            ));
-        }
+        let max_body_bytes: usize = in_range(
+            &text,
+            &err,
+            "limits.max_body_bytes",
+            limits.max_body_bytes,
+            MAX_BODY_BYTES_RANGE,
+            DEFAULT_MAX_BODY_BYTES,
+        )?;
+        let timeout: u32 = in_range(
+            &text,
+            &err,
+            "limits.request_timeout_seconds",
+            limits.request_timeout_seconds,
+            REQUEST_TIMEOUT_SECONDS_RANGE,
+            DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        )?;
+        let max_concurrent_requests: usize = in_range(
+            &text,
+            &err,
+            "limits.max_concurrent_requests",
+            limits.max_concurrent_requests,
+            MAX_CONCURRENT_REQUESTS_RANGE,
+            DEFAULT_MAX_CONCURRENT_REQUESTS,
+        )?;
 
         Ok(Config {
             file: file.to_path_buf(),
@@ -386,13 +409,10 @@ fn load_fetcher(
     let mut fetcher = HttpFetcher::new(allow);
     for path in &section.aia_tls_roots {
         let path = resolve(path);
-        let pem = std::fs::read(&path).map_err(|e| {
+        let pem = read_capped(&path).map_err(|e| {
             err(
                 "trust.aia_tls_roots",
-                format!(
-                    "cannot read {}: {e}; give a PEM certificate file",
-                    path.display()
-                ),
+                format!("{}; give a PEM certificate file", e.describe(&path)),
             )
         })?;
         fetcher = fetcher
@@ -415,12 +435,12 @@ fn load_tokens(
     path: &Path,
     err: &dyn Fn(&str, String) -> ServiceError,
 ) -> Result<Vec<String>, ServiceError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_text(path).map_err(|e| {
         err(
             "auth.tokens_file",
             format!(
-                "cannot read {}: {e}; give a file with one bearer token a line",
-                path.display()
+                "{}; give a file with one bearer token a line",
+                e.describe(path)
             ),
         )
     })?;
@@ -440,4 +460,80 @@ fn load_tokens(
         ));
     }
     Ok(tokens)
+}
+
+/// A number from the file (its default when absent) that must be in `range`; out of it, an
+/// error naming the key, the line and the range, instead of a panic or a silent clamp later.
+fn in_range<T>(
+    text: &str,
+    err: &dyn Fn(&str, String) -> ServiceError,
+    key: &str,
+    value: Option<Spanned<i64>>,
+    range: RangeInclusive<T>,
+    default: T,
+) -> Result<T, ServiceError>
+where
+    T: Copy + PartialOrd + std::fmt::Display + TryFrom<i64>,
+{
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let n = *value.get_ref();
+    if let Some(n) = T::try_from(n).ok().filter(|n| range.contains(n)) {
+        return Ok(n);
+    }
+    let line = text
+        .get(..value.span().start)
+        .unwrap_or("")
+        .matches('\n')
+        .count()
+        + 1;
+    Err(err(
+        key,
+        format!(
+            "line {line}: {n} is out of range; give a whole number from {} to {} (default \
+             {default})",
+            range.start(),
+            range.end()
+        ),
+    ))
+}
+
+/// Why a file the config names (or the config itself) was not read.
+#[derive(Debug)]
+pub(crate) enum CappedReadError {
+    /// The operating system's reason, or not UTF-8 where text is wanted.
+    Unreadable(String),
+    /// Larger than [`imds_attest_setup::MAX_FILE_BYTES`]; not read whole.
+    TooLarge(u64),
+}
+
+impl CappedReadError {
+    /// The problem, naming the file.
+    pub(crate) fn describe(&self, path: &Path) -> String {
+        match self {
+            CappedReadError::Unreadable(e) => format!("cannot read {}: {e}", path.display()),
+            CappedReadError::TooLarge(max) => format!(
+                "{} is larger than {max} bytes, more than any config, token or TLS file",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Reads a file whole, refusing one larger than [`imds_attest_setup::MAX_FILE_BYTES`] without
+/// reading further: naming `/dev/zero` or a log file by mistake is an error, not gigabytes
+/// read. The shared setup's reader, whose role (and so kind) the caller replaces by `config`.
+pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, CappedReadError> {
+    imds_attest_setup::read_capped(path, FileRole::TrustFile).map_err(|e| match e {
+        SetupError::TooLarge { max, .. } => CappedReadError::TooLarge(max),
+        SetupError::Unreadable { message, .. } => CappedReadError::Unreadable(message),
+        other => CappedReadError::Unreadable(other.to_string()),
+    })
+}
+
+/// [`read_capped`], as UTF-8 text.
+fn read_text(path: &Path) -> Result<String, CappedReadError> {
+    String::from_utf8(read_capped(path)?)
+        .map_err(|e| CappedReadError::Unreadable(format!("it is not UTF-8 text ({e})")))
 }

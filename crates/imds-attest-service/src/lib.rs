@@ -49,7 +49,8 @@ use imds_attest_store::Challenges;
 
 pub use config::{
     Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STORE, DEFAULT_TTL_SECONDS,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STORE, DEFAULT_TTL_SECONDS, MAX_BODY_BYTES_RANGE,
+    MAX_CONCURRENT_REQUESTS_RANGE, REQUEST_TIMEOUT_SECONDS_RANGE, TTL_SECONDS_RANGE,
 };
 pub use error::{ConfigProblem, ServiceError, ServiceErrorKind};
 pub use http_error::HttpErrorKind;
@@ -248,7 +249,13 @@ async fn reload_on_hangup(file: PathBuf, shared: Arc<shared::Shared>) {
                     shared.reload(config);
                     tracing::info!("reloaded rules, trust and tokens");
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "reload refused; the old config is kept"),
+                // Fail closed: a bad file (an emptied rules file among them) never replaces
+                // the rules, trust and tokens in force.
+                Ok(Err(e)) => tracing::error!(
+                    kind = e.kind(),
+                    error = %e,
+                    "reload refused; the old config is kept"
+                ),
                 Err(e) => tracing::error!(error = %e, "reload failed; the old config is kept"),
             }
         }

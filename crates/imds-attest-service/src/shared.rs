@@ -8,13 +8,24 @@ use imds_attest::Verifier;
 use imds_attest_store::Challenges;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::{self, TokenDigest};
 use crate::config::Config;
 use crate::metrics::Metrics;
 
 /// What a reload may change: the verifier (rules and trust) and the tokens.
 pub(crate) struct Reloadable {
     pub(crate) verifier: Arc<Verifier>,
-    pub(crate) tokens: Option<Arc<[String]>>,
+    /// The tokens' digests, as [`auth`] compares them.
+    pub(crate) tokens: Option<Arc<[TokenDigest]>>,
+}
+
+impl Reloadable {
+    fn of(verifier: Verifier, tokens: Option<Vec<String>>) -> Reloadable {
+        Reloadable {
+            verifier: Arc::new(verifier),
+            tokens: tokens.map(|tokens| tokens.iter().map(|t| auth::digest(t)).collect()),
+        }
+    }
 }
 
 /// Everything a request handler needs, shared.
@@ -38,10 +49,7 @@ impl Shared {
     pub(crate) fn new(config: Config, challenges: Challenges) -> Shared {
         let memory_store = challenges.store().describe() == "memory:";
         Shared {
-            current: RwLock::new(Arc::new(Reloadable {
-                verifier: Arc::new(config.verifier),
-                tokens: config.tokens.map(Arc::from),
-            })),
+            current: RwLock::new(Arc::new(Reloadable::of(config.verifier, config.tokens))),
             challenges,
             ttl: config.ttl,
             max_body_bytes: config.max_body_bytes,
@@ -61,10 +69,7 @@ impl Shared {
 
     /// Replaces the rules, trust and tokens with a newly loaded config's.
     pub(crate) fn reload(&self, config: Config) {
-        let next = Arc::new(Reloadable {
-            verifier: Arc::new(config.verifier),
-            tokens: config.tokens.map(Arc::from),
-        });
+        let next = Arc::new(Reloadable::of(config.verifier, config.tokens));
         match self.current.write() {
             Ok(mut guard) => *guard = next,
             Err(poisoned) => *poisoned.into_inner() = next,

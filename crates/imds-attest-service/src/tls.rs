@@ -13,13 +13,17 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::read_capped;
+
 /// How many finished handshakes may wait for the server to take them.
 const QUEUE: usize = 64;
 
-/// Reads the certificate chain and key; the error names the key at fault.
+/// Reads the certificate chain and key (each at most
+/// [`imds_attest_setup::MAX_FILE_BYTES`]); the error names the key at fault.
 pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, (&'static str, String)> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<_, _>>())
+    let cert_pem = read_capped(cert).map_err(|e| ("tls.cert", e.describe(cert)))?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<_, _>>()
         .map_err(|e| {
             (
                 "tls.cert",
@@ -35,7 +39,8 @@ pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, (&'static
             format!("{} holds no CERTIFICATE block", cert.display()),
         ));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+    let key_pem = read_capped(key).map_err(|e| ("tls.key", e.describe(key)))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
         (
             "tls.key",
             format!("cannot read a PEM private key from {}: {e}", key.display()),

@@ -70,6 +70,16 @@ fn own_values(v: &VerifiedDocument) -> Vec<(RuleField, String)> {
     ]
 }
 
+/// The GUID `guid` with its last digit changed; a GUID for an absent claim ("").
+fn other_guid(guid: &str) -> String {
+    match guid.split_at_checked(guid.len().saturating_sub(1)) {
+        Some((head, last)) if !head.is_empty() => {
+            format!("{head}{}", if last == "0" { "1" } else { "0" })
+        }
+        _ => "00000000-0000-0000-0000-000000000000".to_owned(),
+    }
+}
+
 fn rule_text(kind: &str, name: &str, values: &[(RuleField, String)]) -> String {
     let mut text = format!("[[{kind}]]\nname = {name:?}\n");
     for (field, value) in values {
@@ -113,10 +123,11 @@ fn a_genuine_document_with_one_field_changed_matches_no_rule_and_names_that_fiel
         let plain = verify(&real, Policy::default()).unwrap();
         let own = own_values(&plain);
         for (i, (field, value)) in own.iter().enumerate() {
-            let changed = if *field == RuleField::Cloud {
-                "usgov".to_owned()
-            } else {
-                format!("{value}x")
+            let changed = match field {
+                RuleField::Cloud => "usgov".to_owned(),
+                // Still a GUID (a rule may hold nothing else), one digit off.
+                RuleField::SubscriptionId | RuleField::VmId => other_guid(value),
+                _ => format!("{value}x"),
             };
             let mut values = own.clone();
             values[i].1 = changed.clone();
@@ -177,7 +188,9 @@ fn a_deny_rule_of_a_genuine_documents_own_claims_rejects_it() {
 #[test]
 fn rules_are_checked_after_the_time() {
     let real = &real_documents()[0];
-    let policy = with_rules("[[allow]]\nname = \"none\"\nvm_id = \"nobody\"\n");
+    let policy = with_rules(
+        "[[allow]]\nname = \"none\"\nvm_id = \"00000000-0000-0000-0000-000000000000\"\n",
+    );
     let late = Verifier::new(TrustStore::builtin(), policy)
         .verify(
             &real.doc,

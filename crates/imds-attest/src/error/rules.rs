@@ -118,6 +118,35 @@ pub enum RulesReason {
         /// The value.
         value: String,
     },
+    /// A file with no rule and no `[verify]` section (empty, or only comments). Refused so
+    /// that a truncated or emptied file never turns deny rules into accepting every document.
+    NoRules,
+    /// A `subscription_id` or `vm_id` value that is not a bare GUID
+    /// (`8d10da13-8125-4ba9-a717-bf7490507b3d`), which no document's claim could match
+    /// (`subscription_id = ""` is one: it matches a document without a subscription).
+    NotAGuid {
+        /// The field.
+        field: RuleField,
+        /// The value.
+        value: String,
+    },
+    /// A value holding a character that is not printable ASCII (a newline, a tab, a Unicode
+    /// hyphen), which no document's claim could match.
+    NotPrintableAscii {
+        /// The field.
+        field: RuleField,
+        /// The value.
+        value: String,
+        /// The first such character.
+        character: char,
+    },
+    /// A value with spaces before or after it, which no document's claim could match.
+    SurroundingSpace {
+        /// The field.
+        field: RuleField,
+        /// The value.
+        value: String,
+    },
 }
 
 impl fmt::Display for RulesReason {
@@ -161,6 +190,38 @@ impl fmt::Display for RulesReason {
             RulesReason::BadCloud { value } => write!(
                 f,
                 "unknown cloud {value:?}; expected public, usgov, china or germany"
+            ),
+            RulesReason::NoRules => f.write_str(
+                "the file holds no rule and no [verify] section, which would accept every \
+                 document; write at least one [[deny]] or [[allow]] rule (or a [verify] \
+                 section), or remove the rules file",
+            ),
+            RulesReason::NotAGuid { field, value } => write!(
+                f,
+                "{field} {value:?} is not a GUID, so it would match no document; write the bare \
+                 GUID, 8-4-4-4-12 hexadecimal digits such as \
+                 \"8d10da13-8125-4ba9-a717-bf7490507b3d\" (no braces, spaces or \
+                 /subscriptions/){}",
+                if *field == RuleField::SubscriptionId {
+                    ", or \"\" for a document without one"
+                } else {
+                    ""
+                }
+            ),
+            RulesReason::NotPrintableAscii {
+                field,
+                value,
+                character,
+            } => write!(
+                f,
+                "{field} {value:?} holds U+{:04X}, which is not printable ASCII, so it would \
+                 match no document; write the value as Azure shows it",
+                u32::from(*character)
+            ),
+            RulesReason::SurroundingSpace { field, value } => write!(
+                f,
+                "{field} {value:?} has spaces around it, so it would match no document; remove \
+                 them"
             ),
         }
     }

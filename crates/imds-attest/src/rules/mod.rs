@@ -228,7 +228,7 @@ mod tests {
     use super::*;
 
     const CONTENT: &str = r#"{"licenseType":"Windows_Server","nonce":"n","plan":{"name":"standard","product":"pro-vm","publisher":"contoso"},"sku":"2022-datacenter","subscriptionId":"8d10da13-8125-4ba9-a717-bf7490507b3d","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"},"vmId":"ddc87bd2-3ebb-43dc-92a9-90b104cd9527"}"#;
-    const NO_PLAN: &str = r#"{"licenseType":"","nonce":"n","plan":{"name":"","product":"","publisher":""},"sku":"","subscriptionId":"8a205152-b25a-417f-a676-80465535a6c9","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"},"vmId":"v"}"#;
+    const NO_PLAN: &str = r#"{"licenseType":"","nonce":"n","plan":{"name":"","product":"","publisher":""},"sku":"","subscriptionId":"8a205152-b25a-417f-a676-80465535a6c9","timeStamp":{"createdOn":"11/19/25 12:53:30 -0000","expiresOn":"11/19/25 18:53:30 -0000"},"vmId":"5f0c3a52-1d4e-4c1b-9a8e-2b7d6c5e4f30"}"#;
 
     fn claims(content: &str) -> Claims {
         Claims::parse(content.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
@@ -251,9 +251,13 @@ mod tests {
             (
                 "subscription_id",
                 "8D10DA13-8125-4BA9-A717-BF7490507B3D",
-                "0a1b",
+                "0a1b2c3d-0000-4000-8000-000000000000",
             ),
-            ("vm_id", "DDC87BD2-3ebb-43dc-92a9-90b104cd9527", "other-vm"),
+            (
+                "vm_id",
+                "DDC87BD2-3ebb-43dc-92a9-90b104cd9527",
+                "0a1b2c3d-0000-4000-8000-000000000001",
+            ),
             ("plan_publisher", "Contoso", "fabrikam"),
             ("plan_product", "PRO-VM", "basic-vm"),
             ("plan_name", "Standard", "premium"),
@@ -334,7 +338,8 @@ mod tests {
             })
         );
         // A deny rule alone rejects what it matches and accepts the rest, naming no rule.
-        let deny_only = "[[deny]]\nname = \"revoked\"\nvm_id = \"v\"\n";
+        let deny_only =
+            "[[deny]]\nname = \"revoked\"\nvm_id = \"5F0C3A52-1D4E-4C1B-9A8E-2B7D6C5E4F30\"\n";
         assert_eq!(verdict(deny_only, CONTENT, None), Ok(None));
         assert_eq!(
             verdict(deny_only, NO_PLAN, None),
@@ -346,8 +351,14 @@ mod tests {
 
     #[test]
     fn no_rules_accept_every_document() {
-        assert!(rules("").is_empty());
-        assert_eq!(verdict("", CONTENT, None), Ok(None));
+        let none = Rules::default();
+        assert!(none.is_empty());
+        assert_eq!(
+            none.check(&claims(CONTENT), None, Cloud::Public)
+                .map(|r| r.map(str::to_owned)),
+            Ok(None)
+        );
+        assert!(rules("[verify]\n").is_empty());
         assert_eq!(
             verdict("[verify]\nskew_seconds = 1\n", NO_PLAN, None),
             Ok(None)
@@ -359,7 +370,7 @@ mod tests {
     /// field with both values.
     #[test]
     fn the_nearest_rule_has_the_most_matching_fields() {
-        let text = "[[allow]]\nname = \"a\"\nsku = \"x\"\nvm_id = \"y\"\n\
+        let text = "[[allow]]\nname = \"a\"\nsku = \"x\"\nvm_id = \"0a1b2c3d-0000-4000-8000-000000000000\"\n\
                     [[allow]]\nname = \"b\"\nplan_publisher = \"contoso\"\nplan_name = [\"premium\", \"gold\"]\n\
                     [[allow]]\nname = \"c\"\nplan_publisher = \"contoso\"\nplan_name = \"basic\"\n";
         assert_eq!(

@@ -15,7 +15,9 @@ impl Rules {
     /// Parses a rules file's text. `source` names it in errors (its path). Every error is
     /// [`Error::RulesFile`] with the line at fault: TOML syntax, an unknown key, a wrong type,
     /// a rule without a name or with a name used before, a rule that names no field, an empty
-    /// list, an unknown cloud.
+    /// list, an unknown cloud, a value no claim could match (a `subscription_id` or `vm_id`
+    /// that is not a GUID, a character that is not printable ASCII, spaces around a value),
+    /// and a file with no rule and no `[verify]` section (line 1).
     pub fn parse(text: &str, source: &str) -> Result<Rules, Error> {
         let fail = |span: Range<usize>, reason| Error::RulesFile {
             source: source.to_owned(),
@@ -27,9 +29,11 @@ impl Rules {
             fail(e.span().unwrap_or(0..0), RulesReason::Syntax { message })
         })?;
         let mut rules = Rules::default();
+        let mut has_verify = false;
         for (key, value) in in_file_order(root.get_ref()) {
             match key.get_ref().as_ref() {
                 "verify" => {
+                    has_verify = true;
                     let table = as_table(key, value).map_err(|(s, r)| fail(s, r))?;
                     rules.verify = VerifySection::parse(table).map_err(|(s, r)| fail(s, r))?;
                 }
@@ -58,6 +62,10 @@ impl Rules {
                     ))
                 }
             }
+        }
+        // An emptied or truncated file must not silently drop the deny rules it had.
+        if rules.is_empty() && !has_verify {
+            return Err(fail(0..0, RulesReason::NoRules));
         }
         rules.check_unique_names(source)?;
         Ok(rules)
@@ -153,6 +161,7 @@ impl Rule {
                         .map_err(|_| (span, RulesReason::BadCloud { value: v.clone() }))?;
                     values.push(cloud.name().to_owned());
                 } else {
+                    check_value(field, &v).map_err(|reason| (span, reason))?;
                     values.push(v);
                 }
             }
@@ -171,6 +180,49 @@ impl Rule {
             conditions,
         })
     }
+}
+
+/// Refuses a value no claim could match, so that a deny rule with a typo is an error instead
+/// of a rule that never denies: `subscription_id` and `vm_id` are bare GUIDs, every other
+/// value printable ASCII without spaces around it (`""` still matches an empty claim).
+/// `subscription_id = ""` is kept: genuine documents of 2021 carry no `subscriptionId`.
+fn check_value(field: RuleField, value: &str) -> Result<(), RulesReason> {
+    if matches!(field, RuleField::SubscriptionId | RuleField::VmId) {
+        if is_guid(value) || (field == RuleField::SubscriptionId && value.is_empty()) {
+            return Ok(());
+        }
+        return Err(RulesReason::NotAGuid {
+            field,
+            value: value.to_owned(),
+        });
+    }
+    if let Some(character) = value.chars().find(|c| !matches!(c, ' '..='~')) {
+        return Err(RulesReason::NotPrintableAscii {
+            field,
+            value: value.to_owned(),
+            character,
+        });
+    }
+    if value.starts_with(' ') || value.ends_with(' ') {
+        return Err(RulesReason::SurroundingSpace {
+            field,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// 8-4-4-4-12 hexadecimal digits, in either case, as ARM writes subscription and VM ids.
+fn is_guid(value: &str) -> bool {
+    const HYPHENS: [usize; 4] = [8, 13, 18, 23];
+    value.len() == 36
+        && value.bytes().enumerate().all(|(i, b)| {
+            if HYPHENS.contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// A problem and where it is, before the source and line are known.
@@ -329,7 +381,10 @@ mod tests {
         assert_eq!(v.clouds(), Some(&[Cloud::Public, Cloud::UsGov][..]));
         assert_eq!(v.skew(), Some(Duration::seconds(30)));
         assert_eq!(v.max_age(), Some(Duration::seconds(600)));
-        assert_eq!(rules("").verify_section(), &VerifySection::default());
+        assert_eq!(
+            rules("[verify]\n").verify_section(),
+            &VerifySection::default()
+        );
     }
 
     /// Every configuration error, with the line it is on.
@@ -466,6 +521,196 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// An empty or comment-only file (a truncated one, or one emptied by mistake before a
+    /// reload) is refused: it would turn "deny X" into "accept every document". A file with
+    /// only `[verify]` says what it means.
+    #[test]
+    fn a_file_without_rules_or_verify_is_refused() {
+        for text in [
+            "",
+            "\n\n",
+            "# deny rules go here\n",
+            "deny = []\n",
+            "allow = []\n",
+        ] {
+            assert_eq!(
+                Rules::parse(text, "t.toml"),
+                Err(Error::RulesFile {
+                    source: "t.toml".into(),
+                    line: 1,
+                    reason: RulesReason::NoRules,
+                }),
+                "{text:?}"
+            );
+        }
+        assert!(rules("[verify]\n").is_empty());
+        assert!(rules("# defaults only\n[verify]\nskew_seconds = 30\n").is_empty());
+    }
+
+    /// Values that no claim could match are refused with their line, so that a deny rule
+    /// with a typo never silently denies nothing.
+    #[test]
+    fn values_that_could_never_match_are_refused() {
+        const GUID: &str = "8d10da13-8125-4ba9-a717-bf7490507b3d";
+        let not_guid = |field, value: &str| RulesReason::NotAGuid {
+            field,
+            value: value.to_owned(),
+        };
+        let table: Vec<(&str, String, RulesReason)> = vec![
+            (
+                "subscription_id",
+                format!(" {GUID}"),
+                not_guid(RuleField::SubscriptionId, &format!(" {GUID}")),
+            ),
+            (
+                "subscription_id",
+                format!("{{{GUID}}}"),
+                not_guid(RuleField::SubscriptionId, &format!("{{{GUID}}}")),
+            ),
+            (
+                "subscription_id",
+                format!("{GUID}\n"),
+                not_guid(RuleField::SubscriptionId, &format!("{GUID}\n")),
+            ),
+            (
+                "subscription_id",
+                GUID.replacen('-', "\u{2010}", 1),
+                not_guid(
+                    RuleField::SubscriptionId,
+                    &GUID.replacen('-', "\u{2010}", 1),
+                ),
+            ),
+            (
+                "subscription_id",
+                format!("/subscriptions/{GUID}"),
+                not_guid(RuleField::SubscriptionId, &format!("/subscriptions/{GUID}")),
+            ),
+            (
+                "subscription_id",
+                GUID.replace('-', ""),
+                not_guid(RuleField::SubscriptionId, &GUID.replace('-', "")),
+            ),
+            (
+                "subscription_id",
+                GUID.replacen('d', "g", 1),
+                not_guid(RuleField::SubscriptionId, &GUID.replacen('d', "g", 1)),
+            ),
+            ("vm_id", String::new(), not_guid(RuleField::VmId, "")),
+            ("vm_id", "my-vm".into(), not_guid(RuleField::VmId, "my-vm")),
+            (
+                "sku",
+                "pro\n".into(),
+                RulesReason::NotPrintableAscii {
+                    field: RuleField::Sku,
+                    value: "pro\n".into(),
+                    character: '\n',
+                },
+            ),
+            (
+                "plan_name",
+                "pro\u{2010}vm".into(),
+                RulesReason::NotPrintableAscii {
+                    field: RuleField::PlanName,
+                    value: "pro\u{2010}vm".into(),
+                    character: '\u{2010}',
+                },
+            ),
+            (
+                "region",
+                "\teastus".into(),
+                RulesReason::NotPrintableAscii {
+                    field: RuleField::Region,
+                    value: "\teastus".into(),
+                    character: '\t',
+                },
+            ),
+            (
+                "plan_publisher",
+                " contoso".into(),
+                RulesReason::SurroundingSpace {
+                    field: RuleField::PlanPublisher,
+                    value: " contoso".into(),
+                },
+            ),
+            (
+                "license_type",
+                "Windows_Server ".into(),
+                RulesReason::SurroundingSpace {
+                    field: RuleField::LicenseType,
+                    value: "Windows_Server ".into(),
+                },
+            ),
+        ];
+        for (key, value, reason) in table {
+            // The bad value second in a list, on its own line: the line is the value's.
+            let text =
+                format!("[[deny]]\nname = \"r\"\n{key} = [\n  \"{GUID}\",\n  {value:?},\n]\n");
+            let text = if key == "subscription_id" || key == "vm_id" {
+                text
+            } else {
+                text.replace(GUID, "ok")
+            };
+            assert_eq!(
+                Rules::parse(&text, "t.toml"),
+                Err(Error::RulesFile {
+                    source: "t.toml".into(),
+                    line: 5,
+                    reason,
+                }),
+                "{text}"
+            );
+        }
+    }
+
+    /// What the checks still accept: GUIDs in any case, inner spaces, `""` for an empty
+    /// claim (`subscription_id` too: a genuine document may carry none).
+    #[test]
+    fn guids_in_any_case_and_printable_values_are_accepted() {
+        let r = rules(
+            "[[deny]]\nname = \"r\"\nsubscription_id = \"8D10DA13-8125-4ba9-A717-bf7490507b3d\"\n\
+             vm_id = \"ddc87bd2-3ebb-43dc-92a9-90b104cd9527\"\nplan_name = [\"\", \"Pro Plan (2)\"]\n\
+             [[allow]]\nname = \"no-subscription\"\nsubscription_id = \"\"\n",
+        );
+        assert_eq!(
+            r.deny_rules()
+                .first()
+                .and_then(|r| r.values(RuleField::PlanName)),
+            Some(&[String::new(), "Pro Plan (2)".to_owned()][..])
+        );
+    }
+
+    /// Each new reason's message says what to write.
+    #[test]
+    fn unmatchable_value_messages_say_what_to_write() {
+        let e = Rules::parse(
+            "[[deny]]\nname = \"r\"\nsubscription_id = \"{8d10da13-8125-4ba9-a717-bf7490507b3d}\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot use rules file t.toml, line 3: subscription_id \
+             \"{8d10da13-8125-4ba9-a717-bf7490507b3d}\" is not a GUID, so it would match no \
+             document; write the bare GUID, 8-4-4-4-12 hexadecimal digits such as \
+             \"8d10da13-8125-4ba9-a717-bf7490507b3d\" (no braces, spaces or /subscriptions/), or \
+             \"\" for a document without one"
+        );
+        let e =
+            Rules::parse("[[deny]]\nname = \"r\"\nsku = \"a\u{2010}b\"\n", "t.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("holds U+2010, which is not printable ASCII"),
+            "{e}"
+        );
+        let e = Rules::parse("# nothing\n", "t.toml").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::RulesFile);
+        assert!(
+            e.to_string()
+                .starts_with("cannot use rules file t.toml, line 1: the file holds no rule"),
+            "{e}"
+        );
     }
 
     #[test]
