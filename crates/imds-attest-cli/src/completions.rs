@@ -29,14 +29,35 @@ pub enum Shell {
 
 /// Prints the completion script of `command` (the whole command line).
 pub fn run(args: &CompletionsArgs, mut command: clap::Command) -> Result<(), CliError> {
-    let mut out = io::stdout().lock();
+    let mut script = Vec::new();
     clap_complete::generate(
         clap_complete::Shell::from(args.shell),
         &mut command,
-        "imds-attest",
-        &mut out,
+        BIN_NAME,
+        &mut script,
     );
-    out.flush().map_err(CliError::Output)
+    if let Shell::Bash = args.shell {
+        script = bash_fixed(&script);
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .map_err(CliError::Output)
+}
+
+/// The name shells complete.
+const BIN_NAME: &str = "imds-attest";
+
+/// clap_complete's bash script names a subcommand's state `imds__attest__subcmd__verify`
+/// where it sets it but `imds__subcmd__attest__subcmd__verify` where it matches it (it turns
+/// the `-` of the binary's name into a subcommand separator there), so no option of any
+/// subcommand was ever completed: the matching side is renamed to the setting side.
+fn bash_fixed(script: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(script);
+    let wrong = BIN_NAME.replace('-', "__subcmd__");
+    let right = BIN_NAME.replace('-', "__");
+    text.replace(&format!("{wrong}__subcmd__"), &format!("{right}__subcmd__"))
+        .into_bytes()
 }
 
 /// Prints the manual page of `command` (the whole command line).

@@ -392,6 +392,47 @@ fn completions_name_the_subcommands_and_man_is_roff() {
     assert!(r.stdout.contains("imds\\-attest"), "{}", r.stdout);
 }
 
+/// bash completes a subcommand's options, not only the subcommand names: the script is
+/// sourced, and its function asked what `imds-attest verify --no<TAB>` and
+/// `imds-attest trust check --wi<TAB>` complete to.
+#[test]
+fn bash_completes_the_options_of_subcommands() {
+    let r = run(&["completions", "bash"], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = imds_attest_testpki::temp::dir();
+    let script = dir.path().join("imds-attest.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    let complete = |words: &[&str]| {
+        let cword = words.len() - 1;
+        let program = format!(
+            "source {script:?}\n\
+             COMP_WORDS=({words})\n\
+             COMP_CWORD={cword}\n\
+             _imds__attest imds-attest {cur:?} {prev:?}\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            words = words.join(" "),
+            cur = words[cword],
+            prev = words[cword - 1],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let verify = complete(&["imds-attest", "verify", "--no"]);
+    let verify: Vec<&str> = verify.lines().collect();
+    assert!(verify.contains(&"--nonce"), "{verify:?}");
+    assert!(verify.iter().all(|o| o.starts_with("--no")), "{verify:?}");
+    let check = complete(&["imds-attest", "trust", "check", "--wi"]);
+    assert_eq!(check.lines().collect::<Vec<_>>(), ["--within"]);
+}
+
 /// On a terminal, reading standard input gets one hint line, so that a forgotten FILE does not
 /// look like a hang; run under util-linux `script` for a pseudo-terminal, skipped without it.
 #[test]
