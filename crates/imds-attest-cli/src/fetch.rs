@@ -49,6 +49,7 @@ pub struct FetchArgs {
 
 /// Fetches, prints or writes the document, then verifies it if asked.
 pub fn run(args: &FetchArgs) -> Result<(), CliError> {
+    crate::options::check_http_url("--endpoint", &args.endpoint)?;
     if let Some(nonce) = &args.nonce {
         imds_attest::imds::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
     }

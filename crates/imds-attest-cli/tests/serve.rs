@@ -440,6 +440,12 @@ fn attest_rejected_or_unreachable_is_exit_1_with_the_kind() {
         "{}",
         unreachable.stdout
     );
+    // The cause, not only reqwest's "error sending request".
+    assert!(
+        unreachable.stdout.to_lowercase().contains("refused"),
+        "{}",
+        unreachable.stdout
+    );
 }
 
 #[test]
