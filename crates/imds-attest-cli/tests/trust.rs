@@ -207,6 +207,11 @@ fn trust_check_fails_on_a_directory_certificate_expiring_within_the_window() {
         "{}",
         text(&out.stderr)
     );
+    // Success says so: an empty output could as well be a check that never ran.
+    assert_eq!(
+        text(&out.stdout),
+        "imds-attest: no trusted certificate of a usable chain expires within 5 days\n"
+    );
 }
 
 #[test]
