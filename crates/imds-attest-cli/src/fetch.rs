@@ -100,7 +100,7 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
                 NonceCheck::Exact(&fetched.nonce),
                 imds_attest_setup::now(),
             )
-            .map_err(reject)?;
+            .map_err(|e| reject(e).signed_by(doc.signer_subject()))?;
         for url in verified.fetched_intermediates() {
             eprintln!("imds-attest: fetched intermediate {url}");
         }
