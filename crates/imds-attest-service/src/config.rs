@@ -186,10 +186,10 @@ impl Config {
             )
         })?;
 
-        let store_url = parsed.store.url.map_or_else(
-            || DEFAULT_STORE.to_owned(),
-            |url| sqlite_beside(&url, dir),
-        );
+        let store_url = parsed
+            .store
+            .url
+            .map_or_else(|| DEFAULT_STORE.to_owned(), |url| sqlite_beside(&url, dir));
         // Opened once here to check it; the service opens its own.
         imds_attest_store::open(&store_url).map_err(|e| ServiceError::Config {
             file: file.to_path_buf(),

@@ -22,7 +22,10 @@ fn a_relative_sqlite_path_is_beside_the_config_file() {
         store_url(dir.path(), "sqlite:state.db?sync=full"),
         format!("sqlite:{}?sync=full", db.display())
     );
-    assert!(db.is_file(), "checking the store creates it beside the config file");
+    assert!(
+        db.is_file(),
+        "checking the store creates it beside the config file"
+    );
 }
 
 #[test]
