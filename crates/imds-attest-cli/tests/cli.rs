@@ -390,6 +390,41 @@ fn completions_name_the_subcommands_and_man_is_roff() {
     );
     assert!(r.stdout.contains("\n.SH NAME\n"), "{}", r.stdout);
     assert!(r.stdout.contains("imds\\-attest"), "{}", r.stdout);
+    // The exit status and the environment in their own sections, not under EXTRA.
+    assert!(r.stdout.contains("\n.SH \"EXIT STATUS\"\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\n.SH ENVIRONMENT\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\\fBIMDS_ENDPOINT\\fR"), "{}", r.stdout);
+    assert!(!r.stdout.contains("EXTRA"), "{}", r.stdout);
+}
+
+/// `man --out-dir` writes a page for every page the others refer to (imds-attest-verify(1),
+/// imds-attest-trust-list(1), ...), each with its exit status.
+#[test]
+fn man_out_dir_writes_every_page_the_pages_refer_to() {
+    let dir = imds_attest_testpki::temp::dir();
+    let r = run(&["man", "--out-dir", dir.path().to_str().unwrap()], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(written.len(), 13, "{written:?}");
+    for path in &written {
+        let page = std::fs::read_to_string(path).unwrap();
+        assert!(page.contains("\n.SH \"EXIT STATUS\"\n"), "{path}");
+        assert!(!page.contains("EXTRA"), "{path}");
+        // Every reference such as "imds\-attest\-trust\-list(1)" names a written page.
+        for reference in page.split_whitespace().filter(|w| w.ends_with("(1)")) {
+            let name = reference.trim_end_matches("(1)").replace("\\-", "-");
+            let name = name.rsplit(['\\', ' ']).next().unwrap();
+            assert!(
+                dir.path().join(format!("{name}.1")).is_file(),
+                "{path} refers to {reference}"
+            );
+        }
+    }
+    let check = std::fs::read_to_string(dir.path().join("imds-attest-trust-check.1")).unwrap();
+    assert!(
+        check.contains(".TP\n\\fB1\\fR\ncheck found certificates expiring\n"),
+        "{check}"
+    );
 }
 
 /// bash completes a subcommand's options, not only the subcommand names: the script is
