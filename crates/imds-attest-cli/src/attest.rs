@@ -45,6 +45,8 @@ pub struct AttestArgs {
 
 /// Runs the three steps; a rejection by the service, or any step failing, is exit status 1.
 pub fn run(args: &AttestArgs) -> Result<(), CliError> {
+    crate::options::check_http_url("--server", &args.server)?;
+    crate::options::check_http_url("--endpoint", &args.endpoint)?;
     let token = args.token_file.as_deref().map(read_token).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -128,8 +130,13 @@ async fn call(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
+    // reqwest's own line ("error sending request") hides the cause, such as a refused
+    // connection, in its source chain.
     let unreachable = |e: reqwest::Error| {
-        CliError::Unreachable(format!("cannot reach the service at {url}: {e}"))
+        CliError::Unreachable(format!(
+            "cannot reach the service at {url}: {}",
+            with_sources(&e)
+        ))
     };
     let mut response = request.send().await.map_err(unreachable)?;
     let status = response.status().as_u16();
@@ -147,6 +154,21 @@ async fn call(
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     ))
+}
+
+/// An error and its causes, each once, joined by `: `.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A refusal by the service, with its kind and message when it sent them.

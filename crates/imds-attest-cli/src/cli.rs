@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::attest::AttestArgs;
 use crate::challenge::ChallengeArgs;
-use crate::completions::CompletionsArgs;
+use crate::completions::{CompletionsArgs, ManArgs};
 use crate::error::CliError;
 use crate::fetch::FetchArgs;
 use crate::inspect::InspectArgs;
@@ -68,9 +68,15 @@ pub enum Command {
     #[command(after_help = "Exit status: 0 verified, 1 rejected or failed, 2 usage error.")]
     Attest(AttestArgs),
     /// Print a shell completion script to standard output.
+    #[command(
+        after_help = "Exit status: 0 printed, 2 usage error or the output could not be written."
+    )]
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) to standard output.
-    Man,
+    /// Print the manual page (roff) to standard output, or write every page with --out-dir.
+    #[command(
+        after_help = "Exit status: 0 printed or written, 2 usage error or a page could not be written."
+    )]
+    Man(ManArgs),
 }
 
 impl Command {
@@ -85,7 +91,7 @@ impl Command {
             Command::Serve(args) => crate::serve::run(args),
             Command::Attest(args) => crate::attest::run(args),
             Command::Completions(args) => crate::completions::run(args, Cli::command()),
-            Command::Man => crate::completions::man(Cli::command()),
+            Command::Man(args) => crate::completions::man(args, Cli::command()),
         }
     }
 
@@ -98,7 +104,7 @@ impl Command {
             Command::Trust(t) => matches!(t.action, TrustAction::List { json: true, .. }),
             Command::Attest(args) => args.json,
             Command::Serve(_) => false,
-            Command::Fetch(_) | Command::Completions(_) | Command::Man => false,
+            Command::Fetch(_) | Command::Completions(_) | Command::Man(_) => false,
         }
     }
 }

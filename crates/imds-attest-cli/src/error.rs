@@ -39,7 +39,8 @@ pub enum CliError {
     /// status 2): the command line names a store that cannot be used.
     StoreOpen(StoreError),
     /// The document was checked and rejected.
-    Rejected(Rejection),
+    /// (Boxed: the other outcomes need not carry its size.)
+    Rejected(Box<Rejection>),
     /// `inspect` could not read the input as an attested document.
     NotADocument(Error),
     /// `fetch` got no document from IMDS.
@@ -74,12 +75,21 @@ pub struct Rejection {
     pub roots_given: bool,
     /// Whether `--fetch-intermediates` was given.
     pub fetching: bool,
+    /// Whether `--at` could help: `verify` of a file without it (a captured document is
+    /// checked as of now), not a document `fetch` has just got.
+    pub at_could_help: bool,
+    /// The subject of the document's signer, once the document was parsed: a certificate
+    /// other than the signer missing its issuer is an intermediate, whose issuer is most
+    /// likely a root.
+    pub signer: Option<String>,
 }
 
 /// The exit status of an outcome; the only place statuses are chosen.
 pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped reading (`| head`): what it wanted was written.
+        Err(e) if e.is_closed_pipe() => ExitCode::SUCCESS,
         Err(
             CliError::Rejected(_)
             | CliError::NotADocument(_)
@@ -104,11 +114,29 @@ pub fn exit_status(outcome: &Result<(), CliError>) -> ExitCode {
 impl CliError {
     /// A rejection of the document by the library.
     pub fn rejected(error: Error, roots_given: bool) -> Self {
-        CliError::Rejected(Rejection {
+        CliError::Rejected(Box::new(Rejection {
             error,
             roots_given,
             fetching: false,
-        })
+            at_could_help: false,
+            signer: None,
+        }))
+    }
+
+    /// This error, noting the subject of the document's signer (for the trust hint).
+    pub fn signed_by(mut self, signer: String) -> Self {
+        if let CliError::Rejected(r) = &mut self {
+            r.signer = Some(signer);
+        }
+        self
+    }
+
+    /// This error, noting whether `--at` could help (for the hint of an expired document).
+    pub fn at_could_help(mut self, could_help: bool) -> Self {
+        if let CliError::Rejected(r) = &mut self {
+            r.at_could_help = could_help;
+        }
+        self
     }
 
     /// This error, noting whether `--fetch-intermediates` was given (for the hint).
@@ -117,6 +145,12 @@ impl CliError {
             r.fetching = fetching;
         }
         self
+    }
+
+    /// Whether standard output was closed by its reader (`| head`): not worth a line, as
+    /// for any filter in a pipeline.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 
     /// The machine-readable kind, as `--json` gives it: the kind of the crate whose error
@@ -216,11 +250,35 @@ impl Rejection {
     /// Trust advice belongs here, not in the library: only the CLI knows its options, and an
     /// installed binary has no checkout whose certs/ could be updated.
     fn hint(&self) -> Option<String> {
+        if let Error::DocumentExpired { .. } = &self.error {
+            return self.at_could_help.then(|| {
+                "or, for a captured document, verify it as of the time it was captured with \
+                 --at TIME (its createdOn is shown by imds-attest inspect)"
+                    .to_owned()
+            });
+        }
         let hint = self.trust_hint();
-        match (hint, fetch_hint(&self.error, self.fetching)) {
+        // A root is not fetched from a caIssuers URL: no advice to fetch it.
+        let fetch =
+            fetch_hint(&self.error, self.fetching).filter(|_| !self.issuer_is_likely_root());
+        match (hint, fetch) {
             (Some(hint), Some(fetch)) => Some(format!("{hint}; {fetch}")),
             (Some(hint), None) => Some(hint),
             (None, fetch) => fetch.map(str::to_owned),
+        }
+    }
+
+    /// Whether the missing issuer is most likely a root: the certificate missing it is not
+    /// the signer but an intermediate (Azure's chains are signer, intermediate, root). Under
+    /// `--root`, the hint already offers both.
+    fn issuer_is_likely_root(&self) -> bool {
+        match &self.error {
+            Error::UntrustedIssuer {
+                subject,
+                self_signed: false,
+                ..
+            } => !self.roots_given && self.signer.as_ref().is_some_and(|signer| signer != subject),
+            _ => false,
         }
     }
 
@@ -238,6 +296,13 @@ impl Rejection {
                 "pass --intermediate with the certificate of \"{issuer}\", or --root if it is a \
                  root (its caIssuers URL is shown by imds-attest inspect); see the README's trust \
                  section"
+            )),
+            Error::UntrustedIssuer {
+                subject, issuer, ..
+            } if self.issuer_is_likely_root() => Some(format!(
+                "\"{subject}\" is an intermediate, so \"{issuer}\" is most likely a root: if you \
+                 trust it, pass --root with its certificate (or --intermediate if it is another \
+                 intermediate); see the README's trust section"
             )),
             Error::UntrustedIssuer { issuer, .. } => Some(format!(
                 "pass --intermediate with the certificate of \"{issuer}\" (its caIssuers URL is \

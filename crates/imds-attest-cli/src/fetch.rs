@@ -49,6 +49,7 @@ pub struct FetchArgs {
 
 /// Fetches, prints or writes the document, then verifies it if asked.
 pub fn run(args: &FetchArgs) -> Result<(), CliError> {
+    crate::options::check_http_url("--endpoint", &args.endpoint)?;
     if let Some(nonce) = &args.nonce {
         imds_attest::imds::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
     }
@@ -99,7 +100,7 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
                 NonceCheck::Exact(&fetched.nonce),
                 imds_attest_setup::now(),
             )
-            .map_err(reject)?;
+            .map_err(|e| reject(e).signed_by(doc.signer_subject()))?;
         for url in verified.fetched_intermediates() {
             eprintln!("imds-attest: fetched intermediate {url}");
         }

@@ -44,7 +44,9 @@ fn main() -> ExitCode {
         Err(e) => (Err(CliError::Clap(e)), cli::json_requested(&raw)),
     };
     if let Err(e) = &outcome {
-        output::error(e, json);
+        if !e.is_closed_pipe() {
+            output::error(e, json);
+        }
     }
     error::exit_status(&outcome)
 }

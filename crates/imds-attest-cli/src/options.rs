@@ -143,6 +143,22 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
     })
 }
 
+/// Refuses an `--endpoint` or `--server` that is not an http:// or https:// URL before any
+/// request: reqwest would call `127.0.0.1:8700` a "builder error", and a fetch would retry
+/// `file:///etc/passwd` until its deadline.
+pub fn check_http_url(option: &str, url: &str) -> Result<(), CliError> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => Ok(()),
+        Some(s) => Err(CliError::Usage(format!(
+            "{option} {url:?} is a {s}:// URL; only http:// and https:// are fetched"
+        ))),
+        None => Err(CliError::Usage(format!(
+            "{option} {url:?} is not a URL: write http://{url} or https://{url}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -165,5 +181,16 @@ mod tests {
             );
         }
         assert!(parse_instant("").is_err());
+    }
+
+    #[test]
+    fn http_url_needs_an_http_or_https_scheme() {
+        for ok in ["http://127.0.0.1:8700", "HTTPS://licence.internal/"] {
+            assert!(check_http_url("--server", ok).is_ok(), "{ok}");
+        }
+        for bad in ["127.0.0.1:8700", "file:///etc/passwd", "ftp://host/", ""] {
+            let e = check_http_url("--endpoint", bad).unwrap_err();
+            assert_eq!(e.kind(), "usage", "{bad}");
+        }
     }
 }

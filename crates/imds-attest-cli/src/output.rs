@@ -1,5 +1,5 @@
 //! What goes to standard output and error: verdicts and inspections as text or JSON, errors,
-//! fetched documents, the manual page.
+//! fetched documents.
 
 use std::io::{self, Write};
 
@@ -178,13 +178,6 @@ pub fn fetched(body: &str) -> io::Result<()> {
     if !body.ends_with('\n') {
         out.write_all(b"\n")?;
     }
-    out.flush()
-}
-
-/// Prints the manual page, in roff.
-pub fn man(command: clap::Command) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    clap_mangen::Man::new(command).render(&mut out)?;
     out.flush()
 }
 

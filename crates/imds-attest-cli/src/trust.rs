@@ -215,13 +215,14 @@ fn usable(trust: &TrustStore, l: &Listed, at: OffsetDateTime) -> bool {
 
 fn check(args: &TrustArgs, within: u32, at: OffsetDateTime) -> Result<(), CliError> {
     let (trust, listed) = listing(args)?;
-    let horizon = at + Duration::days(within.into());
+    // Past the last representable instant (year 9999), everything expires within the window.
+    let horizon = at.checked_add(Duration::days(within.into()));
     let mut lines = Vec::new();
     for l in &listed {
         let Some((_, until)) = l.cert.validity else {
             continue;
         };
-        if until > horizon {
+        if horizon.is_some_and(|horizon| until > horizon) {
             continue;
         }
         // What was added on purpose is reported even once expired; a built-in certificate
@@ -249,7 +250,11 @@ fn check(args: &TrustArgs, within: u32, at: OffsetDateTime) -> Result<(), CliErr
         }
     }
     if lines.is_empty() {
-        return Ok(());
+        // Silence could as well be a check that never ran (a cron job's empty mail).
+        return print(&format!(
+            "imds-attest: no trusted certificate of a usable chain expires within {within} day{}",
+            if within == 1 { "" } else { "s" }
+        ));
     }
     Err(CliError::TrustCheck(lines))
 }
@@ -269,21 +274,21 @@ fn add(
     let trust = args.build()?;
     let clouds = cloud.map_or_else(|| Cloud::ALL.to_vec(), |c| vec![c]);
     for cert in candidate.certificates() {
-        let mut last = None;
+        let mut failures = Vec::new();
         let ok = clouds
             .iter()
             .any(|c| match trust.chain_of(&cert.der, *c, at) {
                 Ok(_) => true,
                 Err(e) => {
-                    last = Some(e);
+                    failures.push(e);
                     false
                 }
             });
         if !ok {
-            let why = last.map_or_else(String::new, |e| e.to_string());
+            let why = nearest_failure(failures, cloud.is_none());
             return Err(CliError::Usage(format!(
-                "{source} is not added: it does not chain to a pinned root{}: {why}",
-                cloud.map_or_else(String::new, |c| format!(" of cloud {c}"))
+                "{source} is not added: it does not chain to a pinned root {}: {why}",
+                cloud.map_or_else(|| "of any cloud".to_owned(), |c| format!("of cloud {c}"))
             )));
         }
     }
@@ -306,6 +311,40 @@ fn add(
         .and_then(|()| std::fs::write(&target, &pem))
         .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", target.display())))?;
     print(&format!("added {}", target.display()))
+}
+
+/// Why a certificate chains to no cloud's root, from one failure per cloud tried: the one
+/// that got furthest (a chain found but expired or broken, before an unknown issuer, before a
+/// cloud without roots), which is what the user can act on. Across every cloud, an unknown
+/// issuer is named without the cloud that happened to be tried last.
+fn nearest_failure(failures: Vec<imds_attest::Error>, any_cloud: bool) -> String {
+    use imds_attest::Error;
+    let distance = |e: &Error| match e {
+        Error::NoTrustAnchors { .. } => 2,
+        Error::UntrustedIssuer { .. } => 1,
+        _ => 0,
+    };
+    let Some(nearest) = failures.into_iter().min_by_key(distance) else {
+        return "no cloud to check it against".to_owned();
+    };
+    match nearest {
+        Error::UntrustedIssuer {
+            subject,
+            self_signed: true,
+            ..
+        } => format!(
+            "\"{subject}\" is self-signed, a root: a root is trusted with --root or in the \
+             trust directory's roots/<cloud>/, not added as an intermediate"
+        ),
+        Error::UntrustedIssuer {
+            subject, issuer, ..
+        } if any_cloud => format!(
+            "certificate \"{subject}\" is issued by \"{issuer}\", which is not a trusted \
+             certificate of any cloud; if \"{issuer}\" is a root you trust, put it in the trust \
+             directory's roots/<cloud>/ first (or pass it with --root)"
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn print(text: &str) -> Result<(), CliError> {

@@ -164,13 +164,19 @@ fn verify(args: &VerifyArgs) -> Result<(VerifiedDocument, Option<Redemption>), C
     let bytes = crate::input::read_document(&args.file, args.max_input)?;
     let at = args.at.unwrap_or_else(imds_attest_setup::now);
     let fetching = args.fetching.fetch_intermediates;
-    let reject = |e| CliError::rejected(e, args.trust.roots_given()).fetching(fetching);
+    let reject = |e| {
+        CliError::rejected(e, args.trust.roots_given())
+            .fetching(fetching)
+            .at_could_help(args.at.is_none())
+    };
     let doc = AttestedDocument::parse_with_max_size(&bytes, args.max_input).map_err(reject)?;
     let mut verifier = Verifier::new(trust, policy);
     if let Some(fetcher) = args.fetching.fetcher(&args.trust)? {
         verifier = verifier.with_fetcher(fetcher);
     }
-    let verified = verifier.verify(&doc, nonce, at).map_err(reject)?;
+    let verified = verifier
+        .verify(&doc, nonce, at)
+        .map_err(|e| reject(e).signed_by(doc.signer_subject()))?;
     if let Some(warning) = crate::trust::expiry_warning(&verified, at) {
         eprintln!("{warning}");
     }

@@ -80,7 +80,7 @@ fn verify_exit_statuses_and_messages() {
         ("expired document", vec!["verify", &f.doc, "--any-nonce", "--at", "2026-06-01T18:06:00Z", "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Rejected("document expired at 2026-06-01T18:00:00Z, 6m 0s before the verification time 2026-06-01T18:06:00Z")),
         ("test PKI with its root and intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root, "--intermediate", &f.intermediate], vec![], Expect::Verified("cloud           public")),
         ("test PKI without its intermediate", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--root", &f.root], vec![], Expect::Rejected("is issued by \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", which does not chain to a root given with --root; pass --intermediate with the certificate of \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\", or --root if it is a root (its caIssuers URL is shown by imds-attest inspect); see the README's trust section")),
-        ("test PKI against built-in roots", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--intermediate", &f.intermediate], vec![], Expect::Rejected("\"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" is issued by \"CN=Test Global Root G2,O=Microsoft Corporation\", which does not chain to a public root in the trust store; pass --intermediate with the certificate of \"CN=Test Global Root G2,O=Microsoft Corporation\" (its caIssuers URL")),
+        ("test PKI against built-in roots", vec!["verify", &f.doc, "--nonce", "cli-nonce", "--at", TEST_AT, "--intermediate", &f.intermediate], vec![], Expect::Rejected("\"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" is issued by \"CN=Test Global Root G2,O=Microsoft Corporation\", which does not chain to a public root in the trust store; \"CN=Test Azure RSA TLS Issuing CA 07,O=Microsoft Corporation\" is an intermediate, so \"CN=Test Global Root G2,O=Microsoft Corporation\" is most likely a root: if you trust it, pass --root with its certificate (or --intermediate if it is another intermediate); see the README's trust section\n")),
         ("garbage", vec!["verify", "--any-nonce"], b"hello world".to_vec(), Expect::Rejected("invalid base64")),
         ("empty stdin", vec!["verify", "--any-nonce"], vec![], Expect::Rejected("input is not an attested document (it is empty)")),
         ("oversized input", vec!["verify", "--any-nonce"], huge.clone(), Expect::Rejected("input is larger than the limit of 65536 bytes")),
@@ -390,6 +390,82 @@ fn completions_name_the_subcommands_and_man_is_roff() {
     );
     assert!(r.stdout.contains("\n.SH NAME\n"), "{}", r.stdout);
     assert!(r.stdout.contains("imds\\-attest"), "{}", r.stdout);
+    // The exit status and the environment in their own sections, not under EXTRA.
+    assert!(r.stdout.contains("\n.SH \"EXIT STATUS\"\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\n.SH ENVIRONMENT\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\\fBIMDS_ENDPOINT\\fR"), "{}", r.stdout);
+    assert!(!r.stdout.contains("EXTRA"), "{}", r.stdout);
+}
+
+/// `man --out-dir` writes a page for every page the others refer to (imds-attest-verify(1),
+/// imds-attest-trust-list(1), ...), each with its exit status.
+#[test]
+fn man_out_dir_writes_every_page_the_pages_refer_to() {
+    let dir = imds_attest_testpki::temp::dir();
+    let r = run(&["man", "--out-dir", dir.path().to_str().unwrap()], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(written.len(), 13, "{written:?}");
+    for path in &written {
+        let page = std::fs::read_to_string(path).unwrap();
+        assert!(page.contains("\n.SH \"EXIT STATUS\"\n"), "{path}");
+        assert!(!page.contains("EXTRA"), "{path}");
+        // Every reference such as "imds\-attest\-trust\-list(1)" names a written page.
+        for reference in page.split_whitespace().filter(|w| w.ends_with("(1)")) {
+            let name = reference.trim_end_matches("(1)").replace("\\-", "-");
+            let name = name.rsplit(['\\', ' ']).next().unwrap();
+            assert!(
+                dir.path().join(format!("{name}.1")).is_file(),
+                "{path} refers to {reference}"
+            );
+        }
+    }
+    let check = std::fs::read_to_string(dir.path().join("imds-attest-trust-check.1")).unwrap();
+    assert!(
+        check.contains(".TP\n\\fB1\\fR\ncheck found certificates expiring\n"),
+        "{check}"
+    );
+}
+
+/// bash completes a subcommand's options, not only the subcommand names: the script is
+/// sourced, and its function asked what `imds-attest verify --no<TAB>` and
+/// `imds-attest trust check --wi<TAB>` complete to.
+#[test]
+fn bash_completes_the_options_of_subcommands() {
+    let r = run(&["completions", "bash"], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = imds_attest_testpki::temp::dir();
+    let script = dir.path().join("imds-attest.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    let complete = |words: &[&str]| {
+        let cword = words.len() - 1;
+        let program = format!(
+            "source {script:?}\n\
+             COMP_WORDS=({words})\n\
+             COMP_CWORD={cword}\n\
+             _imds__attest imds-attest {cur:?} {prev:?}\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            words = words.join(" "),
+            cur = words[cword],
+            prev = words[cword - 1],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let verify = complete(&["imds-attest", "verify", "--no"]);
+    let verify: Vec<&str> = verify.lines().collect();
+    assert!(verify.contains(&"--nonce"), "{verify:?}");
+    assert!(verify.iter().all(|o| o.starts_with("--no")), "{verify:?}");
+    let check = complete(&["imds-attest", "trust", "check", "--wi"]);
+    assert_eq!(check.lines().collect::<Vec<_>>(), ["--within"]);
 }
 
 /// On a terminal, reading standard input gets one hint line, so that a forgotten FILE does not

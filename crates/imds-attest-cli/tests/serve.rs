@@ -463,6 +463,12 @@ fn attest_rejected_or_unreachable_is_exit_1_with_the_kind() {
         "{}",
         unreachable.stdout
     );
+    // The cause, not only reqwest's "error sending request".
+    assert!(
+        unreachable.stdout.to_lowercase().contains("refused"),
+        "{}",
+        unreachable.stdout
+    );
 }
 
 #[test]
@@ -580,6 +586,28 @@ fn signal(child: &Child, name: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The text log says once where the service listens, and a log written to a file (not a
+/// terminal) holds no colour escape sequences.
+#[test]
+fn serve_says_where_it_listens_and_colours_no_file() {
+    let dir = temp::dir();
+    let port = free_port();
+    let log = dir.path().join("log.txt");
+    let service = Served::start_with(
+        &config(dir.path(), port, None, ""),
+        port,
+        &[],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    // Answered after the line was written: the line precedes the accept loop.
+    assert_eq!(service.call("GET", "/healthz", b"").0, 200);
+    drop(service);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = format!("listening on http://127.0.0.1:{port}");
+    assert_eq!(text.matches(&line).count(), 1, "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
 }
 
 #[test]

@@ -207,6 +207,11 @@ fn trust_check_fails_on_a_directory_certificate_expiring_within_the_window() {
         "{}",
         text(&out.stderr)
     );
+    // Success says so: an empty output could as well be a check that never ran.
+    assert_eq!(
+        text(&out.stdout),
+        "imds-attest: no trusted certificate of a usable chain expires within 5 days\n"
+    );
 }
 
 #[test]
@@ -275,6 +280,21 @@ fn trust_add_copies_an_intermediate_that_chains_and_refuses_one_that_does_not() 
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("is not added: it does not chain to a pinned root"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Every cloud was tried: the reason names the unknown issuer, not the last cloud tried.
+    assert!(
+        text(&out.stderr).contains(
+            "of any cloud: certificate \"CN=Test Orphan CA,O=Microsoft Corporation\" is issued by \
+             \"CN=Test Stranger Root,O=Microsoft Corporation\", which is not a trusted \
+             certificate of any cloud"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("germany"),
         "{}",
         text(&out.stderr)
     );
@@ -415,4 +435,68 @@ fn verify_fetches_over_https_with_an_added_tls_root() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["fetchedIntermediates"][0], url.as_str());
+}
+
+/// The emulator's PKI is not pinned: its intermediate is given, its root is not. The missing
+/// certificate is a root, and both `verify` and `trust add` say so rather than ask for an
+/// intermediate or name the last cloud tried.
+#[test]
+fn an_unknown_root_above_a_given_intermediate_is_advised_as_a_root() {
+    let emulator_pki = temp::dir();
+    let emulator = Background::start(Config::new(emulator_pki.path().to_path_buf())).unwrap();
+    let intermediate = emulator.pki_dir().join("intermediate.pem");
+    let intermediate = intermediate.to_str().unwrap();
+    let work = temp::dir();
+    let doc = put(work.path(), "doc.json", &document(emulator.url(), "hint"));
+    let doc = doc.to_str().unwrap();
+
+    let out = run(&[
+        "verify",
+        doc,
+        "--nonce",
+        "hint",
+        "--intermediate",
+        intermediate,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("is an intermediate, so") && stderr.contains("pass --root"),
+        "{stderr}"
+    );
+
+    let trust_dir = temp::dir();
+    let out = run(&[
+        "trust",
+        "add",
+        intermediate,
+        "--trust-dir",
+        trust_dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("does not chain to a pinned root of any cloud: certificate")
+            && stderr.contains("roots/<cloud>/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("germany"), "{stderr}");
+}
+
+/// `trust list | head`: a reader that stops reading ends the command quietly, as it ends
+/// any filter in a pipeline; the read end is closed before the command writes.
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(["trust", "list"])
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .env_remove("IMDS_ATTEST_TRUST_DIR")
+        .env("XDG_CONFIG_HOME", temp::dir().path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
 }

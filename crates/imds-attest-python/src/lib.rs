@@ -40,6 +40,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         StoreErrorKind::StoreUrl.as_str(),
     ];
     m.add("CONFIG_KINDS", PyTuple::new(m.py(), config_kinds)?)?;
+    // The version of the code that runs, whether or not the package's metadata is installed.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
 

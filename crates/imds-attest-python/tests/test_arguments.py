@@ -144,3 +144,10 @@ def test_pathlike_paths_are_accepted(tmp_path: Path) -> None:
     rules.write_text('[[allow]]\nname = "ours"\nsubscription_id = ["8a205152-b25a-417f-a676-80465535a6c9"]\n')
     doc = imds_attest.Verifier(policy=rules).verify(BODY, nonce="20251119-185330", at=AT)
     assert doc.rule == "ours"
+
+
+def test_the_package_has_a_version_and_no_leaked_helpers() -> None:
+    parts = imds_attest.__version__.split(".")
+    assert len(parts) >= 3 and all(p.isdigit() for p in parts[:2]), imds_attest.__version__
+    names = dir(imds_attest)
+    assert "FrozenSet" not in names and "annotations" not in names, names

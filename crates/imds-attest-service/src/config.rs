@@ -209,7 +209,10 @@ impl Config {
             )
         })?;
 
-        let store_url = parsed.store.url.unwrap_or_else(|| DEFAULT_STORE.to_owned());
+        let store_url = parsed
+            .store
+            .url
+            .map_or_else(|| DEFAULT_STORE.to_owned(), |url| sqlite_beside(&url, dir));
         // Opened once here to check it; the service opens its own.
         imds_attest_store::open(&store_url).map_err(|e| ServiceError::Config {
             file: file.to_path_buf(),
@@ -536,4 +539,15 @@ pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, CappedReadError> {
 fn read_text(path: &Path) -> Result<String, CappedReadError> {
     String::from_utf8(read_capped(path)?)
         .map_err(|e| CappedReadError::Unreadable(format!("it is not UTF-8 text ({e})")))
+}
+
+/// `sqlite:PATH` with a relative PATH names a file beside the config file, as every other
+/// path in it does (not in the service's working directory); any other URL is as written.
+fn sqlite_beside(url: &str, dir: &Path) -> String {
+    match url.strip_prefix("sqlite:") {
+        Some(path) if !path.is_empty() && !path.starts_with(['/', '?']) => {
+            format!("sqlite:{}", dir.join(path).display())
+        }
+        _ => url.to_owned(),
+    }
 }

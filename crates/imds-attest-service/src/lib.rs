@@ -69,17 +69,26 @@ pub enum LogFormat {
 }
 
 /// Sends the service's log lines (one a request) to standard error, at `info` unless
-/// `RUST_LOG`-style filtering is added by the caller. Call once.
+/// `RUST_LOG`-style filtering is added by the caller; coloured only on a terminal without
+/// `NO_COLOR`. Call once.
 pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::INFO)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(colour_on_stderr());
     // A second call (tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder.event_format(log::JsonLines).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// Colours only for a person: standard error is a terminal, and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>); a redirected log gets no escape sequences.
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Runs the service from a loaded config until SIGTERM or SIGINT, reloading rules, trust and
@@ -92,6 +101,15 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
         .map_err(ServiceError::Serve)?;
     runtime.block_on(async {
         let service = Service::bind(config).await?;
+        // Once bound, with the address bound (port 0 picks one): where to point a client.
+        if let Some(addr) = service.local_addr() {
+            let scheme = if service.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            tracing::info!("listening on {scheme}://{addr}");
+        }
         let file = service.config_file.clone();
         let shared = service.shared.clone();
         tokio::spawn(reload_on_hangup(file, shared));

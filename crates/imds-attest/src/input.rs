@@ -55,10 +55,59 @@ pub(crate) fn decode(input: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         decode_pem(text)
     } else if text.is_empty() {
         Err(unrecognised(InputReason::WhiteSpace))
+    } else if looks_like_toml(text) {
+        Err(unrecognised(InputReason::LooksLike { what: "TOML" }))
     } else {
-        decode_base64(text)
+        decode_base64(text).map_err(|e| named_text(e, text))
     };
     der.map(Cow::Owned)
+}
+
+/// A `[table]` line, or a `key = value` line whose value is not base64 padding: neither can
+/// be base64, whose lines hold no `[`, no space, and `=` only at their end.
+fn looks_like_toml(text: &str) -> bool {
+    text.lines().map(str::trim).any(|line| {
+        let table = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .is_some_and(|name| {
+                name.trim_start_matches('[')
+                    .starts_with(|c: char| c.is_ascii_alphabetic())
+            });
+        let assignment = line.split_once('=').is_some_and(|(key, value)| {
+            let (key, value) = (key.trim(), value.trim_start());
+            !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.\"".contains(&b))
+                && !value.is_empty()
+                && !value.starts_with('=')
+        });
+        table || assignment
+    })
+}
+
+/// A base64 failure of the whole input, saying what the text looks like when that is clear:
+/// words separated by spaces, or a JSON array. The kind stays `base64`.
+fn named_text(error: Error, text: &str) -> Error {
+    let looks_like = if text.starts_with('[') {
+        "a JSON array"
+    } else if text.lines().any(|l| l.trim().contains(' ')) {
+        "plain text"
+    } else {
+        return error;
+    };
+    match error {
+        Error::Base64 {
+            reason: Base64Reason::Invalid { message },
+        } => Error::Base64 {
+            reason: Base64Reason::NotBase64 {
+                message,
+                looks_like,
+            },
+        },
+        other => other,
+    }
 }
 
 fn is_text_byte(b: u8) -> bool {
@@ -75,6 +124,11 @@ fn decode_envelope(bytes: &[u8]) -> Result<Vec<u8>, Error> {
     let Value::Object(map) = value else {
         return Err(envelope(EnvelopeReason::NotObject));
     };
+    if !map.contains_key("encoding") && !map.contains_key("signature") {
+        if let Some(key) = map.keys().next() {
+            return Err(envelope(EnvelopeReason::OtherJson { key: key.clone() }));
+        }
+    }
     if let Some(unknown) = map
         .keys()
         .find(|k| k.as_str() != "encoding" && k.as_str() != "signature")
@@ -256,6 +310,14 @@ mod tests {
                 br#"{"encoding":"pkcs7","signature":""}"#,
                 ErrorKind::Base64,
             ),
+            (
+                "toml",
+                b"[package]\nname = \"imds-attest\"\n",
+                ErrorKind::UnrecognisedInput,
+            ),
+            ("toml key", b"version = 1", ErrorKind::UnrecognisedInput),
+            ("plain text", b"hello world", ErrorKind::Base64),
+            ("other json", br#"{"name":"x"}"#, ErrorKind::Envelope),
         ];
         for (name, input, kind) in cases {
             match decode(input) {

@@ -4,9 +4,8 @@ Every verdict comes from the Rust ``Verifier``: this package converts arguments 
 raises :class:`Rejected` with the same kind names as the ``imds-attest`` CLI's JSON.
 """
 
-from __future__ import annotations
-
-from typing import FrozenSet
+# No `from __future__ import annotations` or `typing` import: both would stay in the package's
+# namespace (dir(imds_attest)); frozenset[str] needs neither from Python 3.9.
 
 __all__ = [
     "CONFIG_KINDS",
@@ -21,6 +20,7 @@ __all__ = [
     "UnreadableFile",
     "VerifiedDocument",
     "Verifier",
+    "__version__",
     "verify",
 ]
 
@@ -78,11 +78,12 @@ from ._native import (  # noqa: E402
     Signer,
     VerifiedDocument,
     Verifier,
+    __version__,
     verify,
 )
 
 #: Every kind name a :class:`Rejected` can carry, taken from the Rust ``ErrorKind`` enum.
-KINDS: FrozenSet[str] = frozenset(_KINDS)
+KINDS: frozenset[str] = frozenset(_KINDS)
 
 #: Every kind name a :class:`ConfigError` can carry.
-CONFIG_KINDS: FrozenSet[str] = frozenset(_CONFIG_KINDS)
+CONFIG_KINDS: frozenset[str] = frozenset(_CONFIG_KINDS)

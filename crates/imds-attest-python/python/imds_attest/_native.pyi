@@ -5,6 +5,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 _Path = Union[str, "os.PathLike[str]"]
 
+__version__: str
 KINDS: Tuple[str, ...]
 CONFIG_KINDS: Tuple[str, ...]
 

@@ -28,6 +28,11 @@ pub enum InputReason {
         /// The line expected.
         footer: String,
     },
+    /// Text of a recognisable other kind, such as a TOML file.
+    LooksLike {
+        /// What it looks like (`"TOML"`).
+        what: &'static str,
+    },
 }
 
 /// Why the IMDS JSON wrapper is malformed.
@@ -61,6 +66,11 @@ pub enum EnvelopeReason {
         /// The key.
         key: &'static str,
     },
+    /// A JSON object with neither `encoding` nor `signature`: other JSON than an IMDS response.
+    OtherJson {
+        /// Its first key.
+        key: String,
+    },
 }
 
 /// Why base64 text does not decode.
@@ -74,6 +84,14 @@ pub enum Base64Reason {
     },
     /// It decodes to no bytes.
     Empty,
+    /// The whole input is text that is not base64 and looks like something else (plain text,
+    /// a JSON array).
+    NotBase64 {
+        /// The decoder's message.
+        message: String,
+        /// What the text looks like.
+        looks_like: &'static str,
+    },
 }
 
 /// Why bytes are not strict DER.
@@ -135,10 +153,14 @@ impl fmt::Display for InputReason {
                 f.write_str("it is binary but does not start with a DER SEQUENCE")
             }
             InputReason::PemHeader { line } => write!(f, "malformed PEM header {line:?}"),
+            InputReason::PemLabel { label } if label == "CERTIFICATE" => f.write_str(
+                "PEM block is \"CERTIFICATE\": a certificate, not a PKCS7 signed document",
+            ),
             InputReason::PemLabel { label } => write!(f, "PEM block is {label:?}, not PKCS7"),
             InputReason::PemFooter { footer } => {
                 write!(f, "PEM block has no {footer:?} line at its end")
             }
+            InputReason::LooksLike { what } => write!(f, "it looks like {what}"),
         }
     }
 }
@@ -152,6 +174,11 @@ impl fmt::Display for EnvelopeReason {
             EnvelopeReason::UnexpectedKey { key } => write!(f, "unexpected key {key:?}"),
             EnvelopeReason::Missing { key } => write!(f, "{key:?} is missing"),
             EnvelopeReason::NotString { key } => write!(f, "{key:?} is not a string"),
+            EnvelopeReason::OtherJson { key } => write!(
+                f,
+                "it is other JSON than an IMDS response (its first key is {key:?}, and it has \
+                 neither \"encoding\" nor \"signature\")"
+            ),
         }
     }
 }
@@ -161,6 +188,13 @@ impl fmt::Display for Base64Reason {
         match self {
             Base64Reason::Invalid { message } => f.write_str(message),
             Base64Reason::Empty => f.write_str("it decodes to nothing"),
+            Base64Reason::NotBase64 {
+                message,
+                looks_like,
+            } => write!(
+                f,
+                "{message}; the input looks like {looks_like}, not an attested document"
+            ),
         }
     }
 }
