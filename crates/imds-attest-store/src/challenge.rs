@@ -1,6 +1,6 @@
 //! Challenges: stateless nonces, issued without writing anything, redeemed once.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -15,8 +15,10 @@ use crate::{FirstUse, Redemption, Store};
 /// A nonce carries its own expiry and a MAC under the store's [`ChallengeKey`]
 /// ([`Store::challenge_key`]), fetched on first use and then kept in this process: issuing
 /// writes nothing, so an unauthenticated caller asking for challenges cannot grow the store.
-/// Redeeming checks the MAC and the expiry before it asks the store anything, and then
-/// remembers the nonce as used until its expiry ([`Store::remember`]): the store holds only
+/// Redeeming checks the MAC and the expiry before it asks the store anything; then it reads
+/// the store's key again (a store that lost its data, and with it the record of used nonces,
+/// has a new key, and every nonce of the old one is unknown rather than redeemable again) and
+/// remembers the nonce as used until its expiry ([`Store::remember`]). The store holds only
 /// the nonces of documents that reached it, each until its expiry. Instances over one SQLite
 /// file or one Redis share the key, and so accept each other's challenges.
 ///
@@ -39,8 +41,8 @@ use crate::{FirstUse, Redemption, Store};
 #[derive(Clone)]
 pub struct Challenges {
     store: Arc<dyn Store>,
-    // Shared by the clones: one fetch of the key per process (or per `Challenges::new`).
-    key: Arc<OnceLock<ChallengeKey>>,
+    // Shared by the clones: the key as the store last gave it.
+    key: Arc<RwLock<Option<ChallengeKey>>>,
 }
 
 /// A nonce for a client to ask IMDS for, and until when it may be redeemed.
@@ -63,12 +65,12 @@ impl Challenges {
     pub fn new(store: impl Into<Arc<dyn Store>>) -> Self {
         Challenges {
             store: store.into(),
-            key: Arc::new(OnceLock::new()),
+            key: Arc::new(RwLock::new(None)),
         }
     }
 
     /// Issues a fresh nonce valid from `now` for `ttl` (its expiry floored to the second).
-    /// Writes nothing; the first call of a process may read (or create) the store's key.
+    /// Writes nothing; the first call of a process reads (or creates) the store's key.
     ///
     /// Fails if the expiry is not after `now` (a zero or sub-second `ttl`), or too far to
     /// represent ([`StoreError::Expiry`]), or if the store cannot give its key.
@@ -96,9 +98,10 @@ impl Challenges {
     ///
     /// A nonce these challenges (or others over the same store) did not issue is
     /// [`Redemption::Unknown`], and one at or past its expiry [`Redemption::Expired`], without
-    /// the store being asked to record anything.
+    /// the store being asked anything (but its key, on this process's first use).
     pub fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
-        let Some(expires_unix) = signed_nonce::verify(&self.key()?, nonce) else {
+        let cached = self.key()?;
+        let Some(expires_unix) = signed_nonce::verify(&cached, nonce) else {
             return Ok(Redemption::Unknown);
         };
         let Ok(expires_at) = OffsetDateTime::from_unix_timestamp(expires_unix) else {
@@ -106,6 +109,16 @@ impl Challenges {
         };
         if at >= expires_at {
             return Ok(Redemption::Expired);
+        }
+        // Only for a nonce we signed: a read, which no forged nonce can cause.
+        let current = self
+            .store
+            .challenge_key()
+            .map_err(|e| e.during(Operation::Redeem))?;
+        if current != cached {
+            // The store lost the key, and whatever it knew of the nonces signed with it.
+            *self.key.write().unwrap_or_else(PoisonError::into_inner) = Some(current);
+            return Ok(Redemption::Unknown);
         }
         let digest: [u8; 32] = Sha256::new()
             .chain_update(NONCE_DOMAIN)
@@ -127,9 +140,9 @@ impl Challenges {
         &*self.store
     }
 
-    /// The store's key, fetched once.
+    /// The store's key, fetched on first use.
     fn key(&self) -> Result<ChallengeKey, StoreError> {
-        if let Some(key) = self.key.get() {
+        if let Some(key) = &*self.key.read().unwrap_or_else(PoisonError::into_inner) {
             return Ok(key.clone());
         }
         let key = self
@@ -137,7 +150,8 @@ impl Challenges {
             .challenge_key()
             .map_err(|e| e.during(Operation::Issue))?;
         // Two threads may both fetch it; the store gives both the same key.
-        Ok(self.key.get_or_init(|| key).clone())
+        *self.key.write().unwrap_or_else(PoisonError::into_inner) = Some(key.clone());
+        Ok(key)
     }
 }
 

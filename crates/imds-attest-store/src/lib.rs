@@ -53,8 +53,8 @@ use time::OffsetDateTime;
 
 pub use challenge::{random_nonce, Challenge, Challenges};
 pub use error::{Backend, NonceReason, Operation, StoreError, StoreErrorKind, UrlReason};
-pub use signed_nonce::ChallengeKey;
 pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
+pub use signed_nonce::ChallengeKey;
 pub use url::{DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT};
 
 /// The longest nonce a store holds: what IMDS accepts (1 to 32 ASCII letters and digits).

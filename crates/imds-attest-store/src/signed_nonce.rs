@@ -14,9 +14,9 @@
 //!   16 base62 digits. 88 bits fit 16 digits exactly (62^16 > 2^88), so every MAC has one
 //!   spelling, and 2^88 online guesses are out of anyone's reach.
 
+use crate::error::StoreError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use crate::error::StoreError;
 
 /// The length of a challenge nonce: what IMDS accepts at most.
 pub(crate) const NONCE_LEN: usize = 32;

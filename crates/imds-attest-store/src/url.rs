@@ -149,7 +149,10 @@ fn parse_redis(rest: &str, tls: bool) -> Result<Location, UrlReason> {
     // parameters' values letters, digits and ":_.-"). Splitting at a '/' or '?' first would
     // cut a password in two and show its second half as a port or database.
     let (userinfo, rest) = match rest.rfind('@') {
-        Some(i) => (Some(rest.get(..i).unwrap_or("")), rest.get(i + 1..).unwrap_or("")),
+        Some(i) => (
+            Some(rest.get(..i).unwrap_or("")),
+            rest.get(i + 1..).unwrap_or(""),
+        ),
         None => (None, rest),
     };
     let (rest, query) = split_query(rest);
