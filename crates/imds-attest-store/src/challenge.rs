@@ -89,7 +89,7 @@ impl Challenges {
         if expires_at <= now {
             return Err(StoreError::Expiry { expires_at, now });
         }
-        let nonce = signed_nonce::issue(&self.key()?, expires_unix)?
+        let nonce = signed_nonce::issue(&self.key(Operation::Issue)?, expires_unix)?
             .ok_or(StoreError::Expiry { expires_at, now })?;
         Ok(Challenge { nonce, expires_at })
     }
@@ -100,7 +100,7 @@ impl Challenges {
     /// [`Redemption::Unknown`], and one at or past its expiry [`Redemption::Expired`], without
     /// the store being asked anything (but its key, on this process's first use).
     pub fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
-        let cached = self.key()?;
+        let cached = self.key(Operation::Redeem)?;
         let Some(expires_unix) = signed_nonce::verify(&cached, nonce) else {
             return Ok(Redemption::Unknown);
         };
@@ -140,15 +140,15 @@ impl Challenges {
         &*self.store
     }
 
-    /// The store's key, fetched on first use.
-    fn key(&self) -> Result<ChallengeKey, StoreError> {
+    /// The store's key, fetched on first use (failing as part of `operation`).
+    fn key(&self, operation: Operation) -> Result<ChallengeKey, StoreError> {
         if let Some(key) = &*self.key.read().unwrap_or_else(PoisonError::into_inner) {
             return Ok(key.clone());
         }
         let key = self
             .store
             .challenge_key()
-            .map_err(|e| e.during(Operation::Issue))?;
+            .map_err(|e| e.during(operation))?;
         // Two threads may both fetch it; the store gives both the same key.
         *self.key.write().unwrap_or_else(PoisonError::into_inner) = Some(key.clone());
         Ok(key)

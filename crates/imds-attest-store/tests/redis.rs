@@ -187,7 +187,7 @@ fn password_is_required_and_never_described() {
 
     let bad = Challenges::new(open(&format!("redis://:wrong@127.0.0.1:{port}/0")).unwrap());
     let err = bad.redeem(&nonce, T0).unwrap_err();
-    assert_unavailable(Err::<(), _>(err.clone()), Operation::Issue);
+    assert_unavailable(Err::<(), _>(err.clone()), Operation::Redeem);
     assert!(!err.to_string().contains("wrong"), "{err}");
     assert_eq!(
         err.kind(),
