@@ -8,7 +8,7 @@ use crate::output;
 /// `imds-attest challenge`.
 #[derive(Args)]
 pub struct ChallengeArgs {
-    /// The challenge store to record the nonce in: memory:, sqlite:PATH, redis://...
+    /// The challenge store whose key signs the nonce: memory:, sqlite:PATH, redis://...
     #[arg(long, value_name = "URL")]
     pub store: String,
     /// How long the challenge may be redeemed for, in seconds.

@@ -49,8 +49,8 @@ pub enum Command {
         after_help = "Exit status: 0 shown, 1 not an attested document, 2 usage error or unreadable file."
     )]
     Inspect(InspectArgs),
-    /// Issue a challenge: a fresh nonce, recorded in a store, for a VM to ask IMDS for and for
-    /// `verify --store` to redeem once.
+    /// Issue a challenge: a fresh nonce, signed with a store's key, for a VM to ask IMDS for and
+    /// for `verify --store` to redeem once.
     #[command(after_help = "Exit status: 0 issued, 1 the store could not answer, 2 usage error.")]
     Challenge(ChallengeArgs),
     /// The trusted certificates: list them, check their expiry, add an intermediate.

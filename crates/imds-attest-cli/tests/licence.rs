@@ -214,7 +214,7 @@ fn every_store_refusal_has_its_kind() {
             &unknown_doc,
             vec!["--store", &store, "--at", TEST_AT],
             "nonce_unknown",
-            "nonce \"neverissued\" was never issued, or has been forgotten since it expired; request a new challenge".into(),
+            "nonce \"neverissued\" is not a challenge the store issued (forged, altered or issued elsewhere); request a new challenge".into(),
         ),
         (
             &expired_doc,
@@ -417,7 +417,7 @@ fn a_memory_store_warns_that_no_other_run_shares_it() {
     assert_eq!(r.code, 1);
     assert_eq!(
         r.stderr,
-        format!("{MEMORY_WARNING}\nimds-attest: rejected: nonce \"{nonce}\" was never issued, or has been forgotten since it expired; request a new challenge\n")
+        format!("{MEMORY_WARNING}\nimds-attest: rejected: nonce \"{nonce}\" is not a challenge the store issued (forged, altered or issued elsewhere); request a new challenge\n")
     );
 }
 

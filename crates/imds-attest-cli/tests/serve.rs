@@ -525,22 +525,27 @@ fn redis_stopped_is_503_and_not_ready_then_200_again_without_a_restart() {
             (503, &Value::from("store_unavailable"))
         );
     }
-    let (status, body) = service.call("POST", "/v1/challenges", b"");
+    // Issuing writes nothing: the service, which read the key before, still issues; a document
+    // carrying that challenge is refused while the store is down.
+    let during = fetch(&emulator, &service.challenge());
+    let (status, body) = service.call("POST", "/v1/verify", during.as_bytes());
     assert_eq!(
         (status, &body["error"]["kind"]),
         (503, &Value::from("store_unavailable"))
     );
     assert_eq!(service.call("GET", "/readyz", b"").0, 503);
 
-    // This Redis keeps nothing across a restart: its earlier challenges are gone (nonce_unknown),
-    // and new ones work without restarting the service.
+    // This Redis keeps nothing across a restart, the key included: its earlier challenges are
+    // nonce_unknown, and new ones work without restarting the service.
     redis.restart();
     assert_eq!(service.call("GET", "/readyz", b"").0, 200);
-    let (status, body) = service.call("POST", "/v1/verify", documents[1].as_bytes());
-    assert_eq!(
-        (status, &body["error"]["kind"]),
-        (422, &Value::from("nonce_unknown"))
-    );
+    for document in [&documents[1], &during] {
+        let (status, body) = service.call("POST", "/v1/verify", document.as_bytes());
+        assert_eq!(
+            (status, &body["error"]["kind"]),
+            (422, &Value::from("nonce_unknown"))
+        );
+    }
     let fresh = fetch(&emulator, &service.challenge());
     let (status, body) = service.call("POST", "/v1/verify", fresh.as_bytes());
     assert_eq!(status, 200, "{body}");

@@ -1,10 +1,10 @@
 //! Licence-server throughput, in two parts:
 //!
-//! 1. the stores alone: redemptions per second per backend (issue N nonces, then redeem them
-//!    from 8 threads), median of the rounds;
+//! 1. the stores alone: challenges issued and redeemed per second per backend (issue N
+//!    nonces, then redeem them from 8 threads), median of the rounds;
 //! 2. what a licence server does per document: `Verifier::verify_bytes` with claim rules and
-//!    `NonceCheck::Redeem` (each document carries its own nonce, issued into the store before
-//!    the clock starts), with each backend, beside plain warm verification
+//!    `NonceCheck::Redeem` (each document carries its own nonce, issued by that backend's
+//!    challenges before the clock starts), with each backend, beside plain warm verification
 //!    (`NonceCheck::Exact`, no rules) of the same documents in the same rounds; 8 verifier
 //!    threads share one verifier; medians of interleaved rounds, with the targets (memory at
 //!    least 0.9 of plain warm, SQLite 5,000/s, Redis on loopback 10,000/s) met or MISSED.
@@ -22,7 +22,7 @@
 use std::time::Instant;
 
 use imds_attest::{NonceCheck, Policy, Rules, TrustStore, Verifier};
-use imds_attest_store::{open, Challenges, Redemption, Store};
+use imds_attest_store::{open, Challenges, Redemption};
 use imds_attest_testpki::parallel;
 use imds_attest_testpki::redis::RedisServer;
 use imds_attest_testpki::temp;
@@ -34,6 +34,7 @@ const T0: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 const NONCES: usize = 20_000;
 const THREADS: usize = 8;
 const ROUNDS: usize = 5;
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Part 2: documents a round (each signed once, with its own nonce) and rounds.
 const DOCS: usize = 4_000;
@@ -62,50 +63,55 @@ fn stores_alone(redis: Option<&RedisServer>) {
     println!(
         "redemptions/s, {THREADS} threads, {NONCES} nonces a round, median of {ROUNDS} rounds"
     );
-    bench("memory", &*open("memory:").unwrap());
+    bench("memory", &Challenges::new(open("memory:").unwrap()));
     let dir = temp::dir();
     let db = dir.path().join("bench.db");
     bench(
         "sqlite",
-        &*open(&format!("sqlite:{}", db.display())).unwrap(),
+        &Challenges::new(open(&format!("sqlite:{}", db.display())).unwrap()),
     );
     bench(
         "sqlite?sync=full",
-        &*open(&format!("sqlite:{}-full?sync=full", db.display())).unwrap(),
+        &Challenges::new(open(&format!("sqlite:{}-full?sync=full", db.display())).unwrap()),
     );
     match redis {
-        Some(server) => bench("redis", &*open(&server.url()).unwrap()),
+        Some(server) => bench("redis", &Challenges::new(open(&server.url()).unwrap())),
         None => println!("redis: skipped"),
     }
 }
 
-fn bench(name: &str, store: &dyn Store) {
+fn bench(name: &str, challenges: &Challenges) {
     let mut issue_rates = Vec::new();
     let mut redeem_rates = Vec::new();
-    for round in 0..ROUNDS {
-        let nonces: Vec<String> = (0..NONCES).map(|i| format!("r{round}n{i}")).collect();
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let nonces: Vec<String> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(move || {
+                        (0..NONCES / THREADS)
+                            .map(|_| challenges.issue(HOUR, T0).unwrap().nonce)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        issue_rates.push(nonces.len() as f64 / started.elapsed().as_secs_f64());
         let started = Instant::now();
         std::thread::scope(|s| {
             for chunk in nonces.chunks(NONCES / THREADS) {
                 s.spawn(move || {
                     for n in chunk {
-                        store.issue(n, T0 + Duration::HOUR, T0).unwrap();
+                        assert_eq!(challenges.redeem(n, T0).unwrap(), Redemption::Redeemed);
                     }
                 });
             }
         });
-        issue_rates.push(NONCES as f64 / started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        std::thread::scope(|s| {
-            for chunk in nonces.chunks(NONCES / THREADS) {
-                s.spawn(move || {
-                    for n in chunk {
-                        assert_eq!(store.redeem(n, T0).unwrap(), Redemption::Redeemed);
-                    }
-                });
-            }
-        });
-        redeem_rates.push(NONCES as f64 / started.elapsed().as_secs_f64());
+        redeem_rates.push(nonces.len() as f64 / started.elapsed().as_secs_f64());
     }
     println!(
         "{name:>17}: redeem {:>9.0}/s   issue {:>9.0}/s",
@@ -137,10 +143,33 @@ fn licence_checks(redis: Option<&RedisServer>) {
     let pki = TestPki::azure();
     let at = REFERENCE_TIME;
     let started = Instant::now();
-    let pool = sign_pool(&pki, DOCS * DOC_ROUNDS);
+    let dir = temp::dir();
+    // Each backend's challenges are made once: its documents carry nonces issued by them (a
+    // nonce is valid only under its store's key). SQLite and Redis keep the key in the file
+    // and the server; memory: in this one store.
+    let mut backends = vec![
+        ("memory", "memory:".to_owned()),
+        (
+            "sqlite",
+            format!("sqlite:{}", dir.path().join("licence.db").display()),
+        ),
+    ];
+    match redis {
+        Some(server) => backends.push(("redis", server.url())),
+        None => println!("redis: skipped"),
+    }
+    let challenges: Vec<Challenges> = backends
+        .iter()
+        .map(|(_, url)| Challenges::new(open(url).unwrap()))
+        .collect();
+    let pool = sign_pool(&pki, DOCS * DOC_ROUNDS, None, at);
+    let pools: Vec<Vec<Doc>> = challenges
+        .iter()
+        .map(|c| sign_pool(&pki, DOCS * DOC_ROUNDS, Some(c), at))
+        .collect();
     println!(
         "(signed {} documents in {:.1} s, not timed)",
-        pool.len(),
+        pool.len() + pools.iter().map(Vec::len).sum::<usize>(),
         started.elapsed().as_secs_f64()
     );
     let mut trust = TrustStore::builtin().without_roots();
@@ -154,46 +183,34 @@ fn licence_checks(redis: Option<&RedisServer>) {
     let rules = Rules::parse(RULES, "bench rules").unwrap();
     let licensed = Verifier::new(trust, Policy::default().with_rules(rules));
     // Warm both on the signer (a document outside the timed pool).
-    let warm = sign_pool(&pki, 1);
+    let warm = sign_pool(&pki, 1, None, at);
     for v in [&plain, &licensed] {
         v.verify_bytes(&warm[0].body, NonceCheck::Exact(&warm[0].nonce), at)
             .unwrap();
     }
 
-    let dir = temp::dir();
-    // Each round opens its store again: memory: is then a fresh one, SQLite and Redis the
-    // same file and server as before.
-    let mut backends = vec![
-        ("memory", "memory:".to_owned()),
-        (
-            "sqlite",
-            format!("sqlite:{}", dir.path().join("licence.db").display()),
-        ),
-    ];
-    match redis {
-        Some(server) => backends.push(("redis", server.url())),
-        None => println!("redis: skipped"),
-    }
     let checks: Vec<Check> = std::iter::once(Check::Plain)
         .chain((0..backends.len()).map(Check::Redeem))
         .collect();
     let mut rates = vec![Vec::new(); checks.len()];
-    for (round, docs) in pool.chunks(DOCS).enumerate() {
+    for round in 0..DOC_ROUNDS {
+        let this_round = |pool: &[Doc]| -> std::ops::Range<usize> {
+            let start = round * DOCS;
+            start..(start + DOCS).min(pool.len())
+        };
         // Interleaved, each round starting with the next check, so that a drift of the
         // machine's speed spreads over all of them.
         for k in 0..checks.len() {
             let i = (round + k) % checks.len();
             let rate = match checks[i] {
-                Check::Plain => timed(docs, |d| {
+                Check::Plain => timed(&pool[this_round(&pool)], |d| {
                     plain.verify_bytes(&d.body, NonceCheck::Exact(&d.nonce), at)
                 }),
                 Check::Redeem(b) => {
-                    // This round's nonces are issued before the clock starts.
-                    let challenges = Challenges::new(open(&backends[b].1).unwrap());
-                    issue_all(challenges.store(), docs, at);
-                    timed(docs, |d| {
+                    let challenges = &challenges[b];
+                    timed(&pools[b][this_round(&pools[b])], |d| {
                         let verified =
-                            licensed.verify_bytes(&d.body, NonceCheck::Redeem(&challenges), at);
+                            licensed.verify_bytes(&d.body, NonceCheck::Redeem(challenges), at);
                         assert!(
                             verified.as_ref().is_ok_and(|v| v.redeemed()),
                             "{verified:?}"
@@ -232,32 +249,30 @@ fn licence_checks(redis: Option<&RedisServer>) {
     }
 }
 
-/// `n` documents from the PKI's one signer, each with its own nonce, signed on every core.
-fn sign_pool(pki: &TestPki, n: usize) -> Vec<Doc> {
+/// `n` documents from the PKI's one signer, each with its own nonce (issued by `challenges`,
+/// valid for two hours from a minute before `at`, or made up), signed on every core.
+fn sign_pool(
+    pki: &TestPki,
+    n: usize,
+    challenges: Option<&Challenges>,
+    at: OffsetDateTime,
+) -> Vec<Doc> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let base = NEXT.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-    let indices: Vec<usize> = (base..base + n).collect();
-    parallel::map(&indices, |i| {
-        let nonce = format!("licence{i}");
-        let der = pki.sign(&claims_json(&nonce, REFERENCE_TIME));
+    let nonces: Vec<String> = (base..base + n)
+        .map(|i| match challenges {
+            Some(c) => c.issue(2 * HOUR, at - Duration::MINUTE).unwrap().nonce,
+            None => format!("licence{i}"),
+        })
+        .collect();
+    parallel::map(&nonces, |nonce| {
+        let der = pki.sign(&claims_json(nonce, REFERENCE_TIME));
         let body = imds_attest_testpki::imds_response(&der).into_bytes();
-        Doc { nonce, body }
-    })
-}
-
-/// Issues every document's nonce into the store, valid for an hour around `at`.
-fn issue_all(store: &dyn Store, docs: &[Doc], at: OffsetDateTime) {
-    std::thread::scope(|s| {
-        for chunk in docs.chunks(docs.len().div_ceil(THREADS)) {
-            s.spawn(move || {
-                for d in chunk {
-                    store
-                        .issue(&d.nonce, at + Duration::HOUR, at - Duration::MINUTE)
-                        .unwrap();
-                }
-            });
+        Doc {
+            nonce: nonce.clone(),
+            body,
         }
-    });
+    })
 }
 
 /// Documents per second for `check` over `docs`, split among the verifier threads.

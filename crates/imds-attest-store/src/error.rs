@@ -36,22 +36,23 @@ pub enum StoreError {
         /// What it was asked.
         operation: Operation,
     },
-    /// The SQLite file may be read or written by others than its owner, or is not a file.
+    /// The SQLite file (or its directory) belongs to another user, who could change or reset
+    /// it.
+    Owner {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its owner's user id.
+        owner: u32,
+        /// This process's effective user id.
+        user: u32,
+    },
+    /// The SQLite file may be read or written by others than its owner, or is not a file (a
+    /// symbolic link, a directory, a device).
     Permissions {
         /// The file.
         path: PathBuf,
         /// Its mode (`st_mode`, permission bits and file type).
         mode: u32,
-    },
-    /// A nonce to issue is not one IMDS accepts.
-    InvalidNonce {
-        /// What is wrong with it.
-        reason: NonceReason,
-    },
-    /// The nonce to issue is already held by the store (issued before, used or not).
-    DuplicateNonce {
-        /// Where the store is.
-        location: String,
     },
     /// A challenge would expire at or before the time it is issued.
     Expiry {
@@ -79,10 +80,33 @@ impl StoreError {
             StoreError::Unavailable { .. }
             | StoreError::Full { .. }
             | StoreError::Permissions { .. }
-            | StoreError::InvalidNonce { .. }
-            | StoreError::DuplicateNonce { .. }
+            | StoreError::Owner { .. }
             | StoreError::Expiry { .. }
             | StoreError::Randomness { .. } => StoreErrorKind::StoreUnavailable,
+        }
+    }
+}
+
+impl StoreError {
+    /// The same failure, said of `operation` (a backend's remember, when it was a redemption).
+    pub(crate) fn during(self, operation: Operation) -> Self {
+        match self {
+            StoreError::Unavailable {
+                backend,
+                location,
+                message,
+                ..
+            } => StoreError::Unavailable {
+                backend,
+                location,
+                operation,
+                message,
+            },
+            StoreError::Full { capacity, .. } => StoreError::Full {
+                capacity,
+                operation,
+            },
+            other => other,
         }
     }
 }
@@ -123,9 +147,10 @@ pub enum Backend {
 pub enum Operation {
     /// Opening it (SQLite: creating the file, the schema; Redis: setting up TLS).
     Open,
-    /// [`Store::issue`](crate::Store::issue).
+    /// Issuing a challenge: reading (or creating) the store's key
+    /// ([`Store::challenge_key`](crate::Store::challenge_key)).
     Issue,
-    /// [`Store::redeem`](crate::Store::redeem).
+    /// [`Challenges::redeem`](crate::Challenges::redeem): recording a nonce used.
     Redeem,
     /// [`Store::remember`](crate::Store::remember).
     Remember,
@@ -219,10 +244,12 @@ impl fmt::Display for StoreError {
                 path.display(),
                 mode
             ),
-            StoreError::InvalidNonce { reason } => write!(f, "nonce refused: {reason}"),
-            StoreError::DuplicateNonce { location } => {
-                write!(f, "nonce already issued in {location}; issue a fresh one")
-            }
+            StoreError::Owner { path, owner, user } => write!(
+                f,
+                "{} belongs to user {owner}, not to this process's user {user}: another user \
+                 could change or reset the store; use a path of this user's",
+                path.display()
+            ),
             StoreError::Expiry { expires_at, now } => write!(
                 f,
                 "a challenge expiring at {expires_at} is not valid when issued at {now}"

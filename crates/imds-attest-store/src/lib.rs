@@ -1,11 +1,16 @@
 //! Challenge nonces and single-use documents for [imds-attest](https://docs.rs/imds-attest):
 //! the state a licence server keeps so that an attested document is accepted once.
 //!
-//! A licence server hands each client a fresh nonce ([`Challenges::issue`]), the client asks
-//! IMDS for a document carrying it, and the server, after verifying the document, redeems the
-//! nonce ([`Store::redeem`]): exactly once, whatever the number of threads, processes or (with
-//! Redis) machines asking at the same time. [`Store::remember`] does the same for the digest of
-//! a document's content, for servers that do not issue nonces.
+//! A licence server hands each client a challenge ([`Challenges::issue`]): a nonce that
+//! carries its own expiry and a MAC under the store's key, so that issuing writes nothing. The
+//! client asks IMDS for a document carrying it, and the server, after verifying the document,
+//! redeems the nonce ([`Challenges::redeem`]): a forged or expired nonce is refused without the
+//! store being asked, and a genuine one is accepted exactly once, whatever the number of
+//! threads, processes or (with Redis) machines asking at the same time. [`Store::remember`]
+//! does the same for the digest of a document's content, for servers that do not issue
+//! nonces. A store thus holds its key, the nonces of redeemed documents until their expiry
+//! and the digests of single-use documents until theirs: nothing an unauthenticated caller
+//! can add to.
 //!
 //! Three backends, chosen by URL ([`open`]):
 //!
@@ -29,8 +34,8 @@
 //! let challenge = challenges.issue(std::time::Duration::from_secs(60), now)?;
 //! // ... the client returns a document carrying challenge.nonce, which the verifier checks ...
 //! let later = datetime!(2026-12-01 12:00:20 UTC);
-//! assert_eq!(challenges.store().redeem(&challenge.nonce, later)?, Redemption::Redeemed);
-//! assert_eq!(challenges.store().redeem(&challenge.nonce, later)?, Redemption::AlreadyUsed);
+//! assert_eq!(challenges.redeem(&challenge.nonce, later)?, Redemption::Redeemed);
+//! assert_eq!(challenges.redeem(&challenge.nonce, later)?, Redemption::AlreadyUsed);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -40,6 +45,7 @@ mod error;
 mod memory;
 mod redeem;
 mod redis;
+mod signed_nonce;
 mod sqlite;
 mod url;
 
@@ -48,16 +54,11 @@ use time::OffsetDateTime;
 pub use challenge::{random_nonce, Challenge, Challenges};
 pub use error::{Backend, NonceReason, Operation, StoreError, StoreErrorKind, UrlReason};
 pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
+pub use signed_nonce::ChallengeKey;
 pub use url::{DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT};
 
 /// The longest nonce a store holds: what IMDS accepts (1 to 32 ASCII letters and digits).
 pub use imds_attest::MAX_NONCE_LEN;
-
-/// How long after its expiry a nonce is still remembered, so that redeeming it answers
-/// [`Redemption::Expired`] (or [`Redemption::AlreadyUsed`]) rather than
-/// [`Redemption::Unknown`]. Afterwards the store forgets it, which keeps it bounded by the issue
-/// rate times (TTL + this). A full [`MemoryStore`] forgets expired nonces sooner.
-pub const EXPIRED_NONCE_RETENTION: time::Duration = time::Duration::HOUR;
 
 /// What redeeming a nonce found. Only [`Redemption::Redeemed`] lets a document through.
 ///
@@ -68,8 +69,8 @@ pub const EXPIRED_NONCE_RETENTION: time::Duration = time::Duration::HOUR;
 pub enum Redemption {
     /// The nonce was issued, had not expired and had not been redeemed: it is now used.
     Redeemed,
-    /// The store holds no such nonce: never issued here, malformed, or forgotten long after
-    /// its expiry.
+    /// Not a nonce issued under this store's key: forged, altered, malformed or issued
+    /// elsewhere.
     Unknown,
     /// The nonce expired at or before the redemption time.
     Expired,
@@ -87,43 +88,20 @@ pub enum FirstUse {
     AlreadyUsed,
 }
 
-/// A challenge and single-use store. Every method is atomic and safe to call from many
-/// threads; the SQLite and Redis stores are also atomic across processes (and, for Redis,
-/// machines) sharing them.
+/// A challenge and single-use store: it keeps the challenges' key and remembers digests
+/// (of used nonces and of single-use documents) until an instant. Every method is atomic and
+/// safe to call from many threads; the SQLite and Redis stores are also atomic across
+/// processes (and, for Redis, machines) sharing them.
 ///
-/// Callers use [`Store::issue`], [`Store::redeem`] and [`Store::remember`], which make the
-/// checks every store shares and only then ask the backend. A backend implements
-/// [`Store::insert_nonce`], [`Store::use_nonce`] and [`Store::insert_digest`], which receive
-/// arguments those checks have proven ([`CheckedNonce`], [`Window`]) and which nothing outside
-/// this crate can build, so no caller can skip them.
+/// Callers use [`Challenges`] and [`Store::remember`], which make the checks every store
+/// shares and only then ask the backend. A backend implements [`Store::challenge_key`] and
+/// [`Store::insert_digest`], which receives arguments those checks have proven ([`Window`])
+/// and which nothing outside this crate can build, so no caller can skip them.
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Records a challenge nonce valid until `expires_at` (exclusive).
-    ///
-    /// Refuses a nonce that is not 1 to [`MAX_NONCE_LEN`] ASCII letters and digits
-    /// ([`StoreError::InvalidNonce`]), an `expires_at` not after `now` to the millisecond
-    /// ([`StoreError::Expiry`]) and a nonce the store already holds
-    /// ([`StoreError::DuplicateNonce`]): issuing never resets a used nonce.
-    fn issue(
-        &self,
-        nonce: &str,
-        expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let nonce =
-            CheckedNonce::new(nonce).map_err(|reason| StoreError::InvalidNonce { reason })?;
-        let window = Window::new(now, expires_at).ok_or(StoreError::Expiry { expires_at, now })?;
-        self.insert_nonce(nonce, window)
-    }
-
-    /// Redeems a nonce exactly once: atomic across threads, processes and (Redis) machines.
-    /// A nonce that could not have been issued (see [`Store::issue`]) is
-    /// [`Redemption::Unknown`] without the store being asked.
-    fn redeem(&self, nonce: &str, at: OffsetDateTime) -> Result<Redemption, StoreError> {
-        match CheckedNonce::new(nonce) {
-            Ok(nonce) => self.use_nonce(nonce, unix_millis(at)),
-            Err(_) => Ok(Redemption::Unknown),
-        }
-    }
+    /// The key challenges are signed with: created at random on the first call, atomically
+    /// (two instances asking at once get the same key), and the same for every later call and
+    /// every instance sharing the store. After the first call, only reads.
+    fn challenge_key(&self) -> Result<ChallengeKey, StoreError>;
 
     /// Remembers a document digest until `until`; a second call before then answers
     /// [`FirstUse::AlreadyUsed`]. An `until` not after `at` (to the millisecond) is
@@ -140,15 +118,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         }
     }
 
-    /// The backend's part of [`Store::issue`]: records `nonce` as issued at
-    /// [`Window::from_ms`] and valid until [`Window::until_ms`] (exclusive), or answers
-    /// [`StoreError::DuplicateNonce`] if it holds the nonce already, used or not.
-    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError>;
-
-    /// The backend's part of [`Store::redeem`]: marks `nonce` used if it is held, unused and
-    /// valid at `at_ms` (Unix milliseconds), in one atomic step; otherwise says why not.
-    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError>;
-
     /// The backend's part of [`Store::remember`]: records `digest` until
     /// [`Window::until_ms`], unless it is held until after [`Window::from_ms`] (then
     /// [`FirstUse::AlreadyUsed`]), in one atomic step.
@@ -162,25 +131,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
 }
 
-/// A nonce a store may hold: 1 to [`MAX_NONCE_LEN`] ASCII letters and digits. Only
-/// [`Store::issue`] and [`Store::redeem`] make one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckedNonce<'a>(&'a str);
-
-impl<'a> CheckedNonce<'a> {
-    fn new(nonce: &'a str) -> Result<Self, NonceReason> {
-        imds_attest::check_nonce_syntax(nonce).map(CheckedNonce)
-    }
-
-    /// The nonce.
-    pub fn as_str(&self) -> &'a str {
-        self.0
-    }
-}
-
-/// From one instant to a later one, in Unix milliseconds (floored): when a nonce is issued and
-/// when it expires, or when a digest is remembered and until when. `until_ms` is always after
-/// `from_ms`. Only [`Store::issue`] and [`Store::remember`] make one.
+/// From one instant to a later one, in Unix milliseconds (floored): when a digest is
+/// remembered and until when. `until_ms` is always after `from_ms`. Only [`Store::remember`]
+/// makes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     from_ms: i64,

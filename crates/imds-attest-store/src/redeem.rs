@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::{Challenges, FirstUse, Redemption, Store, StoreError};
 
-/// The store behind these challenges redeems the documents' nonces
+/// These challenges redeem the documents' nonces
 /// ([`NonceCheck::Redeem`](imds_attest::NonceCheck::Redeem)) and remembers single-use
 /// documents ([`NonceCheck::SingleUse`](imds_attest::NonceCheck::SingleUse)).
 ///
@@ -21,7 +21,8 @@ use crate::{Challenges, FirstUse, Redemption, Store, StoreError};
 /// let verifier = Verifier::new(TrustStore::builtin(), Policy::default());
 /// let body = std::fs::read("../../testdata/real/taskcluster_2025_rsatls07.json")?;
 /// let at = datetime!(2025-11-19 12:53:30 UTC);
-/// // This genuine document carries IMDS's own nonce, not a challenge of ours: unknown here.
+/// // This genuine document carries a nonce of someone else's, not a challenge of ours:
+/// // unknown here, without the store being asked.
 /// let refused = verifier.verify_bytes(&body, NonceCheck::Redeem(&challenges), at);
 /// assert_eq!(refused.map(|_| ()).unwrap_err().kind(), ErrorKind::NonceUnknown);
 /// // Single use instead: accepted once, then refused.
@@ -32,11 +33,10 @@ use crate::{Challenges, FirstUse, Redemption, Store, StoreError};
 /// ```
 impl Redeemer for Challenges {
     fn redeem_nonce(&self, nonce: &str, at: OffsetDateTime) -> Result<(), Error> {
-        let store = self.store();
         let nonce_owned = || nonce.to_owned();
-        match store
+        match self
             .redeem(nonce, at)
-            .map_err(|e| unavailable(store, &e))?
+            .map_err(|e| unavailable(self.store(), &e))?
         {
             Redemption::Redeemed => Ok(()),
             Redemption::Unknown => Err(Error::NonceUnknown {

@@ -1,17 +1,15 @@
 //! `redis://` and `rediss://`: a server shared by several machines.
 //!
-//! A nonce's key holds `n:<expires_at ms>` (unused) or `u:<expires_at ms>` (used) and lives
-//! until [`EXPIRED_NONCE_RETENTION`] after its expiry; redeeming runs one Lua script, atomic on
-//! the server, that decides with the caller's time and marks the key used, keeping its TTL. A
-//! document's key holds its `until`, decided the same way. The TTLs are only how long the
-//! server keeps a key, computed from the callers' times (`PX`, relative): no verdict depends
-//! on the server's clock.
+//! The challenge key is one key without a TTL, created with `SET NX` (the first instance
+//! wins) and read with `GET`. A document's key (a single-use document's digest, or a used
+//! nonce's, in its own domain) holds its `until` and lives until then; remembering runs one
+//! Lua script, atomic on the server, that decides with the caller's time. The TTLs are only how
+//! long the server keeps a key, computed from the callers' times (`PX`, relative): no verdict
+//! depends on the server's clock.
 //!
 //! Connections are pooled; one that fails is dropped with every idle one (they share the
 //! server's fate), and the next use connects again: a restarted server is used again without
 //! restarting the process.
-//!
-//! [`EXPIRED_NONCE_RETENTION`]: crate::EXPIRED_NONCE_RETENTION
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -20,26 +18,10 @@ use ::redis::{RedisError, RedisResult, Script};
 
 use crate::error::{Backend, Operation, StoreError};
 use crate::url::RedisLocation;
-use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
+use crate::{ChallengeKey, FirstUse, Store, Window};
 
 /// Idle connections kept for reuse; more may be open while in use.
 const MAX_IDLE: usize = 64;
-
-/// KEYS[1] the nonce, ARGV[1] the redemption time (ms). 0 unknown, 1 redeemed, 2 expired,
-/// 3 already used.
-const REDEEM: &str = r"
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local state = string.sub(v, 1, 2)
-local expires = tonumber(string.sub(v, 3))
-if expires == nil or (state ~= 'n:' and state ~= 'u:') then
-  return redis.error_reply('imds-attest: unreadable nonce entry')
-end
-if state == 'u:' then return 3 end
-if tonumber(ARGV[1]) >= expires then return 2 end
-redis.call('SET', KEYS[1], 'u:' .. string.sub(v, 3), 'KEEPTTL')
-return 1
-";
 
 /// KEYS[1] the digest, ARGV[1] the time (ms), ARGV[2] until (ms), ARGV[3] the key's TTL (ms).
 /// 1 first, 0 already used.
@@ -58,7 +40,6 @@ pub(crate) struct RedisStore {
     location: RedisLocation,
     client: Client,
     idle: Mutex<Vec<Connection>>,
-    redeem: Script,
     remember: Script,
 }
 
@@ -94,7 +75,6 @@ impl RedisStore {
             location,
             client,
             idle: Mutex::new(Vec::new()),
-            redeem: Script::new(REDEEM),
             remember: Script::new(REMEMBER),
         })
     }
@@ -142,8 +122,8 @@ impl RedisStore {
         Ok(conn)
     }
 
-    fn nonce_key(&self, nonce: &str) -> String {
-        format!("{}nonce:{nonce}", self.location.prefix)
+    fn challenge_key_key(&self) -> String {
+        format!("{}challenge-key", self.location.prefix)
     }
 
     fn document_key(&self, digest: &[u8; 32]) -> String {
@@ -164,43 +144,35 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl Store for RedisStore {
-    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError> {
-        let expires_ms = window.until_ms();
-        let ttl_ms = ttl_ms(window.from_ms(), expires_ms.saturating_add(retention_ms()));
-        let key = self.nonce_key(nonce.as_str());
-        let set: Option<String> = self.with_connection(Operation::Issue, |conn| {
-            ::redis::cmd("SET")
-                .arg(&key)
-                .arg(format!("n:{expires_ms}"))
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl_ms)
-                .query(conn)
-        })?;
-        match set {
-            Some(_) => Ok(()),
-            None => Err(StoreError::DuplicateNonce {
-                location: self.describe(),
-            }),
+    fn challenge_key(&self) -> Result<ChallengeKey, StoreError> {
+        let name = self.challenge_key_key();
+        let read = |conn: &mut Connection| -> RedisResult<Option<Vec<u8>>> {
+            ::redis::cmd("GET").arg(&name).query(conn)
+        };
+        // A read first: once the key exists (every call but the first), nothing is written.
+        let mut key = self.with_connection(Operation::Issue, read)?;
+        if key.is_none() {
+            let fresh = ChallengeKey::random()?;
+            // No TTL: the key must outlive every challenge. Of two instances creating it at
+            // once, the first SET wins and both read it.
+            key = self.with_connection(Operation::Issue, |conn| {
+                ::redis::cmd("SET")
+                    .arg(&name)
+                    .arg(fresh.as_bytes().as_slice())
+                    .arg("NX")
+                    .exec(conn)?;
+                read(conn)
+            })?;
         }
-    }
-
-    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError> {
-        let key = self.nonce_key(nonce.as_str());
-        let code: i64 = self.with_connection(Operation::Redeem, |conn| {
-            self.redeem.key(&key).arg(at_ms).invoke(conn)
-        })?;
-        match code {
-            0 => Ok(Redemption::Unknown),
-            1 => Ok(Redemption::Redeemed),
-            2 => Ok(Redemption::Expired),
-            3 => Ok(Redemption::AlreadyUsed),
-            other => Err(unavailable(
-                &self.location,
-                Operation::Redeem,
-                &format!("the redeem script answered {other}"),
-            )),
-        }
+        key.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .map(ChallengeKey::from_bytes)
+            .ok_or_else(|| {
+                unavailable(
+                    &self.location,
+                    Operation::Issue,
+                    &"the challenge key is missing or unreadable",
+                )
+            })
     }
 
     fn insert_digest(&self, digest: &[u8; 32], window: Window) -> Result<FirstUse, StoreError> {
@@ -232,10 +204,6 @@ impl Store for RedisStore {
     fn backend(&self) -> Backend {
         Backend::Redis
     }
-}
-
-fn retention_ms() -> i64 {
-    i64::try_from(crate::EXPIRED_NONCE_RETENTION.whole_milliseconds()).unwrap_or(i64::MAX)
 }
 
 /// How long the server keeps a key: from `now` to `until`, at least 1 ms.

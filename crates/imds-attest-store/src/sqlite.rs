@@ -21,11 +21,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Backend, Operation, StoreError};
 use crate::url::SqliteSync;
-use crate::{CheckedNonce, FirstUse, Redemption, Store, Window};
+use crate::{ChallengeKey, FirstUse, Store, Window};
 
 /// How long a process waits for another's write transaction before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,13 +41,13 @@ const INLINE_CHECKPOINT_PAGES: u32 = 10_000;
 /// Writes between two sweeps of long-expired rows.
 const SWEEP_EVERY: u32 = 1024;
 
+// A used nonce is a row of `documents` too (a digest in its own domain): issuing a challenge
+// writes no row. Stores made before that keep an unused `nonces` table, which nothing reads.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS nonces (
-    nonce TEXT PRIMARY KEY NOT NULL,
-    expires_at INTEGER NOT NULL,  -- Unix ms, exclusive
-    used_at INTEGER               -- Unix ms; NULL while unused
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);
+CREATE TABLE IF NOT EXISTS challenge_key (
+    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),  -- one row
+    key BLOB NOT NULL CHECK (length(key) = 32)
+);
 CREATE TABLE IF NOT EXISTS documents (
     digest BLOB PRIMARY KEY NOT NULL,  -- SHA-256 of the content
     until INTEGER NOT NULL             -- Unix ms, exclusive
@@ -104,18 +104,13 @@ impl SqliteStore {
         unavailable(&self.path, self.sync, operation, e)
     }
 
-    /// Every [`SWEEP_EVERY`] writes, forgets nonces past their expiry by the retention and
-    /// documents past their `until`: the tables stay bounded by the write rate times the TTLs.
+    /// Every [`SWEEP_EVERY`] writes, forgets digests past their `until`: the table stays
+    /// bounded by the write rate times the TTLs.
     fn sweep_sometimes(conn: &mut Conn, now_ms: i64) -> rusqlite::Result<()> {
         conn.writes_since_sweep = conn.writes_since_sweep.saturating_add(1);
         if conn.writes_since_sweep < SWEEP_EVERY {
             return Ok(());
         }
-        let retention_ms =
-            i64::try_from(crate::EXPIRED_NONCE_RETENTION.whole_milliseconds()).unwrap_or(i64::MAX);
-        conn.db
-            .prepare_cached("DELETE FROM nonces WHERE expires_at <= ?1")?
-            .execute([now_ms.saturating_sub(retention_ms)])?;
         conn.db
             .prepare_cached("DELETE FROM documents WHERE until <= ?1")?
             .execute([now_ms])?;
@@ -200,59 +195,28 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn insert_nonce(&self, nonce: CheckedNonce<'_>, window: Window) -> Result<(), StoreError> {
-        let (nonce, now_ms) = (nonce.as_str(), window.from_ms());
-        let mut conn = self.conn();
-        let inserted = (|| -> rusqlite::Result<usize> {
-            Self::sweep_sometimes(&mut conn, now_ms)?;
-            conn.db
-                .prepare_cached(
-                    "INSERT INTO nonces (nonce, expires_at, used_at) VALUES (?1, ?2, NULL)
-                     ON CONFLICT (nonce) DO NOTHING",
-                )?
-                .execute(params![nonce, window.until_ms()])
-        })()
-        .map_err(|e| self.error(Operation::Issue, &e))?;
-        if inserted == 0 {
-            return Err(StoreError::DuplicateNonce {
-                location: self.describe(),
-            });
-        }
-        Ok(())
-    }
-
-    fn use_nonce(&self, nonce: CheckedNonce<'_>, at_ms: i64) -> Result<Redemption, StoreError> {
-        let nonce = nonce.as_str();
-        let mut conn = self.conn();
-        (|| -> rusqlite::Result<Redemption> {
-            // IMMEDIATE: the write lock first, so that the classification below reads the
-            // state the UPDATE saw; committed before the verdict is returned.
-            let tx = conn
+    fn challenge_key(&self) -> Result<ChallengeKey, StoreError> {
+        let conn = self.conn();
+        let read = |db: &Connection| -> rusqlite::Result<Option<Vec<u8>>> {
+            db.prepare_cached("SELECT key FROM challenge_key WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+                .optional()
+        };
+        // A read first: once the key exists (every call but the first), nothing is written.
+        let mut key = read(&conn.db).map_err(|e| self.error(Operation::Issue, &e))?;
+        if key.is_none() {
+            let fresh = ChallengeKey::random()?;
+            // Of two processes creating it at once, the first insert wins and both read it.
+            key = conn
                 .db
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let redeemed = tx
-                .prepare_cached(
-                    "UPDATE nonces SET used_at = ?2
-                     WHERE nonce = ?1 AND used_at IS NULL AND expires_at > ?2",
-                )?
-                .execute(params![nonce, at_ms])?;
-            let verdict = if redeemed == 1 {
-                Redemption::Redeemed
-            } else {
-                let used: Option<bool> = tx
-                    .prepare_cached("SELECT used_at IS NOT NULL FROM nonces WHERE nonce = ?1")?
-                    .query_row([nonce], |r| r.get(0))
-                    .optional()?;
-                match used {
-                    None => Redemption::Unknown,
-                    Some(true) => Redemption::AlreadyUsed,
-                    Some(false) => Redemption::Expired,
-                }
-            };
-            tx.commit()?;
-            Ok(verdict)
-        })()
-        .map_err(|e| self.error(Operation::Redeem, &e))
+                .prepare_cached("INSERT OR IGNORE INTO challenge_key (id, key) VALUES (1, ?1)")
+                .and_then(|mut insert| insert.execute([fresh.as_bytes().as_slice()]))
+                .and_then(|_| read(&conn.db))
+                .map_err(|e| self.error(Operation::Issue, &e))?;
+        }
+        key.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .map(ChallengeKey::from_bytes)
+            .ok_or_else(|| self.error(Operation::Issue, &"the challenge key is unreadable"))
     }
 
     fn insert_digest(&self, digest: &[u8; 32], window: Window) -> Result<FirstUse, StoreError> {
@@ -309,35 +273,96 @@ fn unavailable(
 }
 
 /// Creates the file with mode 0600 if it is missing, before SQLite opens it (SQLite gives its
-/// WAL and shared-memory files the same mode), and refuses one that others may read or write.
+/// WAL and shared-memory files the same mode), and refuses one that others may read or write,
+/// that another user owns, or a symbolic link: in a shared directory, any of them would let
+/// another user change the store (reset redemptions, or read and replace the challenge key).
+/// SQLite's `-wal` and `-shm` files beside it, if present, must pass the same checks.
 fn create_private(path: &Path, sync: SqliteSync) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| unavailable(path, sync, Operation::Open, &e);
+    // Not through a link: checked before the open, and the opened file must be the one
+    // checked (a link swapped in between is caught below).
+    let before = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => {
+            check_private(path, &metadata)?;
+            Some(metadata)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true);
+    options.read(true).write(true);
+    if before.is_none() {
+        // Only ever a new file: never one that appeared since, link or not.
+        options.create_new(true);
+    }
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(path)
-        .map_err(|e| unavailable(path, sync, Operation::Open, &e))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| unavailable(path, sync, Operation::Open, &e))?;
+    let file = options.open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    check_private(path, &metadata)?;
+    let after = std::fs::symlink_metadata(path).map_err(io)?;
+    check_private(path, &after)?;
+    if !same_file(&metadata, &after) {
+        return Err(permissions(path, &after));
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut sibling = path.as_os_str().to_owned();
+        sibling.push(suffix);
+        let sibling = PathBuf::from(sibling);
+        match std::fs::symlink_metadata(&sibling) {
+            Ok(metadata) => check_private(&sibling, &metadata)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok(())
+}
+
+/// A regular file (not a link), only its owner may read or write, and that owner is us.
+fn check_private(path: &Path, metadata: &std::fs::Metadata) -> Result<(), StoreError> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = metadata.permissions().mode();
-        if !metadata.is_file() || mode & 0o077 != 0 {
-            return Err(StoreError::Permissions {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if !metadata.file_type().is_file() || metadata.permissions().mode() & 0o077 != 0 {
+            return Err(permissions(path, metadata));
+        }
+        let user = rustix::process::geteuid().as_raw();
+        if metadata.uid() != user {
+            return Err(StoreError::Owner {
                 path: path.to_owned(),
-                mode,
+                owner: metadata.uid(),
+                user,
             });
         }
     }
     #[cfg(not(unix))]
-    if !metadata.is_file() {
-        return Err(StoreError::Permissions {
-            path: path.to_owned(),
-            mode: 0,
-        });
+    if !metadata.file_type().is_file() {
+        return Err(permissions(path, metadata));
     }
     Ok(())
+}
+
+fn permissions(path: &Path, metadata: &std::fs::Metadata) -> StoreError {
+    #[cfg(unix)]
+    let mode = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions());
+    #[cfg(not(unix))]
+    let mode = {
+        let _ = metadata;
+        0
+    };
+    StoreError::Permissions {
+        path: path.to_owned(),
+        mode,
+    }
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
 }

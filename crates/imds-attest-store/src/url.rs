@@ -144,18 +144,21 @@ fn parse_redis(rest: &str, tls: bool) -> Result<Location, UrlReason> {
     let Some(rest) = rest.strip_prefix("//") else {
         return Err(UrlReason::NoAuthority);
     };
+    // The userinfo first, up to the last '@': a password may hold '@', '/', '?' or '#'
+    // unencoded, and nothing after the host ever holds an '@' (the path is a number, the
+    // parameters' values letters, digits and ":_.-"). Splitting at a '/' or '?' first would
+    // cut a password in two and show its second half as a port or database.
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(i) => (
+            Some(rest.get(..i).unwrap_or("")),
+            rest.get(i + 1..).unwrap_or(""),
+        ),
+        None => (None, rest),
+    };
     let (rest, query) = split_query(rest);
-    let (authority, path) = match rest.find('/') {
+    let (hostport, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
-    };
-    // The last '@': a password may hold '@' unencoded, a host never does.
-    let (userinfo, hostport) = match authority.rfind('@') {
-        Some(i) => (
-            Some(authority.get(..i).unwrap_or("")),
-            authority.get(i + 1..).unwrap_or(""),
-        ),
-        None => (None, authority),
     };
     let (username, password) = match userinfo {
         None => (None, None),

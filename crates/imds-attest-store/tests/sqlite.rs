@@ -1,5 +1,6 @@
 //! The SQLite store across processes: exactly once between two racing processes, a committed
-//! redemption kept across a SIGKILL, the file's mode, and the sweep of long-expired rows.
+//! redemption kept across a SIGKILL, the file's mode and owner, no symbolic links, issuing
+//! that leaves the file as it was, and the sweep of expired rows.
 //!
 //! The child processes are this test binary itself, run with `IMDS_STORE_CHILD` set: the test
 //! `child_process` then does what the variable says instead of nothing.
@@ -20,15 +21,21 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{sqlite_url, T0};
-use imds_attest_store::{open, Redemption, StoreError};
+use imds_attest_store::{open, Challenges, Redemption, StoreError};
 use imds_attest_testpki::temp;
 use time::Duration;
 
 const CHILD: &str = "IMDS_STORE_CHILD";
 const NONCES: usize = 2000;
 
-fn nonce(i: usize) -> String {
-    format!("proc{i}")
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// `n` challenges of the store at `db`, valid for an hour from [`T0`].
+fn issue(db: &Path, n: usize) -> Vec<String> {
+    let challenges = Challenges::new(open(&sqlite_url(db)).unwrap());
+    (0..n)
+        .map(|_| challenges.issue(HOUR, T0).unwrap().nonce)
+        .collect()
 }
 
 fn child(mode: &str, db: &Path) -> Command {
@@ -45,19 +52,27 @@ fn child(mode: &str, db: &Path) -> Command {
     cmd
 }
 
-/// The child side: `race` redeems every nonce from 4 threads, from when the file
-/// `IMDS_STORE_GO` exists, and prints the ones it won;
-/// `redeem-and-hang` redeems `proc0`, says so, and waits to be killed.
+/// The child side: `race` redeems every nonce of the file `IMDS_STORE_NONCES` from 4 threads,
+/// from when the file `IMDS_STORE_GO` exists, and prints the ones it won;
+/// `redeem-and-hang` redeems the first, says so, and waits to be killed.
 #[test]
 fn child_process() {
     let Ok(mode) = std::env::var(CHILD) else {
         return;
     };
-    let store = open(&sqlite_url(Path::new(
-        &std::env::var("IMDS_STORE_DB").unwrap(),
-    )))
-    .unwrap();
-    let store = &*store;
+    let challenges = Challenges::new(
+        open(&sqlite_url(Path::new(
+            &std::env::var("IMDS_STORE_DB").unwrap(),
+        )))
+        .unwrap(),
+    );
+    let challenges = &challenges;
+    let nonces: Vec<String> = std::fs::read_to_string(std::env::var("IMDS_STORE_NONCES").unwrap())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let nonces = &nonces;
     // libtest has written "test child_process ... " without a newline: end that line first.
     println!();
     match mode.as_str() {
@@ -74,8 +89,11 @@ fn child_process() {
                     .map(|t| {
                         s.spawn(move || {
                             (0..NONCES)
-                                .map(|i| nonce((i + t * 500 + offset) % NONCES))
-                                .filter(|n| store.redeem(n, T0).unwrap() == Redemption::Redeemed)
+                                .map(|i| &nonces[(i + t * 500 + offset) % NONCES])
+                                .filter(|n| {
+                                    challenges.redeem(n, T0).unwrap() == Redemption::Redeemed
+                                })
+                                .cloned()
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -91,8 +109,11 @@ fn child_process() {
             }
         }
         "redeem-and-hang" => {
-            assert_eq!(store.redeem("proc0", T0).unwrap(), Redemption::Redeemed);
-            println!("redeemed proc0");
+            assert_eq!(
+                challenges.redeem(&nonces[0], T0).unwrap(),
+                Redemption::Redeemed
+            );
+            println!("redeemed");
             std::io::stdout().flush().unwrap();
             std::thread::sleep(std::time::Duration::from_secs(60));
             panic!("not killed within 60 s");
@@ -116,17 +137,14 @@ fn two_processes_redeem_each_nonce_exactly_once() {
 fn race_two_processes() -> (usize, usize) {
     let dir = temp::dir();
     let db = dir.path().join("store.db");
-    {
-        let store = open(&sqlite_url(&db)).unwrap();
-        for i in 0..NONCES {
-            store.issue(&nonce(i), T0 + Duration::HOUR, T0).unwrap();
-        }
-    }
+    let nonces = dir.path().join("nonces");
+    std::fs::write(&nonces, issue(&db, NONCES).join("\n")).unwrap();
     let go = dir.path().join("go");
     let mut children = Vec::new();
     for offset in [0, 250] {
         let mut c = child("race", &db)
             .env("IMDS_STORE_GO", &go)
+            .env("IMDS_STORE_NONCES", &nonces)
             .env("IMDS_STORE_OFFSET", offset.to_string())
             .spawn()
             .unwrap();
@@ -161,21 +179,23 @@ fn race_two_processes() -> (usize, usize) {
 fn redemption_survives_sigkill_and_restart() {
     let dir = temp::dir();
     let db = dir.path().join("store.db");
-    open(&sqlite_url(&db))
-        .unwrap()
-        .issue("proc0", T0 + Duration::HOUR, T0)
+    let nonce = issue(&db, 1).remove(0);
+    let nonces = dir.path().join("nonces");
+    std::fs::write(&nonces, &nonce).unwrap();
+    let mut c = child("redeem-and-hang", &db)
+        .env("IMDS_STORE_NONCES", &nonces)
+        .spawn()
         .unwrap();
-    let mut c = child("redeem-and-hang", &db).spawn().unwrap();
     BufReader::new(c.stdout.take().unwrap())
         .lines()
         .map(Result::unwrap)
-        .find(|l| l == "redeemed proc0")
+        .find(|l| l == "redeemed")
         .expect("the child redeemed");
     c.kill().unwrap(); // SIGKILL
     c.wait().unwrap();
-    let restarted = open(&sqlite_url(&db)).unwrap();
+    let restarted = Challenges::new(open(&sqlite_url(&db)).unwrap());
     assert_eq!(
-        restarted.redeem("proc0", T0).unwrap(),
+        restarted.redeem(&nonce, T0).unwrap(),
         Redemption::AlreadyUsed
     );
 }
@@ -184,8 +204,9 @@ fn redemption_survives_sigkill_and_restart() {
 fn store_files_are_created_owner_only() {
     let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&sqlite_url(&db)).unwrap();
-    store.issue("abc", T0 + Duration::HOUR, T0).unwrap();
+    let challenges = Challenges::new(open(&sqlite_url(&db)).unwrap());
+    let nonce = challenges.issue(HOUR, T0).unwrap().nonce;
+    assert_eq!(challenges.redeem(&nonce, T0).unwrap(), Redemption::Redeemed);
     for path in [db.clone(), dir.path().join("store.db-wal")] {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{}", path.display());
@@ -212,10 +233,7 @@ fn refuses_a_directory() {
     let dir = temp::dir();
     let err = open(&sqlite_url(dir.path())).unwrap_err();
     assert!(
-        matches!(
-            err,
-            StoreError::Unavailable { .. } | StoreError::Permissions { .. }
-        ),
+        matches!(&err, StoreError::Permissions { path, .. } if path == dir.path()),
         "{err:?}"
     );
 }
@@ -229,36 +247,141 @@ fn sync_full_is_described_and_works() {
         store.describe(),
         format!("sqlite:{}?sync=full", db.display())
     );
-    store.issue("abc", T0 + Duration::HOUR, T0).unwrap();
-    assert_eq!(store.redeem("abc", T0).unwrap(), Redemption::Redeemed);
+    let challenges = Challenges::new(store);
+    let nonce = challenges.issue(HOUR, T0).unwrap().nonce;
+    assert_eq!(challenges.redeem(&nonce, T0).unwrap(), Redemption::Redeemed);
 }
 
 #[test]
-fn long_expired_rows_are_forgotten() {
+fn expired_rows_are_forgotten() {
     let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&sqlite_url(&db)).unwrap();
-    for i in 0..1000 {
-        store
-            .issue(&format!("old{i}"), T0 + Duration::MINUTE, T0)
-            .unwrap();
+    let challenges = Challenges::new(open(&sqlite_url(&db)).unwrap());
+    let minute = std::time::Duration::from_secs(60);
+    let old: Vec<String> = (0..1000)
+        .map(|_| challenges.issue(minute, T0).unwrap().nonce)
+        .collect();
+    for nonce in &old {
+        assert_eq!(challenges.redeem(nonce, T0).unwrap(), Redemption::Redeemed);
     }
     let later = T0 + Duration::HOUR * 2;
-    for i in 0..100 {
-        store
-            .issue(&format!("new{i}"), later + Duration::MINUTE, later)
-            .unwrap();
+    let new: Vec<String> = (0..100)
+        .map(|_| challenges.issue(minute, later).unwrap().nonce)
+        .collect();
+    for nonce in &new {
+        assert_eq!(
+            challenges.redeem(nonce, later).unwrap(),
+            Redemption::Redeemed
+        );
     }
     let rows: i64 = rusqlite::Connection::open(&db)
         .unwrap()
-        .query_row("SELECT count(*) FROM nonces", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
         .unwrap();
     assert!(
         rows <= 100,
-        "{rows} rows: the 1,000 long-expired ones were not swept"
+        "{rows} rows: the 1,000 expired ones were not swept"
     );
-    assert_eq!(store.redeem("old0", later).unwrap(), Redemption::Unknown);
-    assert_eq!(store.redeem("new0", later).unwrap(), Redemption::Redeemed);
+    assert_eq!(
+        challenges.redeem(&old[0], later).unwrap(),
+        Redemption::Expired
+    );
+    assert_eq!(
+        challenges.redeem(&new[0], later).unwrap(),
+        Redemption::AlreadyUsed
+    );
+}
+
+#[test]
+fn issuing_leaves_the_file_as_it_was() {
+    let dir = temp::dir();
+    let db = dir.path().join("store.db");
+    let challenges = Challenges::new(open(&sqlite_url(&db)).unwrap());
+    challenges.issue(HOUR, T0).unwrap();
+    let files = || {
+        ["store.db", "store.db-wal"].map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default())
+    };
+    // The key's insert reaches the database file at the next checkpoint (every 100 ms).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = files();
+    for _ in 0..20_000 {
+        challenges.issue(HOUR, T0).unwrap();
+    }
+    // A fresh instance reads the key; neither writes.
+    let other = Challenges::new(open(&sqlite_url(&db)).unwrap());
+    for _ in 0..100 {
+        other.issue(HOUR, T0).unwrap();
+        other.store().challenge_key().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(files() == before, "issuing changed the store's files");
+    let rows: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[test]
+fn refuses_a_symbolic_link() {
+    let dir = temp::dir();
+    let target = dir.path().join("target.db");
+    open(&sqlite_url(&target)).unwrap();
+    for name in ["store.db", "dangling.db"] {
+        let link = dir.path().join(name);
+        let to = if name == "store.db" {
+            target.clone()
+        } else {
+            dir.path().join("nowhere")
+        };
+        std::os::unix::fs::symlink(&to, &link).unwrap();
+        let err = open(&sqlite_url(&link)).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Permissions { path, mode } if *path == link && mode & 0o170000 == 0o120000),
+            "{name}: {err:?}"
+        );
+        // A dangling link was not followed: nothing was created where it points.
+        assert!(!dir.path().join("nowhere").exists());
+    }
+}
+
+#[test]
+fn refuses_a_wal_file_that_is_a_symbolic_link() {
+    let dir = temp::dir();
+    let db = dir.path().join("store.db");
+    std::os::unix::fs::symlink(
+        dir.path().join("elsewhere"),
+        dir.path().join("store.db-wal"),
+    )
+    .unwrap();
+    let err = open(&sqlite_url(&db)).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Permissions { path, .. } if path.ends_with("store.db-wal")),
+        "{err:?}"
+    );
+}
+
+/// Needs root, to give the file away (skipped otherwise: an unprivileged user cannot).
+#[test]
+fn refuses_a_file_another_user_owns() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = temp::dir();
+    let db = dir.path().join("store.db");
+    open(&sqlite_url(&db)).unwrap();
+    let me = std::fs::metadata(&db).unwrap().uid();
+    const NOBODY: u32 = 65534;
+    if std::os::unix::fs::chown(&db, Some(NOBODY), None).is_err() {
+        eprintln!("skipped: cannot chown (not root)");
+        return;
+    }
+    assert_eq!(
+        open(&sqlite_url(&db)).unwrap_err(),
+        StoreError::Owner {
+            path: db,
+            owner: NOBODY,
+            user: me
+        }
+    );
 }
 
 /// The WAL reaches the database file while the store is open and well before SQLite's commits
@@ -268,11 +391,14 @@ fn long_expired_rows_are_forgotten() {
 fn the_wal_is_checkpointed_in_the_background() {
     let dir = temp::dir();
     let db = dir.path().join("store.db");
-    let store = open(&sqlite_url(&db)).unwrap();
-    for i in 0..NONCES {
-        store.issue(&nonce(i), T0 + Duration::MINUTE, T0).unwrap();
+    let challenges = Challenges::new(open(&sqlite_url(&db)).unwrap());
+    let nonces: Vec<String> = (0..NONCES)
+        .map(|_| challenges.issue(HOUR, T0).unwrap().nonce)
+        .collect();
+    for nonce in &nonces[1..] {
+        assert_eq!(challenges.redeem(nonce, T0).unwrap(), Redemption::Redeemed);
     }
-    // 2,000 nonces take more than 16 pages of 4 KiB; the file holds them only once
+    // 2,000 used nonces take more than 16 pages of 4 KiB; the file holds them only once
     // checkpointed.
     let holds_them = || std::fs::metadata(&db).unwrap().len() >= 16 * 4096;
     let start = std::time::Instant::now();
@@ -284,7 +410,10 @@ fn the_wal_is_checkpointed_in_the_background() {
         "the database file is {} bytes 10 s after 2,000 commits: no checkpoint ran",
         std::fs::metadata(&db).unwrap().len()
     );
-    assert_eq!(store.redeem(&nonce(0), T0).unwrap(), Redemption::Redeemed);
+    assert_eq!(
+        challenges.redeem(&nonces[0], T0).unwrap(),
+        Redemption::Redeemed
+    );
 }
 
 #[test]

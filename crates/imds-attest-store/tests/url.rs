@@ -55,6 +55,15 @@ fn accepted_urls_open_and_describe_without_the_password() {
             "redis://cache/0?timeout_ms=250&prefix=a.b-c_d".into(),
             "redis://cache:6379/0?prefix=a.b-c_d&timeout_ms=250".into(),
         ),
+        // '/', '?' and '@' unencoded in a password: the userinfo ends at the last '@'.
+        (
+            "redis://:Sup3r/S3cret@cache:6379/0".into(),
+            "redis://cache:6379/0".into(),
+        ),
+        (
+            "redis://u:a/b?c@d@cache/1?prefix=p:".into(),
+            "redis://u@cache:6379/1?prefix=p:".into(),
+        ),
         (
             "rediss://u:p@cache.redis.cache.windows.net:6380/0".into(),
             "rediss://u@cache.redis.cache.windows.net:6380/0".into(),
@@ -214,4 +223,36 @@ fn refusals_never_show_the_password() {
         assert!(!err.to_string().contains("hunter2"), "{url}: {err}");
         assert!(!format!("{err:?}").contains("hunter2"), "{url}: {err:?}");
     }
+}
+
+/// A password holding '/' or '?' was cut there, its second half shown as a port or database
+/// (`port "Sup3rS3cret" is not a number`): now no refusal and no store shows any part of it.
+#[test]
+fn a_password_with_a_slash_or_question_mark_is_never_shown() {
+    let parts = ["Sup3r", "S3cret", "Xyzzy"];
+    for url in [
+        "redis://:Sup3r/S3cret@host:6379/0",
+        "redis://:Sup3r/S3cret@host:http/0",
+        "redis://:Sup3r/S3cret@host:6379/x",
+        "redis://:Sup3r?S3cret@host:6379/0",
+        "redis://:Sup3r?S3cret@host:6379/0?prefix=!",
+        "redis://user:Sup3r/S3cret/Xyzzy@host:99999/0",
+        "rediss://:Sup3r/S3cret@/0",
+    ] {
+        let shown = match open(url) {
+            Ok(store) => format!("{} {store:?}", store.describe()),
+            Err(err) => format!("{err} {err:?}"),
+        };
+        for part in parts {
+            assert!(!shown.contains(part), "{url}: {shown}");
+        }
+    }
+    assert_eq!(
+        open("redis://:Sup3r/S3cret@host:http/0").unwrap_err(),
+        StoreError::Url {
+            reason: UrlReason::Port {
+                found: "http".to_owned()
+            }
+        }
+    );
 }

@@ -1,4 +1,4 @@
-//! `POST /v1/challenges`: a fresh nonce from the challenge store.
+//! `POST /v1/challenges`: a fresh nonce, signed with the store's key; nothing is stored.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +12,8 @@ use crate::answer::{json_answer, Answer};
 use crate::http_error::HttpError;
 use crate::shared::{Held, Shared};
 
-/// 201 `{"nonce","expiresAt"}`, or 503 when the store cannot record it.
+/// 201 `{"nonce","expiresAt"}`, or 503 when the store cannot give its key (only asked once
+/// per process).
 pub(crate) async fn issue(shared: &Arc<Shared>, held: Held) -> Result<Answer, HttpError> {
     let challenge = with_store(shared, held, false, |shared| {
         let started = Instant::now();

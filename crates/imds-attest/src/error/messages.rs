@@ -226,8 +226,8 @@ impl fmt::Display for Error {
             }
             Error::NonceUnknown { nonce } => write!(
                 f,
-                "nonce {nonce:?} was never issued, or has been forgotten since it expired; \
-                 request a new challenge"
+                "nonce {nonce:?} is not a challenge the store issued (forged, altered or \
+                 issued elsewhere); request a new challenge"
             ),
             Error::NonceExpired { nonce } => {
                 write!(f, "nonce {nonce:?} has expired; request a new challenge")

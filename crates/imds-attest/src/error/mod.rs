@@ -259,8 +259,8 @@ pub enum Error {
         /// The document's value (`None`: the claim is absent).
         found: Option<String>,
     },
-    /// The document's nonce was never issued by the challenge store, or was forgotten after
-    /// it expired.
+    /// The document's nonce is not a challenge the store issued: forged, altered, issued
+    /// elsewhere (or, for a store that keeps issued nonces, forgotten after it expired).
     NonceUnknown {
         /// The nonce in the document.
         nonce: String,
