@@ -18,6 +18,11 @@ use crate::state::Shared;
 /// The most requests per second IMDS serves before answering 429.
 pub const RATE_LIMIT_PER_SECOND: usize = 5;
 
+/// The body's message when the rate limit answers 429: IMDS's throttling, worded so that it is
+/// never mistaken for an injected fault.
+pub(crate) const THROTTLED: &str =
+    "Too many requests. IMDS serves at most 5 requests per second; retry after Retry-After";
+
 /// A request's query parameters, each name at most once.
 pub(crate) struct Query(Vec<(String, String)>);
 
@@ -39,7 +44,9 @@ pub(crate) enum Refusal {
         status: StatusCode,
         message: Cow<'static, str>,
     },
-    /// A failure injected by the faults or the rate limit, with Retry-After when it is 429.
+    /// Over IMDS's rate limit: 429 with Retry-After.
+    Throttled(Shape),
+    /// A failure injected by the faults, with Retry-After when it is 429.
     Injected {
         shape: Shape,
         status: StatusCode,
@@ -67,6 +74,13 @@ impl IntoResponse for Refusal {
                 status,
                 message,
             } => shape.error(status, &message),
+            Refusal::Throttled(shape) => {
+                let mut response = shape.error(StatusCode::TOO_MANY_REQUESTS, THROTTLED);
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("1"));
+                response
+            }
             Refusal::Injected {
                 shape,
                 status,
@@ -122,14 +136,18 @@ pub(crate) async fn admit(
         state.recent.push_back(now);
         let limited = state.recent.len() > RATE_LIMIT_PER_SECOND;
         let injected = if limited {
-            Some((StatusCode::TOO_MANY_REQUESTS, Some(1)))
+            Some(Refusal::Throttled(shape))
         } else if state.faults.fail_count > 0 {
             state.faults.fail_count -= 1;
             state
                 .faults
                 .fail_status
                 .and_then(|s| StatusCode::from_u16(s).ok())
-                .map(|s| (s, state.faults.retry_after))
+                .map(|status| Refusal::Injected {
+                    shape,
+                    status,
+                    retry_after: state.faults.retry_after,
+                })
         } else {
             None
         };
@@ -138,12 +156,8 @@ pub(crate) async fn admit(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    if let Some((status, retry_after)) = injected {
-        return Err(Refusal::Injected {
-            shape,
-            status,
-            retry_after,
-        });
+    if let Some(refusal) = injected {
+        return Err(refusal);
     }
     // Only scheduled events take a POST (to approve events).
     let post_allowed = !on_extension && Route::of(path) == Some(Route::ScheduledEvents);

@@ -417,17 +417,22 @@ fn more_than_five_requests_a_second_get_429() {
     for _ in 0..5 {
         let r = start(|_| {});
         let started = std::time::Instant::now();
-        let statuses: Vec<u16> = (0..8)
-            .map(|_| {
-                r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None)
-                    .0
-            })
+        let answers: Vec<(u16, String)> = (0..8)
+            .map(|_| r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None))
             .collect();
         if started.elapsed() >= Duration::from_millis(900) {
             continue;
         }
+        let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
         assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
         assert!(statuses[5..].contains(&429), "{statuses:?}");
+        // IMDS's throttling, never worded as an injected fault.
+        for (_, body) in answers.iter().filter(|(status, _)| *status == 429) {
+            let error: Value = serde_json::from_str(body).unwrap();
+            let message = error["error"].as_str().unwrap_or_default();
+            assert!(message.starts_with("Too many requests"), "{body}");
+            assert!(!message.contains("Injected"), "{body}");
+        }
         return;
     }
     panic!("no attempt sent eight requests within 900 ms: the rate limit could not be tested");
