@@ -5,10 +5,25 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 
+use crate::range::Range;
 use crate::{Chain, Cloud, VmIdentity};
+
+/// The statuses a fault can inject: IMDS's transient failures.
+pub(crate) const FAULT_STATUSES: [u16; 4] = [410, 429, 500, 503];
+/// `failCount`, `staleCount`: a million requests is more than any test makes.
+pub(crate) const FAIL_COUNT: Range = Range::new("failCount", 0, 1_000_000);
+/// `staleCount`.
+pub(crate) const STALE_COUNT: Range = Range::new("staleCount", 0, 1_000_000);
+/// `retryAfter`: up to a day, in seconds.
+pub(crate) const RETRY_AFTER: Range = Range::new("retryAfter", 0, 86_400);
+/// `latencyMs`: up to a minute, longer than any client waits for IMDS.
+pub(crate) const LATENCY_MS: Range = Range::new("latencyMs", 0, 60_000);
+/// The slowest and fastest time scales: at these, a year-long event's times stay far inside
+/// what the clocks can represent.
+pub(crate) const TIME_SCALES: (f64, f64) = (0.001, 1_000_000.0);
 
 /// How the emulator runs.
 #[derive(Debug, Clone)]
@@ -50,6 +65,23 @@ impl Config {
         }
     }
 
+    /// Checks every number's range (what the JSON and TOML parsers check for what they read,
+    /// for a configuration built in code), naming the field and range otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        let (slowest, fastest) = TIME_SCALES;
+        if !(slowest..=fastest).contains(&self.time_scale) {
+            return Err(format!(
+                "the time scale must be a number from {slowest} to {fastest}, not {}",
+                self.time_scale
+            ));
+        }
+        self.faults.check()?;
+        for spec in &self.vm.scheduled_events {
+            spec.check()?;
+        }
+        Ok(())
+    }
+
     /// The configuration the emulator runs with, as JSON.
     pub fn effective(&self) -> Value {
         json!({
@@ -71,20 +103,72 @@ impl Config {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Faults {
     /// Answer the next `fail_count` requests with this status (410, 429, 500 or 503).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fail_status")]
     pub fail_status: Option<u16>,
-    /// How many requests fail.
-    #[serde(default)]
+    /// How many requests fail (up to 1000000).
+    #[serde(default, deserialize_with = "fail_count")]
     pub fail_count: u32,
-    /// The Retry-After seconds sent with 429.
-    #[serde(default)]
+    /// The Retry-After seconds sent with 429 (up to 86400).
+    #[serde(default, deserialize_with = "retry_after")]
     pub retry_after: Option<u32>,
-    /// Delay before every answer, in milliseconds.
-    #[serde(default)]
+    /// Delay before every answer, in milliseconds (up to 60000).
+    #[serde(default, deserialize_with = "latency_ms")]
     pub latency_ms: u64,
-    /// Serve the previous attested document (its old nonce) for the next this many requests.
-    #[serde(default)]
+    /// Serve the previous attested document (its old nonce) for the next this many requests
+    /// (up to 1000000).
+    #[serde(default, deserialize_with = "stale_count")]
     pub stale_count: u32,
+}
+
+impl Faults {
+    /// Checks every number's range, for faults built in code.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(status) = self.fail_status {
+            fault_status(status)?;
+        }
+        FAIL_COUNT.check(self.fail_count)?;
+        if let Some(seconds) = self.retry_after {
+            RETRY_AFTER.check(seconds)?;
+        }
+        LATENCY_MS.check(self.latency_ms)?;
+        STALE_COUNT.check(self.stale_count)?;
+        Ok(())
+    }
+}
+
+fn fault_status(status: u16) -> Result<u16, String> {
+    if FAULT_STATUSES.contains(&status) {
+        Ok(status)
+    } else {
+        Err(format!(
+            "failStatus must be one of 410, 429, 500 or 503, not {status}"
+        ))
+    }
+}
+
+fn fail_status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    const STATUS: Range = Range::new("failStatus", 410, 503);
+    STATUS
+        .deserialize_option::<D, u16>(d)?
+        .map(fault_status)
+        .transpose()
+        .map_err(de::Error::custom)
+}
+
+fn fail_count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    FAIL_COUNT.deserialize(d)
+}
+
+fn retry_after<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    RETRY_AFTER.deserialize_option(d)
+}
+
+fn latency_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    LATENCY_MS.deserialize(d)
+}
+
+fn stale_count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    STALE_COUNT.deserialize(d)
 }
 
 impl VmIdentity {

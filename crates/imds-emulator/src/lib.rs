@@ -21,6 +21,7 @@ mod config;
 mod endpoints;
 mod identity;
 mod pki;
+mod range;
 mod response;
 mod rules;
 mod schedule;

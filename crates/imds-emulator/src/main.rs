@@ -124,6 +124,8 @@ fn run(args: Args) -> Result<(), String> {
         chain: args.chain,
         rotate_at_start: args.rotate_at_start,
     };
+    // The numbers' ranges, before printing a configuration the emulator would refuse.
+    config.check()?;
     if args.print_config {
         let text = serde_json::to_string_pretty(&config.effective())
             .map_err(|e| format!("cannot print the configuration: {e}"))?;

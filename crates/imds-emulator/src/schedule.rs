@@ -6,9 +6,16 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
+
+use crate::range::{Range, YEAR_SECONDS};
+
+/// `notBeforeSeconds`: up to a year ahead.
+pub(crate) const NOT_BEFORE: Range = Range::new("notBeforeSeconds", 0, YEAR_SECONDS);
+/// `durationSeconds`: up to a year.
+pub(crate) const DURATION: Range = Range::new("durationSeconds", 0, YEAR_SECONDS);
 
 /// What the platform is about to do to the VM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -32,11 +39,12 @@ pub enum EventType {
 pub struct EventSpec {
     /// What happens.
     pub event_type: EventType,
-    /// Seconds from now (from the start, in a scenario) until it starts on its own.
-    #[serde(default)]
+    /// Seconds from now (from the start, in a scenario) until it starts on its own: 0 to a
+    /// year (31536000).
+    #[serde(default, deserialize_with = "not_before")]
     pub not_before_seconds: u64,
-    /// Seconds it lasts once started; then it leaves the document.
-    #[serde(default = "default_duration")]
+    /// Seconds it lasts once started, 0 to a year; then it leaves the document.
+    #[serde(default = "default_duration", deserialize_with = "duration")]
     pub duration_seconds: u64,
     /// Its description.
     #[serde(default)]
@@ -44,6 +52,23 @@ pub struct EventSpec {
     /// `Platform` or `User`.
     #[serde(default = "platform")]
     pub event_source: String,
+}
+
+impl EventSpec {
+    /// Checks the numbers' ranges, for a spec not read from JSON or TOML (which checks them).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        NOT_BEFORE.check(self.not_before_seconds)?;
+        DURATION.check(self.duration_seconds)?;
+        Ok(())
+    }
+}
+
+fn not_before<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    NOT_BEFORE.deserialize(d)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    DURATION.deserialize(d)
 }
 
 fn default_duration() -> u64 {
@@ -79,8 +104,10 @@ impl Schedule {
         }
     }
 
+    /// `seconds` of scenario time in real time; saturated, as the ranges keep it far from
+    /// overflowing anyway.
     fn real(&self, seconds: u64) -> Duration {
-        Duration::from_secs_f64(seconds as f64 / self.scale)
+        real(seconds, self.scale)
     }
 
     /// Schedules `spec` (its offset counted from `now`); returns its id.
@@ -88,14 +115,18 @@ impl Schedule {
         self.advance(now);
         let offset = self.real(spec.not_before_seconds);
         let id = event_id();
+        let wall = OffsetDateTime::now_utc();
         self.events.push(Live {
             id: id.clone(),
-            due: now + offset,
-            not_before: OffsetDateTime::now_utc() + offset,
+            due: later(now, offset),
+            not_before: time::Duration::try_from(offset)
+                .ok()
+                .and_then(|d| wall.checked_add(d))
+                .unwrap_or(wall),
             ends: None,
             spec,
         });
-        self.incarnation += 1;
+        self.incarnation = self.incarnation.saturating_add(1);
         id
     }
 
@@ -116,7 +147,7 @@ impl Schedule {
                 continue;
             };
             if event.ends.is_none() && ids.contains(&event.id) {
-                let ends = now + self.real(event.spec.duration_seconds);
+                let ends = later(now, self.real(event.spec.duration_seconds));
                 if let Some(event) = self.events.get_mut(index) {
                     event.ends = Some(ends);
                     changed = true;
@@ -124,7 +155,7 @@ impl Schedule {
             }
         }
         if changed {
-            self.incarnation += 1;
+            self.incarnation = self.incarnation.saturating_add(1);
         }
         Ok(())
     }
@@ -135,15 +166,16 @@ impl Schedule {
         let mut changes = 0;
         for event in &mut self.events {
             if event.ends.is_none() && now >= event.due {
-                let lasts = Duration::from_secs_f64(event.spec.duration_seconds as f64 / scale);
-                event.ends = Some(event.due + lasts);
-                changes += 1;
+                let lasts = real(event.spec.duration_seconds, scale);
+                event.ends = Some(later(event.due, lasts));
+                changes += 1u64;
             }
         }
         let before = self.events.len();
         self.events.retain(|e| e.ends.is_none_or(|ends| now < ends));
-        changes += before - self.events.len();
-        self.incarnation += changes as u64;
+        let gone = before.saturating_sub(self.events.len());
+        changes = changes.saturating_add(u64::try_from(gone).unwrap_or(u64::MAX));
+        self.incarnation = self.incarnation.saturating_add(changes);
     }
 
     /// The `/metadata/scheduledevents` document at `now`.
@@ -172,6 +204,21 @@ impl Schedule {
             .collect();
         json!({"DocumentIncarnation": self.incarnation, "Events": events})
     }
+}
+
+/// `seconds` of scenario time at time scale `scale`, in real time (`Duration::MAX` if that
+/// cannot be represented: a scale out of its range must not panic a request).
+fn real(seconds: u64, scale: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds as f64 / scale).unwrap_or(Duration::MAX)
+}
+
+/// `from + by`, or a century after `from` if that overflows the clock: an event so far away
+/// never starts, rather than panicking every request that reads the schedule.
+fn later(from: Instant, by: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * YEAR_SECONDS);
+    from.checked_add(by)
+        .or_else(|| from.checked_add(CENTURY))
+        .unwrap_or(from)
 }
 
 /// `Mon, 19 Sep 2016 18:29:47 GMT`, as IMDS writes NotBefore.
@@ -208,6 +255,33 @@ fn event_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_arithmetic_saturates_instead_of_panicking() {
+        let now = Instant::now();
+        for scale in [1e-300, 1.0, f64::MIN_POSITIVE, 0.0, -1.0, f64::NAN] {
+            let mut schedule = Schedule::new(scale);
+            let spec = EventSpec {
+                event_type: EventType::Freeze,
+                not_before_seconds: u64::MAX,
+                duration_seconds: u64::MAX,
+                description: String::new(),
+                event_source: platform(),
+            };
+            let id = schedule.add(spec.clone(), now);
+            assert!(schedule.approve(&[id], now).is_ok());
+            schedule.add(
+                EventSpec {
+                    not_before_seconds: 0,
+                    ..spec
+                },
+                now,
+            );
+            let later = now.checked_add(Duration::from_secs(5)).unwrap_or(now);
+            let document = schedule.document("vm", later);
+            assert!(document["Events"].is_array(), "{scale}");
+        }
+    }
 
     #[test]
     fn not_before_is_written_in_rfc_1123_form() {

@@ -33,12 +33,7 @@ impl Emulator {
     /// Binds `addr` (port 0 picks a free port), then creates or reuses the PKI, whose leaves
     /// name their issuer at `http://<bound address>/pki/...`.
     pub async fn bind(config: Config, addr: SocketAddr) -> Result<Emulator, String> {
-        if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
-            return Err(format!(
-                "the time scale must be a positive number, not {}",
-                config.time_scale
-            ));
-        }
+        config.check()?;
         if base64::engine::general_purpose::STANDARD
             .decode(&config.vm.user_data)
             .is_err()

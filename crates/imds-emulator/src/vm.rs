@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::identity::Identities;
+use crate::range::Range;
 use crate::schedule::EventSpec;
 
 /// Who the VM is. Every field has a default; a config file (JSON, or TOML with the same keys:
@@ -79,12 +80,23 @@ pub struct InboundRule {
     pub frontend_ip_address: String,
     /// `tcp` or `udp`.
     pub protocol: String,
-    /// The frontend's port.
+    /// The frontend's port (0 to 65535).
+    #[serde(deserialize_with = "frontend_port")]
     pub frontend_port: u16,
-    /// The VM's port.
+    /// The VM's port (0 to 65535).
+    #[serde(deserialize_with = "backend_port")]
     pub backend_port: u16,
     /// The VM's address.
     pub private_ip_address: String,
+}
+
+// The port's type bounds it already; read through a range so that the error names the field.
+fn frontend_port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    Range::new("frontendPort", 0, 65_535).deserialize(d)
+}
+
+fn backend_port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    Range::new("backendPort", 0, 65_535).deserialize(d)
 }
 
 /// An outbound rule.
