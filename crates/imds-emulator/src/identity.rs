@@ -151,8 +151,7 @@ impl TokenSigner {
                 let pem = key
                     .private_key_to_pem_pkcs8()
                     .map_err(|e| format!("cannot encode the token key: {e}"))?;
-                std::fs::write(&path, pem)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                crate::pki::write_private(&path, &pem)?;
                 key
             }
         };

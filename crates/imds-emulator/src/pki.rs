@@ -14,6 +14,10 @@
 //! AccessDescription ::= SEQUENCE { accessMethod OBJECT IDENTIFIER, accessLocation GeneralName }
 //! ```
 
+use std::io::Write;
+#[cfg(test)]
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -93,8 +97,13 @@ impl Pki {
         chain: Chain,
         aia_base: &str,
     ) -> Result<Pki, String> {
-        std::fs::create_dir_all(dir)
+        // 0700: nobody else may read the keys, nor plant their own.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        check_private_dir(dir)?;
         let now = OffsetDateTime::now_utc();
         let leaf_spec = leaf_spec(cloud, region, now);
         let existing = load(dir)
@@ -382,7 +391,46 @@ fn save(dir: &Path, stem: &str, issued: &Issued) -> Result<(), String> {
         .private_key_to_pem_pkcs8()
         .map_err(|e| e.to_string())
         .and_then(|p| String::from_utf8(p).map_err(|e| e.to_string()))?;
-    write(dir, &format!("{stem}.key.pem"), &key)
+    write_private(&dir.join(format!("{stem}.key.pem")), key.as_bytes())
+}
+
+/// Writes a private key readable by its owner only: a new file created 0600 (an old one is
+/// removed first, as opening it would keep its mode, and a planted symlink is not followed).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let failed = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    file.write_all(bytes).map_err(failed)
+}
+
+/// Refuses a PKI folder that another user owns or that group or others may write: either could
+/// have planted the keys the emulator would then sign with (in `/tmp`, say).
+fn check_private_dir(dir: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "refusing the PKI folder (--pki-dir) {}: it is owned by user {}, not by this user ({me}), who could plant its keys; use a folder of your own (a new one is created 0700)",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "refusing the PKI folder (--pki-dir) {}: its mode {mode:04o} lets group or others write it, and so plant its keys; run chmod go-w on it or use a new folder (created 0700)",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
@@ -394,6 +442,17 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_over_an_old_world_readable_file_is_written_0600() {
+        let dir = imds_attest_testpki::temp::dir();
+        let path = dir.path().join("leaf.key.pem");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"new").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
 
     #[test]
     fn the_aia_extension_names_the_issuer_url_for_openssl() {

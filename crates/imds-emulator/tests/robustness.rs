@@ -1,6 +1,6 @@
 //! The emulator never falls over: every admin and config number has a range, refused by name
 //! (400 over HTTP, an error naming the field from a config file); no body, however odd, panics
-//! a request or leaves an endpoint broken.
+//! a request or leaves an endpoint broken; and the PKI's keys are its user's alone.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,10 +8,11 @@
     clippy::indexing_slicing
 )]
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::Duration;
 
 use imds_attest_testpki::temp;
-use imds_emulator::{Background, Config, Faults, VmIdentity};
+use imds_emulator::{Background, Chain, Config, Faults, VmIdentity};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as Cases, TestRunner};
 use serde_json::Value;
@@ -291,4 +292,83 @@ fn no_admin_body_panics_the_emulator_or_breaks_its_endpoints() {
     // Some of the events scheduled are due (notBeforeSeconds 0): the schedule advances.
     std::thread::sleep(Duration::from_millis(1100));
     assert_still_answers(&r);
+}
+
+#[test]
+fn every_private_key_is_written_readable_by_its_owner_only() {
+    let r = start(|c| {
+        c.chain = Chain::G2;
+        c.rotate_at_start = true;
+    });
+    let keys: Vec<_> = std::fs::read_dir(&r.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .collect();
+    let names: Vec<String> = keys
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "root.key.pem",
+        "cross.key.pem",
+        "issuing-1.key.pem",
+        "issuing-2.key.pem",
+        "leaf.key.pem",
+        "token.key.pem",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected}: {names:?}");
+    }
+    for key in &keys {
+        let mode = std::fs::metadata(key).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", key.display());
+    }
+    let mode = std::fs::metadata(&r.dir).unwrap().mode() & 0o777;
+    assert_eq!(mode & 0o022, 0, "{mode:o}");
+}
+
+#[test]
+fn a_new_pki_folder_is_made_0700() {
+    let dir = temp::dir();
+    let pki = dir.path().join("new").join("pki");
+    let emulator = Background::start(Config::new(pki.clone())).unwrap();
+    drop(emulator);
+    assert_eq!(std::fs::metadata(&pki).unwrap().mode() & 0o777, 0o700);
+}
+
+#[test]
+fn refuses_a_pki_folder_group_or_others_may_write() {
+    for mode in [0o770, 0o707, 0o1777] {
+        let dir = temp::dir();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = Background::start(Config::new(dir.path().to_path_buf()))
+            .err()
+            .unwrap();
+        assert!(
+            e.contains(&dir.path().display().to_string()) && e.contains("chmod go-w"),
+            "{mode:o}: {e}"
+        );
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "no key written"
+        );
+    }
+}
+
+#[test]
+fn refuses_a_pki_folder_another_user_owns() {
+    let dir = temp::dir();
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // nobody: the tests run as root, who may give the folder away.
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534))
+        .expect("chown to nobody (the tests run as root)");
+    let e = Background::start(Config::new(theirs.clone()))
+        .err()
+        .unwrap();
+    assert!(
+        e.contains(&theirs.display().to_string()) && e.contains("owned by user 65534"),
+        "{e}"
+    );
 }
