@@ -104,6 +104,7 @@ impl Pki {
             .create(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         check_private_dir(dir)?;
+        keep_keys_private(dir)?;
         let now = OffsetDateTime::now_utc();
         let leaf_spec = leaf_spec(cloud, region, now);
         let existing = load(dir)
@@ -409,6 +410,23 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .open(path)
         .map_err(failed)?;
     file.write_all(bytes).map_err(failed)
+}
+
+/// Rewrites 0600 any key an older emulator left readable by others, as the folder is reused.
+fn keep_keys_private(dir: &Path) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_key = path.to_string_lossy().ends_with(".key.pem");
+        let shared = entry.metadata().is_ok_and(|m| m.mode() & 0o077 != 0);
+        if is_key && shared {
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            write_private(&path, &bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a PKI folder that another user owns or that group or others may write: either could

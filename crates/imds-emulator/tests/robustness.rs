@@ -328,6 +328,35 @@ fn every_private_key_is_written_readable_by_its_owner_only() {
 }
 
 #[test]
+fn keys_an_older_emulator_left_readable_are_rewritten_0600_when_the_folder_is_reused() {
+    let r = start(|_| {});
+    let dir = r.dir.clone();
+    let pki = r.stop();
+    let keys: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .collect();
+    assert!(keys.len() >= 4, "{keys:?}");
+    for key in &keys {
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let root = std::fs::read(dir.join("root.key.pem")).unwrap();
+    let emulator = Background::start(Config::new(dir.clone())).unwrap();
+    drop(emulator);
+    for key in &keys {
+        let mode = std::fs::metadata(key).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", key.display());
+    }
+    assert_eq!(
+        std::fs::read(dir.join("root.key.pem")).unwrap(),
+        root,
+        "the same key"
+    );
+    drop(pki);
+}
+
+#[test]
 fn a_new_pki_folder_is_made_0700() {
     let dir = temp::dir();
     let pki = dir.path().join("new").join("pki");
