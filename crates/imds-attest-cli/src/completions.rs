@@ -205,11 +205,22 @@ fn environment(command: &clap::Command) -> Vec<(String, String)> {
         }
         pending.extend(c.get_subcommands());
     }
-    if found.iter().any(|(n, _)| n == "IMDS_ATTEST_TRUST_DIR") {
+    let trusts = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some("trust-dir"));
+    if trusts(command)
+        || command
+            .get_subcommands()
+            .any(|c| trusts(c) || c.get_subcommands().any(trusts))
+    {
+        found.push((
+            crate::options::TRUST_DIR_VAR.into(),
+            "The default trust directory, read when it exists and no --root is given; \
+             --trust-dir overrides it."
+                .into(),
+        ));
         found.push((
             "XDG_CONFIG_HOME".into(),
             "Without --trust-dir or IMDS_ATTEST_TRUST_DIR, $XDG_CONFIG_HOME/imds-attest/trust is \
-             the trust directory when it exists."
+             the trust directory when it exists and no --root is given."
                 .into(),
         ));
     }

@@ -18,36 +18,59 @@ use crate::error::CliError;
 /// Where trust comes from: the built-in certificates, or files.
 #[derive(Args)]
 pub struct TrustArgs {
-    /// Trusted root PEM file; repeatable. Replaces the built-in roots.
+    /// Trusted root PEM file; repeatable. These roots only: replaces the built-in roots, and
+    /// the default trust directory is not read.
     #[arg(long = "root", value_name = "PEM")]
     pub roots: Vec<PathBuf>,
     /// Extra intermediate PEM file; repeatable. Added to the pinned intermediates.
     #[arg(long = "intermediate", value_name = "PEM")]
     pub intermediates: Vec<PathBuf>,
     /// Trust directory: roots/<cloud>/*.pem and intermediates/*.pem add to the built-in
-    /// certificates. Default: $XDG_CONFIG_HOME/imds-attest/trust when it exists.
-    #[arg(long, value_name = "DIR", env = "IMDS_ATTEST_TRUST_DIR")]
+    /// certificates. Default: $IMDS_ATTEST_TRUST_DIR, else $XDG_CONFIG_HOME/imds-attest/trust,
+    /// when it exists and no --root is given.
+    #[arg(long, value_name = "DIR", conflicts_with = "roots")]
     pub trust_dir: Option<PathBuf>,
 }
 
+/// The variable naming the default trust directory.
+pub const TRUST_DIR_VAR: &str = "IMDS_ATTEST_TRUST_DIR";
+
 impl TrustArgs {
-    /// The trust store these options name (the shared setup: a bad file is `trust_file`).
-    pub fn build(&self) -> Result<TrustStore, CliError> {
-        let sources = TrustSources {
+    /// The trust sources these options name: `--trust-dir` is read when it exists; the
+    /// default directory only when no `--root` narrows trust to the roots given.
+    pub fn sources(&self) -> TrustSources {
+        let dir = match (&self.trust_dir, Self::default_dir()) {
+            (Some(dir), _) => TrustDir::IfPresent(dir.clone()),
+            (None, Some(dir)) => TrustDir::Default(dir),
+            (None, None) => TrustDir::None,
+        };
+        TrustSources {
             roots: self.roots.clone(),
             intermediates: self.intermediates.clone(),
-            dir: self.dir().map_or(TrustDir::None, TrustDir::IfPresent),
-        };
-        sources.build().map_err(CliError::Setup)
+            dir,
+        }
     }
 
-    /// The trust directory: `--trust-dir` or `IMDS_ATTEST_TRUST_DIR`, else the default one
-    /// when it exists.
+    /// The trust store these options name (the shared setup: a bad file is `trust_file`).
+    pub fn build(&self) -> Result<TrustStore, CliError> {
+        self.sources().build().map_err(CliError::Setup)
+    }
+
+    /// The trust directory `trust add` writes to and fetched intermediates are kept in:
+    /// `--trust-dir`, else the default one when it exists.
     pub fn dir(&self) -> Option<PathBuf> {
         match &self.trust_dir {
             Some(dir) => Some(dir.clone()),
-            None => imds_attest_setup::default_trust_dir().filter(|d| d.is_dir()),
+            None => Self::default_dir().filter(|d| d.is_dir()),
         }
+    }
+
+    /// `$IMDS_ATTEST_TRUST_DIR`, else `$XDG_CONFIG_HOME/imds-attest/trust`.
+    fn default_dir() -> Option<PathBuf> {
+        std::env::var_os(TRUST_DIR_VAR)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(imds_attest_setup::default_trust_dir)
     }
 
     /// Whether `--root` replaced the built-in roots (for the trust hints).

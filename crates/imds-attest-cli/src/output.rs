@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use imds_attest::{Inspection, VerifiedDocument};
+use imds_attest_setup::TrustSource;
 use imds_attest_store::Challenge;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -46,14 +47,20 @@ pub enum Redemption {
     },
 }
 
-/// Prints a verified document's facts, with what the store did with it, if one was used.
+/// Prints a verified document's facts, with what the store did with it, if one was used, and
+/// every trust source that took part (`trust` in the JSON: `[{"source", "path"?}]`).
 pub fn verified(
     v: &VerifiedDocument,
     redemption: Option<&Redemption>,
+    trust: &[TrustSource],
     as_json: bool,
 ) -> io::Result<()> {
     if as_json {
-        return print_json(&v.to_json().map_err(io::Error::other)?);
+        let mut value = v.to_json().map_err(io::Error::other)?;
+        if let Value::Object(map) = &mut value {
+            map.insert("trust".into(), trust_json(trust));
+        }
+        return print_json(&value);
     }
     let c = v.claims();
     let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
@@ -107,6 +114,10 @@ pub fn verified(
     for url in v.fetched_intermediates() {
         lines.push(format!("fetched         {url}"));
     }
+    for (i, source) in trust.iter().enumerate() {
+        let label = if i == 0 { "trust" } else { "" };
+        lines.push(format!("{label:<15} {source}"));
+    }
     if !c.other.is_empty() {
         lines.push(format!(
             "other fields    {}",
@@ -114,6 +125,19 @@ pub fn verified(
         ));
     }
     print_lines(&lines)
+}
+
+/// The trust sources as JSON: `{"source": kind}` with `"path"` for a file or directory.
+pub fn trust_json(trust: &[TrustSource]) -> Value {
+    Value::Array(
+        trust
+            .iter()
+            .map(|s| match s.path() {
+                Some(p) => json!({"source": s.kind(), "path": p.display().to_string()}),
+                None => json!({"source": s.kind()}),
+            })
+            .collect(),
+    )
 }
 
 /// Prints an issued challenge: the nonce alone on one line, or `{"expiresAt","nonce"}`.

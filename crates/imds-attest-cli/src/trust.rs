@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use imds_attest::{Cloud, TrustDirRole, TrustStore, TrustedCertificate, VerifiedDocument};
-use imds_attest_setup::{FileRole, SetupError};
+use imds_attest_setup::{FileRole, SetupError, TrustSource};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -106,14 +106,15 @@ struct Listed {
 
 fn listing(args: &TrustArgs) -> Result<(TrustStore, Vec<Listed>), CliError> {
     let trust = args.build()?;
+    let sources = args.sources();
     let dir = args.dir();
     let mut listed: Vec<Listed> = trust
         .certificates()
         .map(|cert| {
-            let source = if cert.builtin() {
-                "built-in"
-            } else {
-                "directory"
+            let source = match sources.source_of(&cert) {
+                TrustSource::BuiltinRoots | TrustSource::BuiltinIntermediates => "built-in",
+                TrustSource::RootFile(_) | TrustSource::IntermediateFile(_) => "file",
+                _ => "directory",
             };
             describe(cert, source)
         })
@@ -168,6 +169,7 @@ fn list(args: &TrustArgs, as_json: bool, at: OffsetDateTime) -> Result<(), CliEr
                 "notAfter": not_after.map(rfc3339),
                 "daysLeft": not_after.map(|t| (t - at).whole_days()),
                 "source": l.source,
+                "path": (l.source != "built-in").then(|| l.cert.source.clone()),
             })
         })
         .collect();

@@ -95,7 +95,8 @@ pub enum NonceMode<'a> {
 /// Verifies, then prints the verdict.
 pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let (verified, redemption) = verify(args)?;
-    output::verified(&verified, redemption.as_ref(), args.json).map_err(CliError::Output)
+    let trust = args.trust.sources().sources();
+    output::verified(&verified, redemption.as_ref(), &trust, args.json).map_err(CliError::Output)
 }
 
 impl VerifyArgs {

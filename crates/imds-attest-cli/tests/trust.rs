@@ -500,3 +500,133 @@ fn a_closed_standard_output_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "");
 }
+
+/// `--root` means those roots only: an emulator root left in the default trust directory
+/// (as `trust add` or an earlier trial leaves one) must not verify an emulator document
+/// under `--root baltimore.pem`, and the verdicts name the trust sources that took part.
+#[test]
+fn given_roots_are_the_only_roots_even_beside_a_default_trust_directory() {
+    let emulator_pki = temp::dir();
+    let emulator = Background::start(Config::new(emulator_pki.path().to_path_buf())).unwrap();
+    let pki = emulator.pki_dir();
+    let config = temp::dir();
+    let trust_dir = config.path().join("imds-attest/trust");
+    let read = |name: &str| std::fs::read_to_string(pki.join(name)).unwrap();
+    put(&trust_dir, "roots/public/emulator.pem", &read("root.pem"));
+    put(
+        &trust_dir,
+        "intermediates/emulator.pem",
+        &read("intermediate.pem"),
+    );
+    let work = temp::dir();
+    let doc = put(work.path(), "doc.json", &document(emulator.url(), "narrow"));
+    let baltimore = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../certs/public/roots/baltimore_cybertrust_root.pem"
+    );
+    let verify = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+            .args([
+                "verify",
+                doc.to_str().unwrap(),
+                "--nonce",
+                "narrow",
+                "--json",
+            ])
+            .args(extra)
+            .env_remove("IMDS_ATTEST_TRUST_DIR")
+            .env("XDG_CONFIG_HOME", config.path())
+            .output()
+            .unwrap()
+    };
+    let json = |out: &Output| -> serde_json::Value { serde_json::from_slice(&out.stdout).unwrap() };
+
+    // Nothing narrower asked for: the default directory takes part, and the verdict says so.
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = trust_dir.display().to_string();
+    assert_eq!(
+        json(&out)["trust"],
+        serde_json::json!([
+            {"source": "builtin_roots"},
+            {"source": "builtin_intermediates"},
+            {"source": "trust_dir", "path": dir},
+        ])
+    );
+
+    // --root narrows trust to that root: the directory is not read at all.
+    let out = verify(&["--root", baltimore]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(
+        json(&out)["error"]["kind"],
+        "untrusted_issuer",
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The same through the variable naming the default directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args([
+            "verify",
+            doc.to_str().unwrap(),
+            "--nonce",
+            "narrow",
+            "--root",
+            baltimore,
+        ])
+        .env("IMDS_ATTEST_TRUST_DIR", &trust_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    // An explicit directory beside --root is a contradiction, refused before any check.
+    let out = verify(&["--root", baltimore, "--trust-dir", &dir]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // The emulator's own root given: verified, and the text names that file as the only root.
+    let root = pki.join("root.pem");
+    let intermediate = pki.join("intermediate.pem");
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(["verify", doc.to_str().unwrap(), "--nonce", "narrow"])
+        .args(["--root", root.to_str().unwrap()])
+        .args(["--intermediate", intermediate.to_str().unwrap()])
+        .env_remove("IMDS_ATTEST_TRUST_DIR")
+        .env("XDG_CONFIG_HOME", config.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let trust_lines: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("trust "))
+        .take(3)
+        .collect();
+    assert_eq!(
+        trust_lines,
+        [
+            format!("trust           root file {}", root.display()).as_str(),
+            "                built-in intermediates",
+            format!(
+                "                intermediate file {}",
+                intermediate.display()
+            )
+            .as_str(),
+        ],
+        "{stdout}"
+    );
+
+    // trust list labels a given file a file, never the directory it did not come from.
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-attest"))
+        .args(["trust", "list", "--json", "--root", root.to_str().unwrap()])
+        .env_remove("IMDS_ATTEST_TRUST_DIR")
+        .env("XDG_CONFIG_HOME", config.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let roots: Vec<&serde_json::Value> = rows.iter().filter(|r| r["role"] == "root").collect();
+    assert_eq!(roots.len(), 1, "{rows:?}");
+    assert_eq!(roots[0]["source"], "file");
+    assert_eq!(roots[0]["path"], root.display().to_string());
+    assert!(rows.iter().all(|r| r["source"] != "directory"), "{rows:?}");
+}

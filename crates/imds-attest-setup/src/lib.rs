@@ -37,4 +37,4 @@ pub use clock::now;
 pub use error::{FileRole, SetupError};
 pub use files::{read_capped, MAX_FILE_BYTES};
 pub use policy::{load_rules, PolicySettings};
-pub use trust::{default_trust_dir, TrustDir, TrustSources};
+pub use trust::{default_trust_dir, TrustDir, TrustSource, TrustSources};
