@@ -177,6 +177,14 @@ fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
             "trust.dir: ",
         ),
         (
+            write(
+                "widen.toml",
+                "[trust]\nroots = [\"junk.pem\"]\ndir = \"absent\"\n",
+            ),
+            "config",
+            "trust.dir: set with trust.roots, whose roots are the only ones trusted",
+        ),
+        (
             write("rules.toml", "policy = \"bad.rules.toml\"\n"),
             "rules_file",
             "policy: ",
@@ -613,6 +621,13 @@ fn serve_says_where_it_listens_and_colours_no_file() {
     let line = format!("listening on http://127.0.0.1:{port}");
     assert_eq!(text.matches(&line).count(), 1, "{text}");
     assert!(!text.contains('\u{1b}'), "{text}");
+    // And which trust sources take part, as a verdict of `verify` names them.
+    assert_eq!(
+        text.matches("trusting built-in roots; built-in intermediates\n")
+            .count(),
+        1,
+        "{text}"
+    );
 }
 
 #[test]

@@ -10,7 +10,9 @@ use std::time::Duration;
 use imds_attest::aia::http::HttpFetcher;
 use imds_attest::aia::{AiaAllowList, DEFAULT_AIA_TIMEOUT, MAX_FETCHES};
 use imds_attest::{TrustStore, Verifier};
-use imds_attest_setup::{FileRole, PolicySettings, SetupError, TrustDir, TrustSources};
+use imds_attest_setup::{
+    FileRole, PolicySettings, SetupError, TrustDir, TrustSource, TrustSources,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -125,6 +127,8 @@ pub struct Config {
     pub ttl: Duration,
     /// The verifier: trust and policy (with the rules file).
     pub verifier: Verifier,
+    /// Every trust source the verifier's store was built from, logged at startup.
+    pub trust_sources: Vec<TrustSource>,
     /// The bearer tokens accepted on `/v1`; `None` when `[auth]` has no `tokens_file`.
     pub tokens: Option<Vec<String>>,
     /// `[tls]`: HTTPS with this certificate chain and key; `None`: plain HTTP.
@@ -232,7 +236,16 @@ impl Config {
             DEFAULT_TTL_SECONDS,
         )?;
 
-        let trust = load_trust(&parsed.trust, &resolve, &setup_err)?;
+        if !parsed.trust.roots.is_empty() && parsed.trust.dir.is_some() {
+            // Given roots mean those roots only; a directory's roots would widen them.
+            return Err(err(
+                "trust.dir",
+                "set with trust.roots, whose roots are the only ones trusted; keep one of them \
+                 (put the roots in the directory's roots/<cloud>/, or remove dir)"
+                    .into(),
+            ));
+        }
+        let (trust, trust_sources) = load_trust(&parsed.trust, &resolve, &setup_err)?;
         let fetcher = load_fetcher(&parsed.trust, &resolve, &err)?;
         let rules = match &parsed.policy {
             Some(path) => Some(imds_attest_setup::load_rules(&resolve(path)).map_err(|e| {
@@ -319,6 +332,7 @@ impl Config {
                 }
                 None => Verifier::new(trust, policy),
             },
+            trust_sources,
             tokens,
             tls,
             max_body_bytes,
@@ -332,7 +346,7 @@ fn load_trust(
     section: &TrustSection,
     resolve: &dyn Fn(&Path) -> PathBuf,
     setup_err: &dyn Fn(&str, SetupError, &str) -> ServiceError,
-) -> Result<TrustStore, ServiceError> {
+) -> Result<(TrustStore, Vec<TrustSource>), ServiceError> {
     let sources = TrustSources {
         roots: section.roots.iter().map(|p| resolve(p)).collect(),
         intermediates: section.intermediates.iter().map(|p| resolve(p)).collect(),
@@ -341,7 +355,7 @@ fn load_trust(
             .as_ref()
             .map_or(TrustDir::None, |d| TrustDir::Required(resolve(d))),
     };
-    sources.build().map_err(|e| {
+    let trust = sources.build().map_err(|e| {
         // The key whose file is at fault; any other is the directory's.
         let file = e.file();
         let names = |paths: &[PathBuf]| {
@@ -359,7 +373,8 @@ fn load_trust(
             ("trust.dir", "fix or remove the file")
         };
         setup_err(key, e, fix)
-    })
+    })?;
+    Ok((trust, sources.sources()))
 }
 
 /// `[trust] fetch_intermediates`: the library's fetcher, on the default hosts or those of

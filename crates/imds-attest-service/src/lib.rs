@@ -99,6 +99,12 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
         .enable_all()
         .build()
         .map_err(ServiceError::Serve)?;
+    let trusting = config
+        .trust_sources
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
     runtime.block_on(async {
         let service = Service::bind(config).await?;
         // Once bound, with the address bound (port 0 picks one): where to point a client.
@@ -110,6 +116,7 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
             };
             tracing::info!("listening on {scheme}://{addr}");
         }
+        tracing::info!("trusting {trusting}");
         let file = service.config_file.clone();
         let shared = service.shared.clone();
         tokio::spawn(reload_on_hangup(file, shared));
