@@ -195,6 +195,14 @@ fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
             "policy: cannot read",
         ),
         (
+            write(
+                "nodbdir.toml",
+                "[store]\nurl = \"sqlite:absent-dir/state.db\"\n",
+            ),
+            "store_unavailable",
+            "absent-dir does not exist; create it",
+        ),
+        (
             write("store.toml", "[store]\nurl = \"postgres://x\"\n"),
             "store_url",
             "store.url:",

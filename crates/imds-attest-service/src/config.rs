@@ -222,9 +222,12 @@ impl Config {
             file: file.to_path_buf(),
             key: "store.url".to_owned(),
             problem: ConfigProblem::Store(e.kind()),
-            message: format!(
-                "{e}; write memory:, sqlite:PATH, redis://HOST:PORT/DB or rediss://..."
-            ),
+            message: match e.kind() {
+                imds_attest_store::StoreErrorKind::StoreUrl => {
+                    format!("{e}; write memory:, sqlite:PATH, redis://HOST:PORT/DB or rediss://...")
+                }
+                _ => e.to_string(),
+            },
         })?;
 
         let ttl_seconds: u32 = in_range(

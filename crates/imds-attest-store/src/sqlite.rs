@@ -297,7 +297,20 @@ fn create_private(path: &Path, sync: SqliteSync) -> Result<(), StoreError> {
     }
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path).map_err(io)?;
+    let file = options.open(path).map_err(|e| match path.parent() {
+        // The file's directory is missing: say that, not the OS's bare "no such file".
+        Some(dir) if before.is_none() && e.kind() == std::io::ErrorKind::NotFound => unavailable(
+            path,
+            sync,
+            Operation::Open,
+            &format!(
+                "its directory {} does not exist; create it, owned by the user this runs as, \
+                 or choose another path",
+                dir.display()
+            ),
+        ),
+        _ => io(e),
+    })?;
     let metadata = file.metadata().map_err(io)?;
     check_private(path, &metadata)?;
     let after = std::fs::symlink_metadata(path).map_err(io)?;
