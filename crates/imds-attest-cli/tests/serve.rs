@@ -513,10 +513,12 @@ fn sqlite_redemption_survives_sigkill_right_after_the_200() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn redis_stopped_is_503_and_not_ready_then_200_again_without_a_restart() {
-    let Some(mut redis) = RedisServer::start(&[]) else {
-        return;
-    };
+    let mut redis = RedisServer::required(&[]);
     let (emulator, _pki) = emulator();
     let dir = temp::dir();
     let port = free_port();
@@ -568,10 +570,12 @@ fn redis_stopped_is_503_and_not_ready_then_200_again_without_a_restart() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn two_services_sharing_redis_accept_one_document_once() {
-    let Some(redis) = RedisServer::start(&[]) else {
-        return;
-    };
+    let redis = RedisServer::required(&[]);
     let (emulator, _pki) = emulator();
     let dir = temp::dir();
     let extra = format!("[store]\nurl = \"{}\"", redis.url());

@@ -166,10 +166,12 @@ fn floods_leave_a_sqlite_store_as_it_was() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn floods_leave_a_redis_store_as_it_was() {
-    let Some(redis) = RedisServer::start(&[]) else {
-        return;
-    };
+    let redis = RedisServer::required(&[]);
     let store = format!("[store]\nurl = \"{}\"", redis.url());
     floods_leave_the_store_as_it_was(&store, &Observed::Redis(redis.url()));
 }

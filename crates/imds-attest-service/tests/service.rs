@@ -326,6 +326,10 @@ struct Sent {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn redis_killed_under_load_is_503_for_every_unredeemed_nonce_then_200_again_without_a_restart() {
     const CLIENTS: usize = 16;
     const DOCUMENTS: usize = 400;
@@ -334,9 +338,7 @@ fn redis_killed_under_load_is_503_for_every_unredeemed_nonce_then_200_again_with
                                  // AOF with fsync on every write: the challenges issued before the kill survive it, so the
                                  // documents refused during the outage can be verified after it.
     let persistent = ["--appendonly", "yes", "--appendfsync", "always"];
-    let Some(mut redis) = RedisServer::start(&persistent) else {
-        return;
-    };
+    let mut redis = RedisServer::required(&persistent);
     let dir = temp::dir();
     let store = format!(
         "[store]\nurl = \"{}?timeout_ms=300\"\n[limits]\nmax_concurrent_requests = 256",

@@ -112,7 +112,7 @@ fn sqlite() -> Option<Fixture> {
 }
 
 fn redis() -> Option<Fixture> {
-    let server = RedisServer::start(&[])?;
+    let server = RedisServer::required(&[]);
     Some(Fixture {
         store: Counting::new(open(&server.url()).unwrap()),
         url: server.url(),
@@ -126,7 +126,14 @@ macro_rules! conformance {
     ($($rule:ident),* $(,)?) => {
         mod memory { $( #[test] fn $rule() { if let Some(f) = super::memory() { super::$rule(&f) } } )* }
         mod sqlite { $( #[test] fn $rule() { if let Some(f) = super::sqlite() { super::$rule(&f) } } )* }
-        mod redis { $( #[test] fn $rule() { if let Some(f) = super::redis() { super::$rule(&f) } } )* }
+        mod redis { $(
+            #[test]
+            #[cfg_attr(
+                no_redis_server,
+                ignore = "redis-server is not installed (apt-get install redis-server)"
+            )]
+            fn $rule() { if let Some(f) = super::redis() { super::$rule(&f) } }
+        )* }
     };
 }
 

@@ -31,10 +31,12 @@ fn assert_unavailable(result: Result<impl std::fmt::Debug, StoreError>, operatio
 const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn stopped_server_fails_closed_promptly_and_restarted_server_is_used_again() {
-    let Some(mut server) = RedisServer::start(&[]) else {
-        return;
-    };
+    let mut server = RedisServer::required(&[]);
     let url = format!("{}?timeout_ms=500", server.url());
     let challenges = Challenges::new(open(&url).unwrap());
     let store = challenges.store();
@@ -83,10 +85,12 @@ fn stopped_server_fails_closed_promptly_and_restarted_server_is_used_again() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn pooled_connections_are_dropped_when_the_server_restarts() {
-    let Some(mut server) = RedisServer::start(&[]) else {
-        return;
-    };
+    let mut server = RedisServer::required(&[]);
     let challenges = Challenges::new(open(&server.url()).unwrap());
     let nonces: Vec<String> = (0..4)
         .map(|_| challenges.issue(HOUR, T0).unwrap().nonce)
@@ -111,10 +115,12 @@ fn pooled_connections_are_dropped_when_the_server_restarts() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn keys_live_under_the_prefix_with_ttls_from_the_callers_times() {
-    let Some(server) = RedisServer::start(&[]) else {
-        return;
-    };
+    let server = RedisServer::required(&[]);
     let challenges = Challenges::new(open(&format!("{}?prefix=lic:test:", server.url())).unwrap());
     let store = challenges.store();
     assert_eq!(
@@ -164,10 +170,12 @@ fn keys_live_under_the_prefix_with_ttls_from_the_callers_times() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "redis-server is not installed (apt-get install redis-server)"
+)]
 fn password_is_required_and_never_described() {
-    let Some(server) = RedisServer::start(&["--requirepass", "s3cr3t/@pw"]) else {
-        return;
-    };
+    let server = RedisServer::required(&["--requirepass", "s3cr3t/@pw"]);
     let port = server.port();
     let good =
         Challenges::new(open(&format!("redis://:s3cr3t%2F%40pw@127.0.0.1:{port}/0")).unwrap());

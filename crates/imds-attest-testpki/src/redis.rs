@@ -45,6 +45,21 @@ impl RedisServer {
         Some(server)
     }
 
+    /// Starts one with `extra` arguments for a test that needs it, failing the test when
+    /// `redis-server` is missing. Such a test is marked
+    /// `#[cfg_attr(no_redis_server, ignore = "...")]`: its crate's build script sets that cfg
+    /// when no server is on `PATH` and `CI` is not `true`, so a missing server shows as
+    /// "ignored" in cargo's summary, never as a silent "ok".
+    pub fn required(extra: &[&str]) -> RedisServer {
+        match RedisServer::start(extra) {
+            Some(server) => server,
+            None => panic!(
+                "redis-server is not on PATH, although it was when this test was built: \
+                 install it (apt-get install redis-server) or rebuild to mark the test ignored"
+            ),
+        }
+    }
+
     /// Its port.
     pub fn port(&self) -> u16 {
         self.port
