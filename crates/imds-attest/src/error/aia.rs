@@ -15,7 +15,9 @@ pub enum AiaFetchReason {
     Userinfo,
     /// The URL carries a query or a fragment.
     QueryOrFragment,
-    /// The URL cannot be read.
+    /// The URL cannot be read, is longer than
+    /// [`MAX_AIA_URL_BYTES`](crate::aia::MAX_AIA_URL_BYTES), or has a path a server could read
+    /// as another (`.` or `..` segments, a backslash, a percent-encoded dot, slash or backslash).
     Malformed,
     /// The host (with its port, and path for `www.microsoft.com`) is not on the allow list.
     HostNotAllowed {
