@@ -10,6 +10,8 @@
 //! untrusted intermediate.
 
 #[cfg(feature = "aia")]
+mod bounded;
+#[cfg(feature = "aia")]
 pub mod http;
 
 use const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
@@ -42,6 +44,11 @@ pub const MAX_AIA_URL_BYTES: usize = 2 * 1024;
 /// identifier asked for, then the whole chain check with it) and tells the fetcher the outcome,
 /// so that a fetcher may remember certificates that passed and failures. The verdict is always
 /// the verifier's.
+///
+/// Every request comes from a document nobody has verified yet: a forged one can name a genuine
+/// issuer, its key identifier and its URL. What a fetcher remembers must therefore never make
+/// another document's request fail: remember a failure by what failed (the URL that could not
+/// be fetched), and never forget or refuse a certificate because a chain did not verify with it.
 pub trait IntermediateFetcher: Send + Sync {
     /// The certificate (DER or PEM) published for `request`, or why there is none. An
     /// implementation must refuse URLs it would not fetch before making any request.
@@ -52,7 +59,14 @@ pub trait IntermediateFetcher: Send + Sync {
         let _ = (request, der);
     }
 
-    /// What was fetched for `request` was refused.
+    /// What was fetched for `request` is not the certificate asked for: unreadable, not a CA,
+    /// or another subject or key identifier than `request` names. That can be the request's
+    /// fault as well as the answer's: a key for remembering it must include what was asked for,
+    /// not the URL alone.
+    ///
+    /// Not called when a chain merely fails to verify with a fetched certificate (a forged
+    /// document naming a genuine issuer does that), nor when a chain needs too many fetches:
+    /// neither says anything against the certificate.
     fn refused(&self, request: &IssuerRequest) {
         let _ = request;
     }

@@ -65,7 +65,7 @@ pub enum AiaFetchReason {
         /// The limit.
         max: usize,
     },
-    /// This issuer's fetch failed or was refused a short while ago; not retried yet.
+    /// A fetch from this URL failed a short while ago; not retried yet.
     RecentlyFailed {
         /// Seconds until it is tried again.
         retry_in_secs: u64,
@@ -108,7 +108,7 @@ impl fmt::Display for AiaFetchReason {
             ),
             AiaFetchReason::RecentlyFailed { retry_in_secs } => write!(
                 f,
-                "it failed recently; not tried again for {retry_in_secs} s"
+                "a fetch from this URL failed recently; not tried again for {retry_in_secs} s"
             ),
         }
     }
