@@ -627,3 +627,83 @@ fn tls_roots_that_hold_no_certificate_are_refused_naming_the_file() {
         }
     );
 }
+
+/// A self-signed CA whose subject is a name of `len` characters (one attribute of a type
+/// without a length bound, so that OpenSSL writes it as given).
+fn ca_with_a_long_name(len: usize) -> Issued {
+    use openssl::asn1::Asn1Time;
+    use openssl::x509::extension::{BasicConstraints, SubjectKeyIdentifier};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = imds_attest_testpki::key(imds_attest_testpki::KeyKind::Rsa(2048), 10);
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("1.3.6.1.4.1.311.99.1", &"n".repeat(len))
+        .unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    let from = REFERENCE_TIME.unix_timestamp() - 86_400;
+    b.set_not_before(&Asn1Time::from_unix(from).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(from + 400 * 86_400).unwrap())
+        .unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(ski).unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    Issued {
+        cert: b.build(),
+        key,
+    }
+}
+
+/// What a message may echo of a 10,000-character name: its first 256 characters, with the
+/// rest of the message.
+const MESSAGE_BOUND: usize = 2 * 1024;
+
+#[test]
+fn an_error_echoes_a_bounded_part_of_a_long_issuer_name() {
+    let long = ca_with_a_long_name(10_000);
+    let leaf = Issued::with_aia(&CertSpec::imds_leaf(), Some(&long), None);
+    let doc =
+        AttestedDocument::parse(&DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&leaf))
+            .unwrap();
+    let c = chain("http://127.0.0.1:1/ca.cer");
+    let err = verify_with(c.trust(), None, &doc).unwrap_err();
+    let Error::UntrustedIssuer { issuer, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(issuer.len() > 10_000, "the field keeps the whole name");
+    let message = err.to_string();
+    assert!(message.len() <= MESSAGE_BOUND, "{} bytes", message.len());
+    assert!(message.contains("more characters)"), "{message}");
+}
+
+#[test]
+fn a_fetched_certificate_with_a_long_subject_is_refused_with_a_bounded_message() {
+    let server = AiaServer::start();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    // Its subject and issuer, both long, must fit in an answer of MAX_AIA_BYTES.
+    server.serve(
+        "/ca.cer",
+        ok(ca_with_a_long_name(6_000).cert.to_der().unwrap()),
+    );
+    let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
+    let Error::FetchedIntermediateRefused {
+        reason: FetchedReason::SubjectMismatch { subject },
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(subject.len() > 6_000);
+    let message = err.to_string();
+    assert!(message.len() <= MESSAGE_BOUND, "{} bytes", message.len());
+}

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::Error;
+use super::{echoed, Error};
 
 /// Why nothing usable came from an AIA caIssuers URL (the HTTP fetcher's own refusals first,
 /// before any request, then what the answer was).
@@ -82,13 +82,16 @@ impl fmt::Display for AiaFetchReason {
             }
             AiaFetchReason::Malformed => f.write_str("the URL cannot be read"),
             AiaFetchReason::HostNotAllowed { host } => {
-                write!(f, "host {host} is not on the AIA allow list")
+                write!(f, "host {} is not on the AIA allow list", echoed(host))
             }
-            AiaFetchReason::Redirect { status, location } => write!(
-                f,
-                "the server answered {status} (redirect to {location:?}), and redirects are \
-                 never followed"
-            ),
+            AiaFetchReason::Redirect { status, location } => {
+                let location = echoed(&format!("{location:?}")).to_string();
+                write!(
+                    f,
+                    "the server answered {status} (redirect to {location}), and redirects are \
+                     never followed"
+                )
+            }
             AiaFetchReason::Status { status } => write!(f, "the server answered {status}"),
             AiaFetchReason::TooLarge { max } => {
                 write!(f, "the answer is larger than {max} bytes")
@@ -147,7 +150,11 @@ impl fmt::Display for FetchedReason {
             }
             FetchedReason::NotCa => f.write_str("it is not a CA certificate"),
             FetchedReason::SubjectMismatch { subject } => {
-                write!(f, "its subject is \"{subject}\", not the issuer asked for")
+                write!(
+                    f,
+                    "its subject is \"{}\", not the issuer asked for",
+                    echoed(subject)
+                )
             }
             FetchedReason::KeyIdMismatch => f.write_str(
                 "its subjectKeyIdentifier is not the authorityKeyIdentifier of the certificate \
