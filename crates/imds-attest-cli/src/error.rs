@@ -5,7 +5,7 @@ use std::io;
 use std::process::ExitCode;
 
 use imds_attest::imds::FetchError;
-use imds_attest::{AiaFetchReason, Error};
+use imds_attest::{echoed, AiaFetchReason, Error};
 use imds_attest_setup::SetupError;
 use imds_attest_store::StoreError;
 
@@ -240,8 +240,10 @@ impl Rejection {
             Error::UntrustedIssuer {
                 subject, issuer, ..
             } if self.roots_given => format!(
-                "certificate \"{subject}\" is issued by \"{issuer}\", which does not chain to a \
-                 root given with --root"
+                "certificate \"{}\" is issued by \"{}\", which does not chain to a root given \
+                 with --root",
+                echoed(subject),
+                echoed(issuer)
             ),
             e => e.to_string(),
         }
@@ -289,24 +291,29 @@ impl Rejection {
                 self_signed: true,
                 ..
             } => Some(format!(
-                "\"{subject}\" is a self-signed root: if you trust it, pass --root with its \
-                 certificate; see the README's trust section"
+                "\"{}\" is a self-signed root: if you trust it, pass --root with its \
+                 certificate; see the README's trust section",
+                echoed(subject)
             )),
             Error::UntrustedIssuer { issuer, .. } if self.roots_given => Some(format!(
-                "pass --intermediate with the certificate of \"{issuer}\", or --root if it is a \
+                "pass --intermediate with the certificate of \"{}\", or --root if it is a \
                  root (its caIssuers URL is shown by imds-attest inspect); see the README's trust \
-                 section"
+                 section",
+                echoed(issuer)
             )),
             Error::UntrustedIssuer {
                 subject, issuer, ..
             } if self.issuer_is_likely_root() => Some(format!(
-                "\"{subject}\" is an intermediate, so \"{issuer}\" is most likely a root: if you \
-                 trust it, pass --root with its certificate (or --intermediate if it is another \
-                 intermediate); see the README's trust section"
+                "\"{}\" is an intermediate, so \"{}\" is most likely a root: if you trust it, \
+                 pass --root with its certificate (or --intermediate if it is another \
+                 intermediate); see the README's trust section",
+                echoed(subject),
+                echoed(issuer)
             )),
             Error::UntrustedIssuer { issuer, .. } => Some(format!(
-                "pass --intermediate with the certificate of \"{issuer}\" (its caIssuers URL is \
-                 shown by imds-attest inspect); see the README's trust section"
+                "pass --intermediate with the certificate of \"{}\" (its caIssuers URL is \
+                 shown by imds-attest inspect); see the README's trust section",
+                echoed(issuer)
             )),
             Error::NoTrustAnchors { cloud, .. } => Some(format!(
                 "pass --root with a root certificate of cloud {cloud}; see the README's trust \

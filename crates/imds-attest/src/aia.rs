@@ -10,6 +10,8 @@
 //! untrusted intermediate.
 
 #[cfg(feature = "aia")]
+mod bounded;
+#[cfg(feature = "aia")]
 pub mod http;
 
 use const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
@@ -29,6 +31,10 @@ pub const MAX_AIA_BYTES: usize = 16 * 1024;
 /// The time limit of one fetch.
 pub const DEFAULT_AIA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A caIssuers URL longer than this (in bytes) is refused: the published ones are about a
+/// hundred, and what a fetcher remembers is keyed by URL.
+pub const MAX_AIA_URL_BYTES: usize = 2 * 1024;
+
 /// A source of missing intermediates, given to a [`Verifier`](crate::Verifier) with
 /// [`with_fetcher`](crate::Verifier::with_fetcher).
 ///
@@ -38,6 +44,11 @@ pub const DEFAULT_AIA_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// identifier asked for, then the whole chain check with it) and tells the fetcher the outcome,
 /// so that a fetcher may remember certificates that passed and failures. The verdict is always
 /// the verifier's.
+///
+/// Every request comes from a document nobody has verified yet: a forged one can name a genuine
+/// issuer, its key identifier and its URL. What a fetcher remembers must therefore never make
+/// another document's request fail: remember a failure by what failed (the URL that could not
+/// be fetched), and never forget or refuse a certificate because a chain did not verify with it.
 pub trait IntermediateFetcher: Send + Sync {
     /// The certificate (DER or PEM) published for `request`, or why there is none. An
     /// implementation must refuse URLs it would not fetch before making any request.
@@ -48,7 +59,14 @@ pub trait IntermediateFetcher: Send + Sync {
         let _ = (request, der);
     }
 
-    /// What was fetched for `request` was refused.
+    /// What was fetched for `request` is not the certificate asked for: unreadable, not a CA,
+    /// or another subject or key identifier than `request` names. That can be the request's
+    /// fault as well as the answer's: a key for remembering it must include what was asked for,
+    /// not the URL alone.
+    ///
+    /// Not called when a chain merely fails to verify with a fetched certificate (a forged
+    /// document naming a genuine issuer does that), nor when a chain needs too many fetches:
+    /// neither says anything against the certificate.
     fn refused(&self, request: &IssuerRequest) {
         let _ = request;
     }
@@ -148,7 +166,10 @@ fn authority_key_id(cert: &Certificate) -> Option<Vec<u8>> {
 }
 
 /// A URL a fetcher may request: `http` or `https`, a host of letters, digits, `-` and `.`,
-/// an optional port, a path; no userinfo, query or fragment.
+/// an optional port, a path; no userinfo, query or fragment; at most [`MAX_AIA_URL_BYTES`].
+/// The path is taken as it is, never normalised, so one that a server could read as another
+/// is refused: `.` or `..` segments, a backslash, or `%2e`, `%2f`, `%5c` (a percent-encoded
+/// dot, slash or backslash, in any case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AiaUrl {
     /// `https` rather than `http`.
@@ -166,6 +187,9 @@ pub struct AiaUrl {
 impl AiaUrl {
     /// Reads `url`, refusing what is never fetched.
     pub fn parse(url: &str) -> Result<AiaUrl, AiaFetchReason> {
+        if url.len() > MAX_AIA_URL_BYTES {
+            return Err(AiaFetchReason::Malformed);
+        }
         let (scheme, rest) = url.split_once("://").ok_or(AiaFetchReason::Malformed)?;
         let https = match scheme.to_ascii_lowercase().as_str() {
             "http" => false,
@@ -193,9 +217,7 @@ impl AiaUrl {
             && host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        let path_ok = path.bytes().all(|b| b.is_ascii_graphic())
-            && !path.split('/').any(|seg| seg == ".." || seg == ".");
-        if !host_ok || !path_ok {
+        if !host_ok || !plain_path(path) {
             return Err(AiaFetchReason::Malformed);
         }
         Ok(AiaUrl {
@@ -215,6 +237,17 @@ impl AiaUrl {
             self.host.clone()
         }
     }
+}
+
+/// Whether `path` means what it says to any server: printable ASCII, no `.` or `..` segment,
+/// no backslash, no percent-encoded dot, slash or backslash. Checked before an allow list's
+/// path prefix, which a server decoding or normalising the path would otherwise escape.
+fn plain_path(path: &str) -> bool {
+    const ENCODED: [&str; 3] = ["%2e", "%2f", "%5c"];
+    let lower = path.to_ascii_lowercase();
+    path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && !path.split('/').any(|seg| seg == ".." || seg == ".")
+        && !ENCODED.iter().any(|e| lower.contains(e))
 }
 
 /// The hosts a fetcher may request, each with an optional port and path prefix.
@@ -313,6 +346,13 @@ mod tests {
         let refused = [
             ("http://www.microsoft.com/other/x.crt", "www.microsoft.com"),
             ("http://www.microsoft.com/pkiops/../x", ""),
+            ("http://www.microsoft.com/pkiops/%2e%2e/x", ""),
+            ("http://www.microsoft.com/pkiops/%2E%2E/x", ""),
+            ("http://www.microsoft.com/pkiops/..%2fx", ""),
+            ("http://www.microsoft.com/pkiops/..%2Fx", ""),
+            ("http://www.microsoft.com/pkiops/..\\x", ""),
+            ("http://www.microsoft.com/pkiops/%5c..%5cx", ""),
+            ("http://www.microsoft.com/pkiops/./x", ""),
             ("http://169.254.169.254/metadata", "169.254.169.254"),
             (
                 "http://caissuers.microsoft.com:8080/x",
@@ -331,6 +371,16 @@ mod tests {
             };
             assert_eq!(list.check(url), Err(expected), "{url}");
         }
+    }
+
+    #[test]
+    fn refuses_a_url_longer_than_the_limit_and_takes_one_at_it() {
+        let list = AiaAllowList::default();
+        let base = "http://caissuers.microsoft.com/";
+        let at_limit = format!("{base}{}", "a".repeat(MAX_AIA_URL_BYTES - base.len()));
+        assert!(list.check(&at_limit).is_ok());
+        let over = format!("{at_limit}a");
+        assert_eq!(list.check(&over), Err(AiaFetchReason::Malformed));
     }
 
     #[test]

@@ -72,10 +72,10 @@ pub use claims::{parse_timestamp, Claims, Plan};
 pub use cloud::Cloud;
 pub use cms::AttestedDocument;
 pub use error::{
-    AiaFetchReason, AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason,
+    echoed, AiaFetchReason, AlgorithmReason, Base64Reason, ChainReason, ClaimsReason, DerReason,
     EnvelopeReason, Error, ErrorKind, FetchedReason, InputReason, KeyReason, NameReason,
     ProfileReason, RuleField, RulesReason, SignedAttributesReason, StructureReason,
-    TimestampReason, TlvProblem, TrustFileReason,
+    TimestampReason, TlvProblem, TrustFileReason, MAX_ECHOED_CHARS,
 };
 pub use inspect::{inspect, CertificateInfo, Inspection};
 pub use limits::{

@@ -252,11 +252,14 @@ pub(crate) fn describe_sid(sid: &SignerIdentifier) -> String {
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => format!(
             "issuer \"{}\", serial {}",
-            format_name(&ias.issuer),
-            hex(ias.serial_number.as_bytes())
+            crate::error::echoed(&format_name(&ias.issuer)),
+            crate::error::echoed(&hex(ias.serial_number.as_bytes()))
         ),
         SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            format!("subject key identifier {}", hex(ski.0.as_bytes()))
+            format!(
+                "subject key identifier {}",
+                crate::error::echoed(&hex(ski.0.as_bytes()))
+            )
         }
     }
 }

@@ -355,6 +355,24 @@ fn a_refusal_is_remembered_and_not_fetched_again() {
     let fetcher = fetcher(&server);
     let err = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap_err();
     assert_eq!(err, refused(&c, &url, FetchedReason::KeyIdMismatch));
+    // The URL's answer is remembered: the same refusal, without a request.
+    server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let err = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap_err();
+    assert_eq!(err, refused(&c, &url, FetchedReason::KeyIdMismatch));
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn a_failed_fetch_is_remembered_by_url_and_not_fetched_again() {
+    let server = AiaServer::start();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    let fetcher = fetcher(&server);
+    let err = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap_err();
+    assert_eq!(
+        err,
+        fetch_error(&c, &url, AiaFetchReason::Status { status: 404 })
+    );
     server.serve("/ca.cer", ok(c.issuing.cert.to_der().unwrap()));
     let err = verify_with(c.trust(), Some(fetcher), &c.doc()).unwrap_err();
     assert!(
@@ -368,6 +386,100 @@ fn a_refusal_is_remembered_and_not_fetched_again() {
         "{err:?}"
     );
     assert_eq!(server.hits(), 1);
+}
+
+/// A document a forger signed with their own key for a leaf naming the genuine issuing CA (its
+/// name and key identifier) and `aia` as that CA's URL: the chain cannot verify with the
+/// genuine CA.
+fn forged(c: &Chain, aia: &str) -> AttestedDocument {
+    let forger = Issued {
+        cert: c.issuing.cert.clone(),
+        key: imds_attest_testpki::key(imds_attest_testpki::KeyKind::Rsa(2048), 9),
+    };
+    let leaf = Issued::with_aia(&CertSpec::imds_leaf(), Some(&forger), Some(aia));
+    AttestedDocument::parse(&DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&leaf))
+        .unwrap()
+}
+
+/// The chain error of a forged document whose leaf was checked with the genuine CA.
+fn assert_forged_chain_refused(err: &Error, url: &str) {
+    let Error::FetchedIntermediateRefused {
+        url: at,
+        reason: FetchedReason::Chain { error },
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(at, url);
+    assert_eq!(error.kind(), imds_attest::ErrorKind::Chain, "{error:?}");
+}
+
+#[test]
+fn a_forged_document_with_an_unreachable_url_does_not_block_the_genuine_one() {
+    let server = AiaServer::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = fetcher(&server);
+    // Nothing is served there: 404.
+    let missing = server.url("/pki/missing.cer");
+    for _ in 0..2 {
+        let err =
+            verify_with(c.trust(), Some(Arc::clone(&fetcher)), &forged(&c, &missing)).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::IntermediateFetch {
+                    reason: AiaFetchReason::Status { status: 404 }
+                        | AiaFetchReason::RecentlyFailed { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    assert_eq!(fetcher.requests(), 1, "the failed URL is not asked again");
+    let verified = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
+    assert_eq!(fetcher.requests(), 2);
+}
+
+#[test]
+fn a_forged_document_at_the_genuine_url_does_not_block_the_genuine_one() {
+    let server = AiaServer::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = fetcher(&server);
+    for _ in 0..3 {
+        let err =
+            verify_with(c.trust(), Some(Arc::clone(&fetcher)), &forged(&c, &url)).unwrap_err();
+        assert_forged_chain_refused(&err, &url);
+    }
+    let verified = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
+    assert_eq!(fetcher.requests(), 1, "the URL's answer is used again");
+}
+
+#[test]
+fn a_forged_document_does_not_evict_a_certificate_that_passed() {
+    let server = AiaServer::start();
+    let url = server.url("/pki/issuing.cer");
+    let c = chain(&url);
+    server.serve("/pki/issuing.cer", ok(c.issuing.cert.to_der().unwrap()));
+    let fetcher = fetcher(&server);
+    verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap();
+    assert_eq!(fetcher.requests(), 1);
+    // At the genuine URL, and at another one: the certificate that passed is tried, and the
+    // chain fails, which says nothing against it.
+    for at in [url.clone(), server.url("/pki/missing.cer")] {
+        let err = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &forged(&c, &at)).unwrap_err();
+        assert_forged_chain_refused(&err, &at);
+    }
+    let verified = verify_with(c.trust(), Some(Arc::clone(&fetcher)), &c.doc()).unwrap();
+    assert_eq!(verified.fetched_intermediates(), std::slice::from_ref(&url));
+    assert_eq!(fetcher.requests(), 1, "no request after the first");
 }
 
 #[test]
@@ -514,4 +626,84 @@ fn tls_roots_that_hold_no_certificate_are_refused_naming_the_file() {
             reason: imds_attest::TrustFileReason::NoCertificate,
         }
     );
+}
+
+/// A self-signed CA whose subject is a name of `len` characters (one attribute of a type
+/// without a length bound, so that OpenSSL writes it as given).
+fn ca_with_a_long_name(len: usize) -> Issued {
+    use openssl::asn1::Asn1Time;
+    use openssl::x509::extension::{BasicConstraints, SubjectKeyIdentifier};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = imds_attest_testpki::key(imds_attest_testpki::KeyKind::Rsa(2048), 10);
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("1.3.6.1.4.1.311.99.1", &"n".repeat(len))
+        .unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    let from = REFERENCE_TIME.unix_timestamp() - 86_400;
+    b.set_not_before(&Asn1Time::from_unix(from).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(from + 400 * 86_400).unwrap())
+        .unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(ski).unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    Issued {
+        cert: b.build(),
+        key,
+    }
+}
+
+/// What a message may echo of a 10,000-character name: its first 256 characters, with the
+/// rest of the message.
+const MESSAGE_BOUND: usize = 2 * 1024;
+
+#[test]
+fn an_error_echoes_a_bounded_part_of_a_long_issuer_name() {
+    let long = ca_with_a_long_name(10_000);
+    let leaf = Issued::with_aia(&CertSpec::imds_leaf(), Some(&long), None);
+    let doc =
+        AttestedDocument::parse(&DocSpec::imds(&claims_json(NONCE, REFERENCE_TIME)).sign(&leaf))
+            .unwrap();
+    let c = chain("http://127.0.0.1:1/ca.cer");
+    let err = verify_with(c.trust(), None, &doc).unwrap_err();
+    let Error::UntrustedIssuer { issuer, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(issuer.len() > 10_000, "the field keeps the whole name");
+    let message = err.to_string();
+    assert!(message.len() <= MESSAGE_BOUND, "{} bytes", message.len());
+    assert!(message.contains("more characters)"), "{message}");
+}
+
+#[test]
+fn a_fetched_certificate_with_a_long_subject_is_refused_with_a_bounded_message() {
+    let server = AiaServer::start();
+    let url = server.url("/ca.cer");
+    let c = chain(&url);
+    // Its subject and issuer, both long, must fit in an answer of MAX_AIA_BYTES.
+    server.serve(
+        "/ca.cer",
+        ok(ca_with_a_long_name(6_000).cert.to_der().unwrap()),
+    );
+    let err = verify_with(c.trust(), Some(fetcher(&server)), &c.doc()).unwrap_err();
+    let Error::FetchedIntermediateRefused {
+        reason: FetchedReason::SubjectMismatch { subject },
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(subject.len() > 6_000);
+    let message = err.to_string();
+    assert!(message.len() <= MESSAGE_BOUND, "{} bytes", message.len());
 }

@@ -1,11 +1,17 @@
 //! The HTTP [`IntermediateFetcher`] (feature `aia`): allow-listed hosts only, `http` or
 //! `https` (rustls with ring; the server's certificate checked against the platform's TLS
-//! roots and any added), no proxy, no redirects, at most [`MAX_AIA_BYTES`], a time limit per fetch; certificates that passed are
-//! remembered until their notAfter (in memory, and in a directory when given one), failures
-//! for five minutes, keyed by issuer name and key identifier, so that a hostile document
-//! cannot make it fetch in a loop.
+//! roots and any added), no proxy, no redirects, at most [`MAX_AIA_BYTES`], a time limit per
+//! fetch.
+//!
+//! What it remembers, so that a hostile document cannot make it fetch in a loop, nor make a
+//! genuine document fail: certificates that completed a verified chain, by subject and key
+//! identifier, until their notAfter (in memory, and in a directory when given one); every
+//! answer a URL gave, and every URL whose fetch failed, for five minutes, by URL alone. A
+//! document naming a genuine issuer therefore costs at most one request per URL, and neither
+//! evicts a certificate that passed nor blocks another document's URL. Each memory holds a
+//! bounded number of entries ([`MAX_PASSED`], [`MAX_ANSWERS`], [`MAX_FAILURES`]), the oldest
+//! dropped first.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,13 +20,26 @@ use std::time::{Duration, Instant, SystemTime};
 use der::Decode;
 use x509_cert::Certificate;
 
+use super::bounded::BoundedMap;
 use super::MAX_AIA_BYTES;
 use super::{AiaAllowList, AiaUrl, IntermediateFetcher, IssuerRequest, DEFAULT_AIA_TIMEOUT};
 use crate::error::{AiaFetchReason, Error};
 
-/// How long a failed or refused fetch is not retried.
+/// How long a URL whose fetch failed is not retried, and how long a URL's answer is used again
+/// rather than fetched.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5 * 60);
 
+/// How many certificates that passed are remembered (each at most [`MAX_AIA_BYTES`]).
+pub const MAX_PASSED: usize = 256;
+
+/// How many URLs' answers are remembered (each at most [`MAX_AIA_BYTES`]).
+pub const MAX_ANSWERS: usize = 64;
+
+/// How many failed URLs are remembered (each at most
+/// [`MAX_AIA_URL_BYTES`](super::MAX_AIA_URL_BYTES)).
+pub const MAX_FAILURES: usize = 1024;
+
+/// A certificate's subject (DER) and subjectKeyIdentifier: what a request asks for.
 type Key = (Vec<u8>, Option<Vec<u8>>);
 
 /// Fetches intermediates over HTTP from allow-listed hosts.
@@ -40,8 +59,12 @@ pub struct HttpFetcher {
     allow: AiaAllowList,
     timeout: Duration,
     dir: Option<PathBuf>,
-    passed: Mutex<HashMap<Key, (Vec<u8>, SystemTime)>>,
-    failed: Mutex<HashMap<Key, Instant>>,
+    /// Certificates that completed a verified chain, with their notAfter.
+    passed: Mutex<BoundedMap<Key, (Vec<u8>, SystemTime)>>,
+    /// What each URL answered, and when.
+    answers: Mutex<BoundedMap<String, (Vec<u8>, Instant)>>,
+    /// When each URL's fetch failed.
+    failed: Mutex<BoundedMap<String, Instant>>,
     requests: AtomicUsize,
     platform_roots: bool,
     extra_tls_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
@@ -55,8 +78,9 @@ impl HttpFetcher {
             allow,
             timeout: DEFAULT_AIA_TIMEOUT,
             dir: None,
-            passed: Mutex::default(),
-            failed: Mutex::default(),
+            passed: Mutex::new(BoundedMap::new(MAX_PASSED)),
+            answers: Mutex::new(BoundedMap::new(MAX_ANSWERS)),
+            failed: Mutex::new(BoundedMap::new(MAX_FAILURES)),
             requests: AtomicUsize::new(0),
             platform_roots: true,
             extra_tls_roots: Vec::new(),
@@ -103,7 +127,7 @@ impl HttpFetcher {
                     .and_then(|x509| x509.to_der().ok());
                 if let Some(der) = der {
                     if let Some((key, not_after)) = key_of_issued(&der) {
-                        passed.insert(key, (der, not_after));
+                        passed.insert(key, (der, not_after), |(_, t)| past(*t));
                     }
                 }
             }
@@ -117,10 +141,29 @@ impl HttpFetcher {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn remember_failure(&self, key: Key) {
-        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        failed.retain(|_, at| at.elapsed() < FAILURE_MEMORY);
-        failed.insert(key, Instant::now());
+    /// What this fetcher remembers, for tests of its bounds: certificates that passed, URLs'
+    /// answers, failed URLs.
+    #[cfg(test)]
+    fn remembered(&self) -> (usize, usize, usize) {
+        fn len<K: std::hash::Hash + Eq, V>(m: &Mutex<BoundedMap<K, V>>) -> usize {
+            m.lock().map_or(0, |m| m.len())
+        }
+        (len(&self.passed), len(&self.answers), len(&self.failed))
+    }
+
+    /// `url`'s own outcome, remembered for [`FAILURE_MEMORY`]: its answer, or that it failed.
+    fn remember(&self, url: &str, outcome: &Result<Vec<u8>, AiaFetchReason>) {
+        let now = Instant::now();
+        match outcome {
+            Ok(bytes) => {
+                let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+                answers.insert(url.to_owned(), (bytes.clone(), now), |(_, at)| stale(*at));
+            }
+            Err(_) => {
+                let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+                failed.insert(url.to_owned(), now, |at| stale(*at));
+            }
+        }
     }
 
     fn get(&self, url: &AiaUrl) -> Result<Vec<u8>, AiaFetchReason> {
@@ -285,10 +328,17 @@ impl IntermediateFetcher for HttpFetcher {
         // The URL first, so that a URL never fetched is refused the same way, remembered
         // certificate or not.
         let url = self.allow.check(&request.url)?;
-        let key = key_of(request);
+        {
+            let passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((der, not_after)) = passed.get(&key_of(request)) {
+                if !past(*not_after) {
+                    return Ok(der.clone());
+                }
+            }
+        }
         {
             let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(at) = failed.get(&key) {
+            if let Some(at) = failed.get(&request.url) {
                 let left = FAILURE_MEMORY.saturating_sub(at.elapsed());
                 if !left.is_zero() {
                     return Err(AiaFetchReason::RecentlyFailed {
@@ -298,26 +348,27 @@ impl IntermediateFetcher for HttpFetcher {
             }
         }
         {
-            let passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((der, not_after)) = passed.get(&key) {
-                if SystemTime::now() < *not_after {
-                    return Ok(der.clone());
+            let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((bytes, at)) = answers.get(&request.url) {
+                if !stale(*at) {
+                    return Ok(bytes.clone());
                 }
             }
         }
         let outcome = self.get(&url);
-        if outcome.is_err() {
-            self.remember_failure(key);
-        }
+        self.remember(&request.url, &outcome);
         outcome
     }
 
-    fn accepted(&self, request: &IssuerRequest, der: &[u8]) {
-        let Some((_, not_after)) = key_of_issued(der) else {
+    fn accepted(&self, _request: &IssuerRequest, der: &[u8]) {
+        // Keyed by the certificate's own subject and key identifier, which the verifier
+        // checked are those asked for.
+        let Some((key, not_after)) = key_of_issued(der) else {
             return;
         };
         let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-        passed.insert(key_of(request), (der.to_vec(), not_after));
+        passed.insert(key, (der.to_vec(), not_after), |(_, t)| past(*t));
+        drop(passed);
         if let Some(dir) = &self.dir {
             let name = crate::x509::hex(&openssl::sha::sha256(der));
             // A cache: failing to write it only costs a fetch next time.
@@ -331,13 +382,20 @@ impl IntermediateFetcher for HttpFetcher {
         }
     }
 
-    fn refused(&self, request: &IssuerRequest) {
-        let key = key_of(request);
-        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-        passed.remove(&key);
-        drop(passed);
-        self.remember_failure(key);
-    }
+    // `refused` is the trait's: nothing more to remember. The URL's answer is already
+    // remembered, so the same document is answered the same way without a request, and the
+    // refusal may be the request's fault (a forged document asking a genuine URL for another
+    // issuer), which must not block the URL for others.
+}
+
+/// Whether a URL's answer or failure remembered at `at` is too old to use.
+fn stale(at: Instant) -> bool {
+    at.elapsed() >= FAILURE_MEMORY
+}
+
+/// Whether a certificate that passed is past its notAfter.
+fn past(not_after: SystemTime) -> bool {
+    SystemTime::now() >= not_after
 }
 
 fn key_of(request: &IssuerRequest) -> Key {
@@ -352,4 +410,34 @@ fn key_of_issued(der: &[u8]) -> Option<(Key, SystemTime)> {
     let ski = crate::x509::subject_key_identifier(&cert);
     let not_after = cert.tbs_certificate.validity.not_after.to_system_time();
     Some(((subject, ski), not_after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_at_most_its_bound_of_failed_urls_and_answers() {
+        let fetcher = HttpFetcher::new(AiaAllowList::default());
+        for i in 0..10 * MAX_FAILURES {
+            let url = format!(
+                "http://caissuers.microsoft.com/{i}/{}.crt",
+                "x".repeat(1500)
+            );
+            fetcher.remember(&url, &Err(AiaFetchReason::Status { status: 404 }));
+        }
+        for i in 0..10 * MAX_ANSWERS {
+            let url = format!("http://caissuers.microsoft.com/{i}.crt");
+            fetcher.remember(&url, &Ok(vec![0; MAX_AIA_BYTES]));
+        }
+        assert_eq!(fetcher.remembered(), (0, MAX_ANSWERS, MAX_FAILURES));
+        // The newest are those kept.
+        let newest = format!(
+            "http://caissuers.microsoft.com/{}/{}.crt",
+            10 * MAX_FAILURES - 1,
+            "x".repeat(1500)
+        );
+        let failed = fetcher.failed.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(failed.get(&newest).is_some());
+    }
 }

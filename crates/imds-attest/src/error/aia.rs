@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::Error;
+use super::{echoed, Error};
 
 /// Why nothing usable came from an AIA caIssuers URL (the HTTP fetcher's own refusals first,
 /// before any request, then what the answer was).
@@ -15,7 +15,9 @@ pub enum AiaFetchReason {
     Userinfo,
     /// The URL carries a query or a fragment.
     QueryOrFragment,
-    /// The URL cannot be read.
+    /// The URL cannot be read, is longer than
+    /// [`MAX_AIA_URL_BYTES`](crate::aia::MAX_AIA_URL_BYTES), or has a path a server could read
+    /// as another (`.` or `..` segments, a backslash, a percent-encoded dot, slash or backslash).
     Malformed,
     /// The host (with its port, and path for `www.microsoft.com`) is not on the allow list.
     HostNotAllowed {
@@ -63,7 +65,7 @@ pub enum AiaFetchReason {
         /// The limit.
         max: usize,
     },
-    /// This issuer's fetch failed or was refused a short while ago; not retried yet.
+    /// A fetch from this URL failed a short while ago; not retried yet.
     RecentlyFailed {
         /// Seconds until it is tried again.
         retry_in_secs: u64,
@@ -80,13 +82,16 @@ impl fmt::Display for AiaFetchReason {
             }
             AiaFetchReason::Malformed => f.write_str("the URL cannot be read"),
             AiaFetchReason::HostNotAllowed { host } => {
-                write!(f, "host {host} is not on the AIA allow list")
+                write!(f, "host {} is not on the AIA allow list", echoed(host))
             }
-            AiaFetchReason::Redirect { status, location } => write!(
-                f,
-                "the server answered {status} (redirect to {location:?}), and redirects are \
-                 never followed"
-            ),
+            AiaFetchReason::Redirect { status, location } => {
+                let location = echoed(&format!("{location:?}")).to_string();
+                write!(
+                    f,
+                    "the server answered {status} (redirect to {location}), and redirects are \
+                     never followed"
+                )
+            }
             AiaFetchReason::Status { status } => write!(f, "the server answered {status}"),
             AiaFetchReason::TooLarge { max } => {
                 write!(f, "the answer is larger than {max} bytes")
@@ -106,7 +111,7 @@ impl fmt::Display for AiaFetchReason {
             ),
             AiaFetchReason::RecentlyFailed { retry_in_secs } => write!(
                 f,
-                "it failed recently; not tried again for {retry_in_secs} s"
+                "a fetch from this URL failed recently; not tried again for {retry_in_secs} s"
             ),
         }
     }
@@ -145,7 +150,11 @@ impl fmt::Display for FetchedReason {
             }
             FetchedReason::NotCa => f.write_str("it is not a CA certificate"),
             FetchedReason::SubjectMismatch { subject } => {
-                write!(f, "its subject is \"{subject}\", not the issuer asked for")
+                write!(
+                    f,
+                    "its subject is \"{}\", not the issuer asked for",
+                    echoed(subject)
+                )
             }
             FetchedReason::KeyIdMismatch => f.write_str(
                 "its subjectKeyIdentifier is not the authorityKeyIdentifier of the certificate \

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::echoed;
+
 /// Why a chain was refused, beyond a missing issuer or a validity date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,12 +99,13 @@ impl fmt::Display for TrustFileReason {
             TrustFileReason::NoNames => f.write_str("a certificate's names could not be found"),
             TrustFileReason::NotCa { subject } => write!(
                 f,
-                "\"{subject}\" is not a CA certificate, so it cannot be an intermediate"
+                "\"{}\" is not a CA certificate, so it cannot be an intermediate",
+                echoed(subject)
             ),
             TrustFileReason::NotSelfSigned { subject } => write!(
                 f,
-                "\"{subject}\" is not self-signed, so it cannot be a root (put it in \
-                 intermediates/)"
+                "\"{}\" is not self-signed, so it cannot be a root (put it in intermediates/)",
+                echoed(subject)
             ),
         }
     }

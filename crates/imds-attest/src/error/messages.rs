@@ -4,7 +4,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use super::{AlgorithmReason, Error};
+use super::{echoed, AlgorithmReason, Error};
 use crate::cloud::Cloud;
 
 impl fmt::Display for Error {
@@ -66,13 +66,14 @@ impl fmt::Display for Error {
                 other => write!(f, "signature algorithm not accepted: {algorithm}: {other}"),
             },
             Error::WeakKey { subject, reason } => {
-                write!(f, "certificate \"{subject}\" has {reason}")
+                write!(f, "certificate \"{}\" has {reason}", echoed(subject))
             }
             Error::SignedAttributes { reason } => write!(f, "bad signed attributes: {reason}"),
             Error::BadSignature { signer } => write!(
                 f,
-                "the signature does not verify with the key of \"{signer}\": the content or the \
-                 signature was altered, or another key signed it"
+                "the signature does not verify with the key of \"{}\": the content or the \
+                 signature was altered, or another key signed it",
+                echoed(signer)
             ),
             Error::SignerName { found, allowed } => {
                 let clouds: Vec<String> = allowed
@@ -88,24 +89,26 @@ impl fmt::Display for Error {
                         f,
                         "signer names [{}] belong to more than one cloud ({}): a signer may \
                          name only one",
-                        found.join(", "),
+                        echoed(&found.join(", ")),
                         clouds.join(", ")
                     )
                 } else {
                     write!(
                         f,
                         "signer names [{}] are not under any allowed cloud domain: {}",
-                        found.join(", "),
+                        echoed(&found.join(", ")),
                         clouds.join(", ")
                     )
                 }
             }
             Error::InvalidSignerName { name, reason } => {
-                write!(f, "signer name {name:?} is not a plain host name: {reason}")
+                let name = echoed(&format!("{name:?}")).to_string();
+                write!(f, "signer name {name} is not a plain host name: {reason}")
             }
             Error::SignerProfile { subject, reason } => write!(
                 f,
-                "signer certificate \"{subject}\" may not sign attested documents: {reason}"
+                "signer certificate \"{}\" may not sign attested documents: {reason}",
+                echoed(subject)
             ),
             Error::NoTrustAnchors { cloud } => write!(
                 f,
@@ -119,13 +122,15 @@ impl fmt::Display for Error {
                 self_signed: false,
             } => write!(
                 f,
-                "certificate \"{subject}\" is issued by \"{issuer}\", which does not chain to a \
-                 {cloud} root in the trust store"
+                "certificate \"{}\" is issued by \"{}\", which does not chain to a {cloud} root \
+                 in the trust store",
+                echoed(subject),
+                echoed(issuer)
             ),
             Error::UntrustedIssuer { subject, cloud, .. } => write!(
                 f,
-                "certificate \"{subject}\" is self-signed and not a {cloud} root in the trust \
-                 store"
+                "certificate \"{}\" is self-signed and not a {cloud} root in the trust store",
+                echoed(subject)
             ),
             Error::CertificateExpired {
                 subject,
@@ -133,7 +138,8 @@ impl fmt::Display for Error {
                 at,
             } => write!(
                 f,
-                "certificate \"{subject}\" expired at {} ({} before the verification time {})",
+                "certificate \"{}\" expired at {} ({} before the verification time {})",
+                echoed(subject),
                 rfc3339(*not_after),
                 human_duration(*at - *not_after),
                 rfc3339(*at)
@@ -144,8 +150,8 @@ impl fmt::Display for Error {
                 at,
             } => write!(
                 f,
-                "certificate \"{subject}\" is valid only from {} ({} after the verification time \
-                 {})",
+                "certificate \"{}\" is valid only from {} ({} after the verification time {})",
+                echoed(subject),
                 rfc3339(*not_before),
                 human_duration(*not_before - *at),
                 rfc3339(*at)
@@ -156,7 +162,8 @@ impl fmt::Display for Error {
                 reason,
             } => write!(
                 f,
-                "certificate chain rejected at depth {depth} (\"{subject}\"): {reason}"
+                "certificate chain rejected at depth {depth} (\"{}\"): {reason}",
+                echoed(subject)
             ),
             Error::Claims { reason } => write!(f, "invalid claims in the signed content: {reason}"),
             Error::DuplicateKey { key } => write!(
@@ -256,7 +263,9 @@ impl fmt::Display for Error {
                 reason,
             } => write!(
                 f,
-                "cannot fetch the missing intermediate \"{issuer}\" from {url}: {reason}"
+                "cannot fetch the missing intermediate \"{}\" from {}: {reason}",
+                echoed(issuer),
+                echoed(url)
             ),
             Error::FetchedIntermediateRefused {
                 url,
@@ -264,7 +273,9 @@ impl fmt::Display for Error {
                 reason,
             } => write!(
                 f,
-                "the certificate fetched from {url} for \"{issuer}\" is not used: {reason}"
+                "the certificate fetched from {} for \"{}\" is not used: {reason}",
+                echoed(url),
+                echoed(issuer)
             ),
             Error::RulesFile {
                 source,

@@ -10,12 +10,13 @@
 //! (accepted forms, IMDS JSON wrapper, base64, DER), `cms.rs` (structure, algorithms, key,
 //! signed attributes), `signer.rs` (names, profile), `chain.rs` (chain, trust files),
 //! `claims.rs` (claims, timestamps), `rules.rs` (claim rules) and `aia.rs` (fetched
-//! intermediates).
+//! intermediates); `echo.rs` bounds what a message echoes of a document's names.
 
 mod aia;
 mod chain;
 mod claims;
 mod cms;
+mod echo;
 mod input;
 mod kinds;
 mod messages;
@@ -30,6 +31,7 @@ pub use aia::{AiaFetchReason, FetchedReason};
 pub use chain::{ChainReason, TrustFileReason};
 pub use claims::{ClaimsReason, TimestampReason};
 pub use cms::{AlgorithmReason, KeyReason, SignedAttributesReason, StructureReason};
+pub use echo::{echoed, MAX_ECHOED_CHARS};
 pub use input::{Base64Reason, DerReason, EnvelopeReason, InputReason, TlvProblem};
 pub use kinds::ErrorKind;
 pub use rules::{RuleField, RulesReason};

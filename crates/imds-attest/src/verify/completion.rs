@@ -1,11 +1,12 @@
 //! Completing a signer's chain with intermediates fetched at the AIA caIssuers URLs their
-//! children name, when the verifier was given an [`IntermediateFetcher`] and the trust store
-//! and the document lack an issuer.
+//! children name, when the verifier was given an
+//! [`IntermediateFetcher`](crate::aia::IntermediateFetcher) and the trust store and the
+//! document lack an issuer.
 
 use time::OffsetDateTime;
 
 use super::{Fetcher, Verifier};
-use crate::aia::{self, IntermediateFetcher, IssuerRequest, MAX_FETCHES};
+use crate::aia::{self, IssuerRequest, MAX_FETCHES};
 use crate::cloud::Cloud;
 use crate::cms::AttestedDocument;
 use crate::error::{AiaFetchReason, Error, FetchedReason};
@@ -54,13 +55,10 @@ impl Verifier {
                 _ => None,
             };
             let Some(request) = request else {
-                return Err(refuse(fetcher.as_ref(), &fetched, error));
+                return Err(refuse(&fetched, error));
             };
             if fetched.len() >= MAX_FETCHES {
                 let reason = AiaFetchReason::TooManyFetches { max: MAX_FETCHES };
-                for (request, _) in &fetched {
-                    fetcher.refused(request);
-                }
                 return Err(Error::IntermediateFetch {
                     url: request.url,
                     issuer: request.issuer,
@@ -92,23 +90,17 @@ impl Verifier {
 }
 
 /// `error`, the chain check's verdict after `fetched` were added: theirs to answer for when
-/// any was, and each reported refused to the fetcher; except that a chain failing only for the
-/// verification time (expired, not yet valid) reports that, as it would with the same
-/// intermediates pinned, and nothing is remembered as a failure (another time could use them).
-fn refuse(
-    fetcher: &dyn IntermediateFetcher,
-    fetched: &[(IssuerRequest, Vec<u8>)],
-    error: Error,
-) -> Error {
+/// any was; except that a chain failing only for the verification time (expired, not yet
+/// valid) reports that, as it would with the same intermediates pinned. The fetcher is not
+/// told: a chain that does not verify may be a forged document's, naming a genuine issuer,
+/// and must not cost genuine documents that certificate.
+fn refuse(fetched: &[(IssuerRequest, Vec<u8>)], error: Error) -> Error {
     let timely = matches!(
         error,
         Error::CertificateExpired { .. } | Error::CertificateNotYetValid { .. }
     );
     if timely {
         return error;
-    }
-    for (request, _) in fetched {
-        fetcher.refused(request);
     }
     match fetched.last() {
         Some((request, _)) => Error::FetchedIntermediateRefused {
