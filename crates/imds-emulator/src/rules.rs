@@ -193,6 +193,11 @@ pub(crate) async fn admit(
     Ok(Query(query))
 }
 
+/// A metadata endpoint's answer to a missing or unknown api-version, one message for both as
+/// Microsoft's IMDS article shows it and as a VM answered `GET /metadata` without one in July
+/// 2025 (MicrosoftDocs/azure-compute-docs pull request 289), beside the newest versions.
+const VERSION_ERROR: &str = "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds";
+
 /// Which api-versions an endpoint serves.
 #[derive(Clone, Copy)]
 pub(crate) enum Versions {
@@ -216,9 +221,7 @@ pub(crate) fn api_version(
                 "Required query variable 'api-version' is missing",
             ));
         }
-        return Err(Refusal::Version(
-            "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
-        ));
+        return Err(Refusal::Version(VERSION_ERROR));
     };
     let served = match versions {
         Versions::Since(first) => versions::API_VERSIONS.contains(&version) && version >= first,
@@ -229,8 +232,73 @@ pub(crate) fn api_version(
     } else if shape == Shape::Identity {
         Err(Refusal::bad_request(shape, "Invalid API version"))
     } else {
-        Err(Refusal::Version(
-            "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds",
-        ))
+        Err(Refusal::Version(VERSION_ERROR))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::endpoints::Route;
+
+    /// The "Version introduced" of each category in Microsoft's IMDS article; scheduled events
+    /// keep their own list.
+    fn first(route: Route) -> &'static str {
+        match route {
+            Route::Attested => "2018-10-01",
+            Route::Token => "2018-02-01",
+            Route::Instance => "2017-04-02",
+            Route::LoadBalancer => "2020-10-01",
+            Route::ScheduledEvents => "",
+        }
+    }
+
+    #[test]
+    fn every_known_version_is_served_by_every_endpoint_that_exists_at_it() {
+        let routes = [
+            (Route::Attested, Shape::Metadata),
+            (Route::Token, Shape::Identity),
+            (Route::Instance, Shape::Metadata),
+            (Route::LoadBalancer, Shape::Metadata),
+            (Route::ScheduledEvents, Shape::Metadata),
+        ];
+        let mut newest_served = 0;
+        for version in versions::API_VERSIONS {
+            let query = Query(vec![("api-version".into(), (*version).into())]);
+            for (route, shape) in routes {
+                let expected = if route == Route::ScheduledEvents {
+                    crate::SCHEDULED_EVENTS_VERSIONS.contains(version)
+                } else {
+                    *version >= first(route)
+                };
+                let served = api_version(&query, route.versions(), shape).is_ok();
+                assert_eq!(served, expected, "{version}");
+                if *version == "2025-04-07" && served {
+                    newest_served += 1;
+                }
+            }
+        }
+        assert_eq!(
+            newest_served, 4,
+            "all but scheduled events serve 2025-04-07"
+        );
+        // The scheduled events' own versions, 2019-04-01 among them, all answer.
+        for version in crate::SCHEDULED_EVENTS_VERSIONS {
+            let query = Query(vec![("api-version".into(), (*version).into())]);
+            let versions = Route::ScheduledEvents.versions();
+            assert!(api_version(&query, versions, Shape::Metadata).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_list_is_sorted_and_ends_with_the_newest_microsoft_documents() {
+        let list = versions::API_VERSIONS;
+        assert!(list.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            versions::newest(),
+            ["2025-04-07", "2024-07-17", "2024-03-15"]
+        );
     }
 }

@@ -43,13 +43,13 @@ impl Route {
     }
 
     /// The api-versions it serves.
-    fn versions(self) -> Versions {
+    pub(crate) fn versions(self) -> Versions {
         match self {
             Route::Attested => Versions::Since(attested::FIRST_ATTESTED_VERSION),
             Route::Token => Versions::Since(token::FIRST_IDENTITY_VERSION),
             Route::ScheduledEvents => Versions::Listed(scheduled_events::SCHEDULED_EVENTS_VERSIONS),
             Route::LoadBalancer => Versions::Since(load_balancer::FIRST_LOAD_BALANCER_VERSION),
-            Route::Instance => Versions::Since(versions::FIRST_VERSION),
+            Route::Instance => Versions::Since(versions::FIRST_INSTANCE_VERSION),
         }
     }
 }
@@ -76,6 +76,16 @@ pub(crate) fn serve(
         return versions::serve();
     }
     let Some(route) = Route::of(path) else {
+        // IMDS checks the api-version before the path: a VM answered `GET /metadata` without
+        // one with the version error (MicrosoftDocs/azure-compute-docs pull request 289).
+        let under_metadata = path == "/metadata" || path.starts_with("/metadata/");
+        if shape == Shape::Metadata && under_metadata {
+            if let Err(refusal) =
+                rules::api_version(query, Versions::Listed(versions::API_VERSIONS), shape)
+            {
+                return refusal.into_response();
+            }
+        }
         return shape.error(StatusCode::NOT_FOUND, "Resource not found");
     };
     let version = match rules::api_version(query, route.versions(), shape) {
