@@ -168,7 +168,9 @@ pub(crate) async fn admit(
             message: "Method not allowed".into(),
         });
     }
-    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+    // `Metadata: True` too: the IMDS article's own curl samples send it so.
+    let metadata = headers.get("metadata").and_then(|v| v.to_str().ok());
+    if !metadata.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(Refusal::bad_request(
             shape,
             "Bad request. Required metadata header not specified",

@@ -124,3 +124,27 @@ fn the_version_error_is_imds_own_with_the_newest_versions() {
         assert_eq!(got, expected, "{path}");
     }
 }
+
+#[test]
+fn the_metadata_header_is_true_in_any_case() {
+    // The IMDS article's own curl sample for the attested document sends `Metadata:True`.
+    let r = start(|_| {});
+    for value in ["true", "True", "TRUE"] {
+        let (status, body) = r.get(
+            "/metadata/attested/document?api-version=2025-04-07",
+            &[("Metadata", value)],
+        );
+        assert_eq!(status, 200, "{value}: {body}");
+    }
+    for value in ["false", "yes", ""] {
+        let (status, body) = r.get(
+            "/metadata/attested/document?api-version=2025-04-07",
+            &[("Metadata", value)],
+        );
+        assert_eq!(status, 400, "{value}: {body}");
+        assert!(
+            body.contains("Required metadata header not specified"),
+            "{body}"
+        );
+    }
+}
