@@ -121,6 +121,8 @@ fn a_selector_picks_its_user_assigned_identity() {
         "object_id=object-2",
         // ARM ids compare without case.
         "msi_res_id=/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID2",
+        // IMDS observes App Service's name too, which older MSAL and Azure SDKs send.
+        "mi_res_id=/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2",
     ];
     for selector in selectors {
         let (status, body) = r.get(&format!("{TOKEN}&resource={ARM}&{selector}"), &[MD]);
@@ -184,6 +186,10 @@ fn token_requests_are_refused_with_imds_oauth_errors() {
         ),
         (
             format!("{TOKEN}&resource={ARM}&client_id=client-1&msi_res_id=x"),
+            "Only one of",
+        ),
+        (
+            format!("{TOKEN}&resource={ARM}&msi_res_id=x&mi_res_id=x"),
             "Only one of",
         ),
         (
