@@ -308,3 +308,72 @@ fn the_vm_extension_endpoint_answers_the_migration_guide_request() {
         "the extension listener serves only /oauth2/token"
     );
 }
+
+#[test]
+fn the_request_forms_official_clients_send_are_answered() {
+    // Each as a client sends it (see the README's table of client request forms).
+    let r = start(|_| {});
+    let keys = jwks(&r);
+    let arm = "https%3A%2F%2Fmanagement.azure.com";
+    let forms = [
+        // MSAL Node under @azure/identity, pointed at an IMDS by AZURE_POD_IDENTITY_AUTHORITY_HOST:
+        // a trailing slash, and its Content-Type on a GET.
+        (
+            format!("/metadata/identity/oauth2/token/?api-version=2018-02-01&resource={arm}"),
+            vec![
+                MD,
+                ("Content-Type", "application/x-www-form-urlencoded;charset=utf-8"),
+                ("x-client-SKU", "msal.js.node"),
+            ],
+        ),
+        // Go (url.Values sorts the parameters), the Rust SDK's lower-case header and 2019-08-01.
+        (
+            format!("/metadata/identity/oauth2/token?api-version=2019-08-01&resource={arm}"),
+            vec![("metadata", "true")],
+        ),
+        // Java's azure-identity before MSAL: resource first.
+        (
+            format!("/metadata/identity/oauth2/token?resource={arm}&api-version=2018-02-01"),
+            vec![MD],
+        ),
+        // MSAL Python and MSAL.NET's extra parameters (token revocation, client capabilities).
+        (
+            format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={arm}&xms_cc=CP1&token_sha256_to_refresh=abc"),
+            vec![MD],
+        ),
+        // A client on today's newest api-version.
+        (
+            format!("/metadata/identity/oauth2/token?api-version=2025-04-07&resource={arm}"),
+            vec![MD],
+        ),
+    ];
+    for (path, headers) in forms {
+        let (status, body) = r.get(&path, &headers);
+        assert_eq!(status, 200, "{path}: {body}");
+        let response: Value = serde_json::from_str(&body).unwrap();
+        let claims = verified_claims(response["access_token"].as_str().unwrap(), &keys);
+        assert_eq!(claims["aud"], "https://management.azure.com", "{path}");
+    }
+    // The probes DefaultAzureCredential-style clients send without the Metadata header (Go and
+    // JS: no query; Python, Java, MSAL.NET: the api-version) must be answered 400 at once:
+    // MSAL.NET takes only a 400 for "IMDS is here".
+    for path in [
+        "/metadata/identity/oauth2/token".to_string(),
+        "/metadata/identity/oauth2/token?api-version=2018-02-01".to_string(),
+        format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={arm}"),
+    ] {
+        let (status, body) = r.get(&path, &[("Accept", "application/json")]);
+        assert_eq!(status, 400, "{path}: {body}");
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"], "invalid_request", "{path}");
+    }
+    // The other endpoints take the trailing slash too.
+    for path in [
+        "/metadata/versions/",
+        "/metadata/attested/document/?api-version=2025-04-07",
+        "/metadata/instance/?api-version=2025-04-07",
+    ] {
+        let (status, body) = r.get(path, &[MD]);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+}

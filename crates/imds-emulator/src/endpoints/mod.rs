@@ -32,7 +32,7 @@ pub(crate) enum Route {
 impl Route {
     /// The endpoint `path` names on the metadata listener.
     pub(crate) fn of(path: &str) -> Option<Route> {
-        match path {
+        match without_trailing_slash(path) {
             attested::PATH => Some(Route::Attested),
             token::PATH => Some(Route::Token),
             scheduled_events::PATH => Some(Route::ScheduledEvents),
@@ -54,6 +54,18 @@ impl Route {
     }
 }
 
+/// `path` without one trailing slash: `/metadata/identity/oauth2/token/` is the token
+/// endpoint too. MSAL Node (under `@azure/identity`) sends that form whenever
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST` names the IMDS to use (msal-common's `UrlString` ends
+/// every base URL with a slash), and Microsoft's own IMDS stand-in, AAD Pod Identity's NMI,
+/// routes both forms.
+pub(crate) fn without_trailing_slash(path: &str) -> &str {
+    match path.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => trimmed,
+        _ => path,
+    }
+}
+
 /// Answers a request that IMDS's rules admitted: finds its endpoint, checks the api-version
 /// the endpoint needs, and lets it answer.
 pub(crate) fn serve(
@@ -71,7 +83,7 @@ pub(crate) fn serve(
         }
         return token::serve(shared, query);
     }
-    if path == versions::PATH {
+    if without_trailing_slash(path) == versions::PATH {
         // The one endpoint that needs no api-version: it is how a client finds one.
         return versions::serve();
     }
