@@ -148,3 +148,32 @@ fn the_metadata_header_is_true_in_any_case() {
         );
     }
 }
+
+#[test]
+fn the_attested_document_has_the_claims_of_the_version_asked_for() {
+    use imds_attest::AttestedDocument;
+    let r = start(|_| {});
+    let claims_at = |version: &str| -> Vec<String> {
+        let (status, body) = r.get(
+            &format!("/metadata/attested/document?api-version={version}&nonce=n1"),
+            &[MD],
+        );
+        assert_eq!(status, 200, "{version}: {body}");
+        let doc = AttestedDocument::parse(body.as_bytes()).unwrap();
+        let content: Value = serde_json::from_slice(doc.content()).unwrap();
+        content.as_object().unwrap().keys().cloned().collect()
+    };
+    let base = ["nonce", "plan", "timeStamp", "vmId"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut keys: Vec<String> = base.iter().chain(extra).map(|k| k.to_string()).collect();
+        keys.sort();
+        keys
+    };
+    // The article's "Version introduced" of each claim.
+    assert_eq!(claims_at("2018-10-01"), with(&[]));
+    assert_eq!(claims_at("2019-04-30"), with(&["subscriptionId"]));
+    assert_eq!(claims_at("2019-11-01"), with(&["subscriptionId", "sku"]));
+    let all = with(&["subscriptionId", "sku", "licenseType"]);
+    assert_eq!(claims_at("2020-09-01"), all);
+    assert_eq!(claims_at("2025-04-07"), all);
+}

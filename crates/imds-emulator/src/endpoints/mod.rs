@@ -105,7 +105,7 @@ pub(crate) fn serve(
         Err(refusal) => return refusal.into_response(),
     };
     match route {
-        Route::Attested => attested::serve(shared, query.get("nonce")),
+        Route::Attested => attested::serve(shared, query.get("nonce"), version),
         Route::Token => token::serve(shared, query),
         Route::ScheduledEvents => scheduled_events::serve(shared, *method == Method::POST, body),
         Route::LoadBalancer => load_balancer::serve(&shared.vm),
