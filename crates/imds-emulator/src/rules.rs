@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::endpoints::{versions, Route};
+use crate::endpoints::{self, versions, Route};
 use crate::response::{json_body, Shape};
 use crate::state::Shared;
 
@@ -158,6 +158,16 @@ pub(crate) async fn admit(
     }
     if let Some(refusal) = injected {
         return Err(refusal);
+    }
+    // IMDS routes before it checks the request: a path it does not serve is 404 whatever the
+    // headers. MSAL.NET probes `/metadata/identity/getplatformmetadata` without the Metadata
+    // header and takes a 400 for "this VM has IMDSv2"; v1-only VMs answer it 404.
+    if !on_extension && !endpoints::is_known(path) {
+        return Err(Refusal::Error {
+            shape,
+            status: StatusCode::NOT_FOUND,
+            message: "Resource not found".into(),
+        });
     }
     // Only scheduled events take a POST (to approve events).
     let post_allowed = !on_extension && Route::of(path) == Some(Route::ScheduledEvents);

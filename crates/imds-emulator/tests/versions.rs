@@ -116,13 +116,32 @@ fn the_version_error_is_imds_own_with_the_newest_versions() {
         // Instance metadata begins at 2017-04-02; 2017-03-01 served scheduled events only.
         "/metadata/instance?api-version=2017-03-01",
         "/metadata/attested/document?api-version=2018-04-02",
-        "/metadata/nothing",
     ] {
         let (status, body) = r.get(path, &[MD]);
         assert_eq!(status, 400, "{path}: {body}");
         let got: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(got, expected, "{path}");
     }
+}
+
+#[test]
+fn a_path_imds_does_not_serve_is_404_whatever_the_headers() {
+    let r = start(|_| {});
+    for (path, headers) in [
+        // MSAL.NET's IMDSv2 probe: no Metadata header, and only a 400 would mean "IMDSv2 here".
+        (
+            "/metadata/identity/getplatformmetadata?cred-api-version=2.0",
+            vec![],
+        ),
+        ("/metadata/nothing", vec![MD]),
+        ("/metadata/nothing?api-version=2025-04-07", vec![]),
+        ("/nothing", vec![]),
+    ] {
+        let (status, body) = r.get(path, &headers);
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, body) = r.get("/metadata?api-version=2025-04-07", &[MD]);
+    assert_eq!(status, 404, "the root with a version: {body}");
 }
 
 #[test]

@@ -66,6 +66,16 @@ pub(crate) fn without_trailing_slash(path: &str) -> &str {
     }
 }
 
+/// The root of the metadata categories, which answers only the version error.
+const ROOT: &str = "/metadata";
+
+/// Whether `path` is served on the metadata listener: an endpoint, `/metadata/versions`, or
+/// the root (which IMDS answers with the version error, then 404).
+pub(crate) fn is_known(path: &str) -> bool {
+    let path = without_trailing_slash(path);
+    Route::of(path).is_some() || path == versions::PATH || path == ROOT
+}
+
 /// Answers a request that IMDS's rules admitted: finds its endpoint, checks the api-version
 /// the endpoint needs, and lets it answer.
 pub(crate) fn serve(
@@ -88,10 +98,9 @@ pub(crate) fn serve(
         return versions::serve();
     }
     let Some(route) = Route::of(path) else {
-        // IMDS checks the api-version before the path: a VM answered `GET /metadata` without
-        // one with the version error (MicrosoftDocs/azure-compute-docs pull request 289).
-        let under_metadata = path == "/metadata" || path.starts_with("/metadata/");
-        if shape == Shape::Metadata && under_metadata {
+        // The root wants an api-version: a VM answered `GET /metadata` without one with the
+        // version error (MicrosoftDocs/azure-compute-docs pull request 289).
+        if without_trailing_slash(path) == ROOT {
             if let Err(refusal) =
                 rules::api_version(query, Versions::Listed(versions::API_VERSIONS), shape)
             {
