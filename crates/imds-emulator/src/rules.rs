@@ -1,7 +1,7 @@
 //! IMDS's request rules, applied to every request before an endpoint sees it, in IMDS's order:
-//! the rate limit and injected faults (after the injected latency), the method, the
-//! `Metadata: true` header, no `X-Forwarded-For`, no duplicated query parameter; then, once
-//! the endpoint is known, the api-version it needs.
+//! the rate limit (the identity endpoints' apart) and injected faults (after the injected
+//! latency), a path it serves, the method, the `Metadata: true` header, no `X-Forwarded-For`,
+//! no duplicated query parameter; then, once the endpoint is known, the api-version it needs.
 
 use std::time::{Duration, Instant};
 
@@ -18,10 +18,18 @@ use crate::state::Shared;
 /// The most requests per second IMDS serves before answering 429.
 pub const RATE_LIMIT_PER_SECOND: usize = 5;
 
+/// The most managed-identity requests per second IMDS serves before answering 429, counted
+/// apart from the others (Microsoft's IMDS article, "Rate limiting").
+pub const IDENTITY_RATE_LIMIT_PER_SECOND: usize = 20;
+
 /// The body's message when the rate limit answers 429: IMDS's throttling, worded so that it is
 /// never mistaken for an injected fault.
 pub(crate) const THROTTLED: &str =
     "Too many requests. IMDS serves at most 5 requests per second; retry after Retry-After";
+
+/// [`THROTTLED`] on the identity endpoints.
+pub(crate) const THROTTLED_IDENTITY: &str =
+    "Too many requests. IMDS serves at most 20 identity requests per second; retry after Retry-After";
 
 /// A request's query parameters, each name at most once.
 pub(crate) struct Query(Vec<(String, String)>);
@@ -75,7 +83,11 @@ impl IntoResponse for Refusal {
                 message,
             } => shape.error(status, &message),
             Refusal::Throttled(shape) => {
-                let mut response = shape.error(StatusCode::TOO_MANY_REQUESTS, THROTTLED);
+                let message = match shape {
+                    Shape::Identity => THROTTLED_IDENTITY,
+                    Shape::Metadata => THROTTLED,
+                };
+                let mut response = shape.error(StatusCode::TOO_MANY_REQUESTS, message);
                 response
                     .headers_mut()
                     .insert("retry-after", HeaderValue::from_static("1"));
@@ -126,15 +138,18 @@ pub(crate) async fn admit(
     let (injected, latency) = {
         let mut state = shared.lock();
         let now = Instant::now();
-        while state
-            .recent
+        let (recent, limit) = match shape {
+            Shape::Identity => (&mut state.recent_identity, IDENTITY_RATE_LIMIT_PER_SECOND),
+            Shape::Metadata => (&mut state.recent, RATE_LIMIT_PER_SECOND),
+        };
+        while recent
             .front()
             .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
         {
-            state.recent.pop_front();
+            recent.pop_front();
         }
-        state.recent.push_back(now);
-        let limited = state.recent.len() > RATE_LIMIT_PER_SECOND;
+        recent.push_back(now);
+        let limited = recent.len() > limit;
         let injected = if limited {
             Some(Refusal::Throttled(shape))
         } else if state.faults.fail_count > 0 {

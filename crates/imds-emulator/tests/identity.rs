@@ -377,3 +377,38 @@ fn the_request_forms_official_clients_send_are_answered() {
         assert_eq!(status, 200, "{path}: {body}");
     }
 }
+
+#[test]
+fn identity_requests_have_their_own_limit_of_20_a_second() {
+    // IMDS limits the identity endpoints to 20 requests a second, apart from the 5 of the
+    // others: a client asking for a few tokens at once is not throttled. A sliding second, so
+    // retried on a slow machine as the 5-a-second test is; it fails, never skips.
+    let token = format!("{TOKEN}&resource={ARM}");
+    for _ in 0..5 {
+        let r = start(|_| {});
+        let started = std::time::Instant::now();
+        let answers: Vec<(u16, String)> = (0..24)
+            .map(|_| r.raw(reqwest::Method::GET, &token, &[MD], None))
+            .collect();
+        let metadata = r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None);
+        if started.elapsed() >= std::time::Duration::from_millis(900) {
+            continue;
+        }
+        let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+        assert_eq!(&statuses[..20], &[200; 20], "{statuses:?}");
+        assert!(statuses[20..].contains(&429), "{statuses:?}");
+        for (_, body) in answers.iter().filter(|(status, _)| *status == 429) {
+            let error: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(error["error"], "too_many_requests", "{body}");
+            let description = error["error_description"].as_str().unwrap_or_default();
+            assert!(description.starts_with("Too many requests"), "{body}");
+        }
+        assert_eq!(
+            metadata.0, 200,
+            "the other endpoints count apart: {}",
+            metadata.1
+        );
+        return;
+    }
+    panic!("no attempt sent 25 requests within 900 ms: the identity limit could not be tested");
+}
