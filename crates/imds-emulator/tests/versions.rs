@@ -112,6 +112,8 @@ fn the_version_error_is_imds_own_with_the_newest_versions() {
         // What a VM answered in July 2025 (MicrosoftDocs/azure-compute-docs pull request 289).
         "/metadata",
         "/metadata/instance",
+        // MSAL's region discovery asks this after a 400 and reads newest-versions[0].
+        "/metadata/instance/compute/location?format=json",
         "/metadata/instance?api-version=2026-01-01",
         // Instance metadata begins at 2017-04-02; 2017-03-01 served scheduled events only.
         "/metadata/instance?api-version=2017-03-01",
