@@ -176,8 +176,11 @@ pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
 /// The environment variable that overrides [`DEFAULT_ENDPOINT`] (the CLI reads it too).
 pub const ENDPOINT_VARIABLE: &str = "IMDS_ENDPOINT";
 
-/// The newest api-version known here that serves the attested document.
-pub const DEFAULT_API_VERSION: &str = "2023-07-01";
+/// The newest api-version known here that serves the attested document, the one Microsoft's
+/// IMDS article asks for in all its examples (the attested document's among them) and lists
+/// first (<https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service>, as of
+/// December 2026). An older one still answers, with the same claims from 2020-09-01 on.
+pub const DEFAULT_API_VERSION: &str = "2025-04-07";
 
 /// The overall deadline by default: the window IMDS documents for retrying 410.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(70);

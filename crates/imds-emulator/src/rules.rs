@@ -1,7 +1,7 @@
 //! IMDS's request rules, applied to every request before an endpoint sees it, in IMDS's order:
-//! the rate limit and injected faults (after the injected latency), the method, the
-//! `Metadata: true` header, no `X-Forwarded-For`, no duplicated query parameter; then, once
-//! the endpoint is known, the api-version it needs.
+//! the rate limit (the identity endpoints' apart) and injected faults (after the injected
+//! latency), a path it serves, the method, the `Metadata: true` header, no `X-Forwarded-For`,
+//! no duplicated query parameter; then, once the endpoint is known, the api-version it needs.
 
 use std::time::{Duration, Instant};
 
@@ -11,17 +11,25 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::endpoints::{versions, Route};
+use crate::endpoints::{self, versions, Route};
 use crate::response::{json_body, Shape};
 use crate::state::Shared;
 
 /// The most requests per second IMDS serves before answering 429.
 pub const RATE_LIMIT_PER_SECOND: usize = 5;
 
+/// The most managed-identity requests per second IMDS serves before answering 429, counted
+/// apart from the others (Microsoft's IMDS article, "Rate limiting").
+pub const IDENTITY_RATE_LIMIT_PER_SECOND: usize = 20;
+
 /// The body's message when the rate limit answers 429: IMDS's throttling, worded so that it is
 /// never mistaken for an injected fault.
 pub(crate) const THROTTLED: &str =
     "Too many requests. IMDS serves at most 5 requests per second; retry after Retry-After";
+
+/// [`THROTTLED`] on the identity endpoints.
+pub(crate) const THROTTLED_IDENTITY: &str =
+    "Too many requests. IMDS serves at most 20 identity requests per second; retry after Retry-After";
 
 /// A request's query parameters, each name at most once.
 pub(crate) struct Query(Vec<(String, String)>);
@@ -75,7 +83,11 @@ impl IntoResponse for Refusal {
                 message,
             } => shape.error(status, &message),
             Refusal::Throttled(shape) => {
-                let mut response = shape.error(StatusCode::TOO_MANY_REQUESTS, THROTTLED);
+                let message = match shape {
+                    Shape::Identity => THROTTLED_IDENTITY,
+                    Shape::Metadata => THROTTLED,
+                };
+                let mut response = shape.error(StatusCode::TOO_MANY_REQUESTS, message);
                 response
                     .headers_mut()
                     .insert("retry-after", HeaderValue::from_static("1"));
@@ -126,15 +138,18 @@ pub(crate) async fn admit(
     let (injected, latency) = {
         let mut state = shared.lock();
         let now = Instant::now();
-        while state
-            .recent
+        let (recent, limit) = match shape {
+            Shape::Identity => (&mut state.recent_identity, IDENTITY_RATE_LIMIT_PER_SECOND),
+            Shape::Metadata => (&mut state.recent, RATE_LIMIT_PER_SECOND),
+        };
+        while recent
             .front()
             .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
         {
-            state.recent.pop_front();
+            recent.pop_front();
         }
-        state.recent.push_back(now);
-        let limited = state.recent.len() > RATE_LIMIT_PER_SECOND;
+        recent.push_back(now);
+        let limited = recent.len() > limit;
         let injected = if limited {
             Some(Refusal::Throttled(shape))
         } else if state.faults.fail_count > 0 {
@@ -159,6 +174,16 @@ pub(crate) async fn admit(
     if let Some(refusal) = injected {
         return Err(refusal);
     }
+    // IMDS routes before it checks the request: a path it does not serve is 404 whatever the
+    // headers. MSAL.NET probes `/metadata/identity/getplatformmetadata` without the Metadata
+    // header and takes a 400 for "this VM has IMDSv2"; v1-only VMs answer it 404.
+    if !on_extension && !endpoints::is_known(path) {
+        return Err(Refusal::Error {
+            shape,
+            status: StatusCode::NOT_FOUND,
+            message: "Resource not found".into(),
+        });
+    }
     // Only scheduled events take a POST (to approve events).
     let post_allowed = !on_extension && Route::of(path) == Some(Route::ScheduledEvents);
     if *method != Method::GET && !(*method == Method::POST && post_allowed) {
@@ -168,7 +193,9 @@ pub(crate) async fn admit(
             message: "Method not allowed".into(),
         });
     }
-    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+    // `Metadata: True` too: the IMDS article's own curl samples send it so.
+    let metadata = headers.get("metadata").and_then(|v| v.to_str().ok());
+    if !metadata.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(Refusal::bad_request(
             shape,
             "Bad request. Required metadata header not specified",
@@ -193,6 +220,11 @@ pub(crate) async fn admit(
     Ok(Query(query))
 }
 
+/// A metadata endpoint's answer to a missing or unknown api-version, one message for both as
+/// Microsoft's IMDS article shows it and as a VM answered `GET /metadata` without one in July
+/// 2025 (MicrosoftDocs/azure-compute-docs pull request 289), beside the newest versions.
+const VERSION_ERROR: &str = "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds";
+
 /// Which api-versions an endpoint serves.
 #[derive(Clone, Copy)]
 pub(crate) enum Versions {
@@ -216,9 +248,7 @@ pub(crate) fn api_version(
                 "Required query variable 'api-version' is missing",
             ));
         }
-        return Err(Refusal::Version(
-            "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
-        ));
+        return Err(Refusal::Version(VERSION_ERROR));
     };
     let served = match versions {
         Versions::Since(first) => versions::API_VERSIONS.contains(&version) && version >= first,
@@ -229,8 +259,73 @@ pub(crate) fn api_version(
     } else if shape == Shape::Identity {
         Err(Refusal::bad_request(shape, "Invalid API version"))
     } else {
-        Err(Refusal::Version(
-            "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds",
-        ))
+        Err(Refusal::Version(VERSION_ERROR))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::endpoints::Route;
+
+    /// The "Version introduced" of each category in Microsoft's IMDS article; scheduled events
+    /// keep their own list.
+    fn first(route: Route) -> &'static str {
+        match route {
+            Route::Attested => "2018-10-01",
+            Route::Token => "2018-02-01",
+            Route::Instance => "2017-04-02",
+            Route::LoadBalancer => "2020-10-01",
+            Route::ScheduledEvents => "",
+        }
+    }
+
+    #[test]
+    fn every_known_version_is_served_by_every_endpoint_that_exists_at_it() {
+        let routes = [
+            (Route::Attested, Shape::Metadata),
+            (Route::Token, Shape::Identity),
+            (Route::Instance, Shape::Metadata),
+            (Route::LoadBalancer, Shape::Metadata),
+            (Route::ScheduledEvents, Shape::Metadata),
+        ];
+        let mut newest_served = 0;
+        for version in versions::API_VERSIONS {
+            let query = Query(vec![("api-version".into(), (*version).into())]);
+            for (route, shape) in routes {
+                let expected = if route == Route::ScheduledEvents {
+                    crate::SCHEDULED_EVENTS_VERSIONS.contains(version)
+                } else {
+                    *version >= first(route)
+                };
+                let served = api_version(&query, route.versions(), shape).is_ok();
+                assert_eq!(served, expected, "{version}");
+                if *version == "2025-04-07" && served {
+                    newest_served += 1;
+                }
+            }
+        }
+        assert_eq!(
+            newest_served, 4,
+            "all but scheduled events serve 2025-04-07"
+        );
+        // The scheduled events' own versions, 2019-04-01 among them, all answer.
+        for version in crate::SCHEDULED_EVENTS_VERSIONS {
+            let query = Query(vec![("api-version".into(), (*version).into())]);
+            let versions = Route::ScheduledEvents.versions();
+            assert!(api_version(&query, versions, Shape::Metadata).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_list_is_sorted_and_ends_with_the_newest_microsoft_documents() {
+        let list = versions::API_VERSIONS;
+        assert!(list.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            versions::newest(),
+            ["2025-04-07", "2024-07-17", "2024-03-15"]
+        );
     }
 }

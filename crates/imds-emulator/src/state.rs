@@ -22,6 +22,8 @@ pub(crate) struct Mutable {
     pub(crate) faults: Faults,
     /// When the requests of the last second came, for the rate limit.
     pub(crate) recent: VecDeque<Instant>,
+    /// The same for the managed-identity endpoints, which have a limit of their own.
+    pub(crate) recent_identity: VecDeque<Instant>,
     /// The last attested document served, for stale answers.
     pub(crate) last_document: Option<String>,
     pub(crate) events: Schedule,
@@ -44,6 +46,7 @@ impl Shared {
             state: Mutex::new(Mutable {
                 faults,
                 recent: VecDeque::new(),
+                recent_identity: VecDeque::new(),
                 last_document: None,
                 events,
                 pki,

@@ -220,7 +220,7 @@ fn approvals_and_reads_follow_imds_rules() {
             vec![MD],
             None,
             400,
-            "api-version was not specified",
+            "api-version is invalid or was not specified",
         ),
         (
             reqwest::Method::POST,

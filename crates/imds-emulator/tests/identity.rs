@@ -121,6 +121,8 @@ fn a_selector_picks_its_user_assigned_identity() {
         "object_id=object-2",
         // ARM ids compare without case.
         "msi_res_id=/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID2",
+        // IMDS observes App Service's name too, which older MSAL and Azure SDKs send.
+        "mi_res_id=/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2",
     ];
     for selector in selectors {
         let (status, body) = r.get(&format!("{TOKEN}&resource={ARM}&{selector}"), &[MD]);
@@ -184,6 +186,10 @@ fn token_requests_are_refused_with_imds_oauth_errors() {
         ),
         (
             format!("{TOKEN}&resource={ARM}&client_id=client-1&msi_res_id=x"),
+            "Only one of",
+        ),
+        (
+            format!("{TOKEN}&resource={ARM}&msi_res_id=x&mi_res_id=x"),
             "Only one of",
         ),
         (
@@ -301,4 +307,108 @@ fn the_vm_extension_endpoint_answers_the_migration_guide_request() {
         status, 404,
         "the extension listener serves only /oauth2/token"
     );
+}
+
+#[test]
+fn the_request_forms_official_clients_send_are_answered() {
+    // Each as a client sends it (see the README's table of client request forms).
+    let r = start(|_| {});
+    let keys = jwks(&r);
+    let arm = "https%3A%2F%2Fmanagement.azure.com";
+    let forms = [
+        // MSAL Node under @azure/identity, pointed at an IMDS by AZURE_POD_IDENTITY_AUTHORITY_HOST:
+        // a trailing slash, and its Content-Type on a GET.
+        (
+            format!("/metadata/identity/oauth2/token/?api-version=2018-02-01&resource={arm}"),
+            vec![
+                MD,
+                ("Content-Type", "application/x-www-form-urlencoded;charset=utf-8"),
+                ("x-client-SKU", "msal.js.node"),
+            ],
+        ),
+        // Go (url.Values sorts the parameters), the Rust SDK's lower-case header and 2019-08-01.
+        (
+            format!("/metadata/identity/oauth2/token?api-version=2019-08-01&resource={arm}"),
+            vec![("metadata", "true")],
+        ),
+        // Java's azure-identity before MSAL: resource first.
+        (
+            format!("/metadata/identity/oauth2/token?resource={arm}&api-version=2018-02-01"),
+            vec![MD],
+        ),
+        // MSAL Python and MSAL.NET's extra parameters (token revocation, client capabilities).
+        (
+            format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={arm}&xms_cc=CP1&token_sha256_to_refresh=abc"),
+            vec![MD],
+        ),
+        // A client on today's newest api-version.
+        (
+            format!("/metadata/identity/oauth2/token?api-version=2025-04-07&resource={arm}"),
+            vec![MD],
+        ),
+    ];
+    for (path, headers) in forms {
+        let (status, body) = r.get(&path, &headers);
+        assert_eq!(status, 200, "{path}: {body}");
+        let response: Value = serde_json::from_str(&body).unwrap();
+        let claims = verified_claims(response["access_token"].as_str().unwrap(), &keys);
+        assert_eq!(claims["aud"], "https://management.azure.com", "{path}");
+    }
+    // The probes DefaultAzureCredential-style clients send without the Metadata header (Go and
+    // JS: no query; Python, Java, MSAL.NET: the api-version) must be answered 400 at once:
+    // MSAL.NET takes only a 400 for "IMDS is here".
+    for path in [
+        "/metadata/identity/oauth2/token".to_string(),
+        "/metadata/identity/oauth2/token?api-version=2018-02-01".to_string(),
+        format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={arm}"),
+    ] {
+        let (status, body) = r.get(&path, &[("Accept", "application/json")]);
+        assert_eq!(status, 400, "{path}: {body}");
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"], "invalid_request", "{path}");
+    }
+    // The other endpoints take the trailing slash too.
+    for path in [
+        "/metadata/versions/",
+        "/metadata/attested/document/?api-version=2025-04-07",
+        "/metadata/instance/?api-version=2025-04-07",
+    ] {
+        let (status, body) = r.get(path, &[MD]);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+}
+
+#[test]
+fn identity_requests_have_their_own_limit_of_20_a_second() {
+    // IMDS limits the identity endpoints to 20 requests a second, apart from the 5 of the
+    // others: a client asking for a few tokens at once is not throttled. A sliding second, so
+    // retried on a slow machine as the 5-a-second test is; it fails, never skips.
+    let token = format!("{TOKEN}&resource={ARM}");
+    for _ in 0..5 {
+        let r = start(|_| {});
+        let started = std::time::Instant::now();
+        let answers: Vec<(u16, String)> = (0..24)
+            .map(|_| r.raw(reqwest::Method::GET, &token, &[MD], None))
+            .collect();
+        let metadata = r.raw(reqwest::Method::GET, "/metadata/versions", &[MD], None);
+        if started.elapsed() >= std::time::Duration::from_millis(900) {
+            continue;
+        }
+        let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+        assert_eq!(&statuses[..20], &[200; 20], "{statuses:?}");
+        assert!(statuses[20..].contains(&429), "{statuses:?}");
+        for (_, body) in answers.iter().filter(|(status, _)| *status == 429) {
+            let error: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(error["error"], "too_many_requests", "{body}");
+            let description = error["error_description"].as_str().unwrap_or_default();
+            assert!(description.starts_with("Too many requests"), "{body}");
+        }
+        assert_eq!(
+            metadata.0, 200,
+            "the other endpoints count apart: {}",
+            metadata.1
+        );
+        return;
+    }
+    panic!("no attempt sent 25 requests within 900 ms: the identity limit could not be tested");
 }

@@ -323,7 +323,7 @@ fn the_emulator_enforces_imds_request_rules() {
             "/metadata/attested/document",
             vec![MD],
             400,
-            "\"newest-versions\":[\"2023-07-01\",\"2021-12-13\",\"2021-11-15\"]",
+            "\"newest-versions\":[\"2025-04-07\",\"2024-07-17\",\"2024-03-15\"]",
         ),
         (
             get.clone(),

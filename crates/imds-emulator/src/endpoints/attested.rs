@@ -16,7 +16,16 @@ pub(crate) const PATH: &str = "/metadata/attested/document";
 /// The first api-version that serves the attested document.
 pub const FIRST_ATTESTED_VERSION: &str = "2018-10-01";
 
-pub(crate) fn serve(shared: &Shared, nonce: Option<&str>) -> Response {
+/// The claims later api-versions added, with the first that carries each ("Version introduced"
+/// in Microsoft's IMDS article); `nonce`, `plan`, `timeStamp` and `vmId` are there from
+/// 2018-10-01.
+const LATER_CLAIMS: [(&str, &str); 3] = [
+    ("subscriptionId", "2019-04-30"),
+    ("sku", "2019-11-01"),
+    ("licenseType", "2020-09-01"),
+];
+
+pub(crate) fn serve(shared: &Shared, nonce: Option<&str>, version: &str) -> Response {
     if let Some(n) = nonce {
         if imds_attest::check_nonce_syntax(n).is_err() {
             return error(
@@ -48,6 +57,7 @@ pub(crate) fn serve(shared: &Shared, nonce: Option<&str>) -> Response {
         nonce.unwrap_or(&default_nonce),
         created,
         expires,
+        version,
     );
     let der = DocSpec::imds(content.as_bytes()).sign(&state.pki.leaf);
     let body = imds_response(&der);
@@ -55,14 +65,16 @@ pub(crate) fn serve(shared: &Shared, nonce: Option<&str>) -> Response {
     (StatusCode::OK, json_body_text(body)).into_response()
 }
 
-/// The claims JSON of an attested document, keys sorted as IMDS writes them.
+/// The claims JSON of an attested document as `version` has it, keys sorted as IMDS writes
+/// them.
 fn claims(
     vm: &VmIdentity,
     nonce: &str,
     created: OffsetDateTime,
     expires: OffsetDateTime,
+    version: &str,
 ) -> String {
-    json!({
+    let mut claims = json!({
         "licenseType": vm.license_type,
         "nonce": nonce,
         "plan": vm.plan,
@@ -70,6 +82,13 @@ fn claims(
         "subscriptionId": vm.subscription_id,
         "timeStamp": {"createdOn": imds_timestamp(created), "expiresOn": imds_timestamp(expires)},
         "vmId": vm.vm_id,
-    })
-    .to_string()
+    });
+    if let Some(map) = claims.as_object_mut() {
+        for (name, since) in LATER_CLAIMS {
+            if version < since {
+                map.remove(name);
+            }
+        }
+    }
+    claims.to_string()
 }

@@ -12,12 +12,17 @@ use crate::state::Shared;
 
 pub(crate) const PATH: &str = "/metadata/scheduledevents";
 
-/// The api-versions that serve `/metadata/scheduledevents`.
+/// The api-versions that serve `/metadata/scheduledevents`: the "Version and region
+/// availability" table of Microsoft's scheduled events article
+/// (<https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events>, source
+/// MicrosoftDocs/azure-compute-docs, `articles/virtual-machines/linux/scheduled-events.md`
+/// at commit 533281db10ee, read in December 2026), where 2020-07-01 is still the current version.
 pub const SCHEDULED_EVENTS_VERSIONS: &[&str] = &[
     "2017-03-01",
     "2017-08-01",
     "2017-11-01",
     "2019-01-01",
+    "2019-04-01",
     "2019-08-01",
     "2020-07-01",
 ];

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use time::OffsetDateTime;
 
+use crate::identity::PickError;
 use crate::response::{oauth_error, ok_json};
 use crate::rules::Query;
 use crate::state::Shared;
@@ -21,14 +22,26 @@ pub(crate) fn serve(shared: &Shared, query: &Query) -> Response {
             "Required audience parameter not specified",
         );
     };
-    let picked = match shared.vm.identity.pick(
-        query.get("client_id"),
-        query.get("object_id"),
-        query.get("msi_res_id"),
-    ) {
-        Ok(p) => p,
-        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, e.description()),
+    // IMDS documents `msi_res_id` and observes `mi_res_id` too (App Service's name, which MSAL
+    // and the Azure SDKs sent to IMDS until 2024-25): either names the identity's resource id.
+    let msi_res_id = match (query.get("msi_res_id"), query.get("mi_res_id")) {
+        (Some(_), Some(_)) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                PickError::SeveralSelectors.description(),
+            )
+        }
+        (documented, other) => documented.or(other),
     };
+    let picked =
+        match shared
+            .vm
+            .identity
+            .pick(query.get("client_id"), query.get("object_id"), msi_res_id)
+        {
+            Ok(p) => p,
+            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, e.description()),
+        };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     match shared
         .tokens

@@ -7,7 +7,12 @@ use crate::response::ok_json;
 
 pub(crate) const PATH: &str = "/metadata/versions";
 
-/// The api-versions this emulator knows, oldest first (IMDS's list as of 2023).
+/// The api-versions IMDS serves, oldest first: the "Supported API versions" list of Microsoft's
+/// IMDS article (<https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service>,
+/// source MicrosoftDocs/azure-compute-docs, `articles/virtual-machines/instance-metadata-service.md`
+/// at commit 1dc6d3b8a934, read in December 2026), whose examples all ask for the newest,
+/// 2025-04-07. Scheduled events keep a list of their own
+/// ([`SCHEDULED_EVENTS_VERSIONS`](crate::SCHEDULED_EVENTS_VERSIONS)).
 pub const API_VERSIONS: &[&str] = &[
     "2017-03-01",
     "2017-04-02",
@@ -40,16 +45,22 @@ pub const API_VERSIONS: &[&str] = &[
     "2021-11-15",
     "2021-12-13",
     "2023-07-01",
+    "2023-11-15",
+    "2024-03-15",
+    "2024-07-17",
+    "2025-04-07",
 ];
 
-/// The oldest api-version, the first that serves instance metadata.
-pub(crate) const FIRST_VERSION: &str = "2017-03-01";
+/// The first api-version that serves instance metadata (the article's "Version introduced"
+/// for `/metadata/instance`; 2017-03-01, the oldest listed, served scheduled events only).
+pub(crate) const FIRST_INSTANCE_VERSION: &str = "2017-04-02";
 
 pub(crate) fn serve() -> Response {
     ok_json(&json!({ "apiVersions": API_VERSIONS }))
 }
 
-/// The three newest api-versions, newest first, as IMDS lists them in an api-version error.
+/// The three newest api-versions, newest first, as IMDS lists them in an api-version error
+/// (the article's example: `["2025-04-07", "2024-07-17", "2024-03-15"]`).
 pub(crate) fn newest() -> Vec<&'static str> {
     API_VERSIONS.iter().rev().take(3).copied().collect()
 }
