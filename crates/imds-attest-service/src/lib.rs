@@ -8,7 +8,8 @@
 //!   `store_unavailable`) when the store cannot answer, 401, 413, 429 and 408 for requests
 //!   refused before any verification, 500 (kind `internal`) for a fault of the service;
 //! - `GET /healthz`, `GET /readyz` (200 only while the store answers), `GET /metrics`
-//!   (Prometheus text);
+//!   (Prometheus text), `GET /openapi.json` (all of this as an OpenAPI 3.1 document, whose
+//!   source is the crate's `openapi.yaml`);
 //! - 404 (kind `not_found`) and 405 (kind `method_not_allowed`, with `Allow`) otherwise.
 //!
 //! Every verdict is [`imds_attest::Verifier`]'s; the service maps its
@@ -137,6 +138,10 @@ impl Service {
                 problem: ConfigProblem::Store(e.kind()),
                 message: e.to_string(),
             })?;
+        // Converted once; a document that is not YAML (which a test rules out) stops startup.
+        let openapi = endpoint::openapi::to_json().map_err(|e| {
+            ServiceError::Serve(std::io::Error::other(format!("openapi.yaml: {e}")))
+        })?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServiceError::Bind {
@@ -150,7 +155,7 @@ impl Service {
             listener: connections::CountedListener::new(listener, config.max_connections),
             header_read_timeout,
             tls,
-            shared: Arc::new(shared::Shared::new(config, Challenges::new(store))),
+            shared: Arc::new(shared::Shared::new(config, Challenges::new(store), openapi)),
             config_file,
         })
     }

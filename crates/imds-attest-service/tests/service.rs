@@ -620,3 +620,19 @@ fn a_request_line_left_unfinished_is_closed_at_the_header_read_timeout_before_th
         "{elapsed:?}"
     );
 }
+
+/// `GET /openapi.json`: the document, as JSON, without a token even under `[auth]`.
+#[test]
+fn the_openapi_document_is_served_as_json_without_a_token() {
+    let world = World::new();
+    let tokens = world.dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "right-token\n").unwrap();
+    let extra = format!("[auth]\ntokens_file = {tokens:?}");
+    let service = start(&world.config("s.toml", "", &extra));
+    let answer = service.get("/openapi.json");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["openapi"], "3.1.0");
+    let verify = &answer.body["paths"]["/v1/verify"]["post"];
+    assert_eq!(verify["operationId"], "verifyDocument");
+    assert_eq!(verify["security"][0]["bearer"], serde_json::json!([]));
+}
