@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The licence service against its own OpenAPI document (as GET /openapi.json serves it):
 # `imds-attest serve` trusting an IMDS emulator's PKI, with [auth]; a genuine round trip
-# whose 200 must match the document's schema, then schemathesis (pinned in crates/imds-attest-service/requirements-contract.txt)
-# on every operation, with the stateful link from a challenge to a verify. Any 5xx, status,
-# header, content type or body outside the document, or dropped connection fails the run.
-# Loopback only; bounded (100 examples an operation: under a minute on two cores).
+# whose 200 must match the document's schema; then schemathesis (pinned, with its
+# dependencies, in crates/imds-attest-service/requirements-contract.txt) on every operation,
+# with the stateful link from a challenge to a verify. Any 5xx, status, header, content type
+# or body outside the document, or dropped connection fails the run. Loopback only; bounded
+# (100 examples an operation: under a minute on two cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -20,6 +21,12 @@ cargo build --locked --quiet -p imds-attest-cli -p imds-emulator
 work=$(mktemp -d) # 0700: the emulator refuses a PKI folder others may write
 pids=()
 cleanup() {
+    local status=$?
+    # A failure's cause is often in the service's log: show its end before it goes.
+    if [ "$status" -ne 0 ] && [ -s "$work/service.log" ]; then
+        echo "== the service's log, last 40 lines" >&2
+        tail -n 40 "$work/service.log" >&2
+    fi
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
