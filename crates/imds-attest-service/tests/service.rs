@@ -636,3 +636,45 @@ fn the_openapi_document_is_served_as_json_without_a_token() {
     assert_eq!(verify["operationId"], "verifyDocument");
     assert_eq!(verify["security"][0]["bearer"], serde_json::json!([]));
 }
+
+/// With `[tls]`, a connection counts from its TCP accept: sockets that never start a
+/// handshake fill `max_connections` as idle plain ones do, and the next is closed at once.
+#[test]
+fn with_tls_connections_that_never_handshake_count_toward_max_connections() {
+    const MAX: usize = 4;
+    let world = World::new();
+    let issued =
+        imds_attest_testpki::Issued::new(&imds_attest_testpki::CertSpec::ca("server", 0), None);
+    let (cert, key) = (
+        world.dir.path().join("server.pem"),
+        world.dir.path().join("server.key"),
+    );
+    std::fs::write(&cert, issued.pem()).unwrap();
+    std::fs::write(&key, issued.key_pem()).unwrap();
+    let extra = format!(
+        "[limits]\nmax_connections = {MAX}\nrequest_timeout_seconds = 30\n\
+         [tls]\ncert = {cert:?}\nkey = {key:?}"
+    );
+    let service = start(&world.config("s.toml", "", &extra));
+    let addr = service.url.trim_start_matches("http://").to_owned();
+    let connect = || std::net::TcpStream::connect(&addr).unwrap();
+
+    let mut silent: Vec<_> = (0..MAX).map(|_| connect()).collect();
+    let mut past = connect();
+    assert!(
+        closed_within(&mut past, Duration::from_secs(3)),
+        "a connection past max_connections is still open"
+    );
+    for stream in &mut silent {
+        assert!(!closed_within(stream, Duration::from_millis(50)));
+    }
+    // Once they go, a new connection is held open again, waiting for its handshake.
+    drop(silent);
+    let started = Instant::now();
+    while closed_within(&mut connect(), Duration::from_millis(500)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no slot came back after the silent connections closed"
+        );
+    }
+}
