@@ -43,8 +43,12 @@ pub(crate) fn json_answer(status: StatusCode, value: &Value) -> Answer {
 }
 
 /// A response with this status, content type and body.
-pub(crate) fn answer(status: StatusCode, content_type: &'static str, body: String) -> Answer {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+pub(crate) fn answer(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Answer {
+    let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     with_header(r, header::CONTENT_TYPE, content_type)
 }

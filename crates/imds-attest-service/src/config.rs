@@ -31,6 +31,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = imds_attest::DEFAULT_MAX_INPUT_BYTES;
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10;
 /// How many requests are served at once before 429, by default.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+/// How many connections may be open at once, by default: idle keep-alive connections and
+/// slow senders included, far below a default file descriptor limit of 1024 plus the store's.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// The longest a connection may take to send a request's headers (or to start one, when
+/// idle): at most the request timeout, and never more than this, so that a socket sending
+/// nothing is closed before a slow but genuine body would be.
+pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `challenge.ttl_seconds`: at least a second, at most a day (a challenge is answered within
 /// seconds; a day-old one is a replay risk, not a convenience).
@@ -43,6 +50,9 @@ pub const REQUEST_TIMEOUT_SECONDS_RANGE: RangeInclusive<u32> = 1..=3_600;
 /// `limits.max_concurrent_requests`: at least one; at most 65536, far past what one host
 /// serves, and far below the semaphore's limit that a larger number would panic on.
 pub const MAX_CONCURRENT_REQUESTS_RANGE: RangeInclusive<usize> = 1..=65_536;
+/// `limits.max_connections`: at least one; at most 65536, more than one process's file
+/// descriptors usually allow.
+pub const MAX_CONNECTIONS_RANGE: RangeInclusive<usize> = 1..=65_536;
 
 /// The file as written; unknown keys are refused.
 #[derive(Deserialize, Default)]
@@ -113,6 +123,7 @@ struct LimitsSection {
     max_body_bytes: Option<Spanned<i64>>,
     request_timeout_seconds: Option<Spanned<i64>>,
     max_concurrent_requests: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
 }
 
 /// A checked configuration: everything the service needs, loaded.
@@ -140,6 +151,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How many requests are served at once.
     pub max_concurrent_requests: usize,
+    /// How many connections may be open at once; past it, new ones are closed at once.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -317,6 +330,14 @@ impl Config {
             MAX_CONCURRENT_REQUESTS_RANGE,
             DEFAULT_MAX_CONCURRENT_REQUESTS,
         )?;
+        let max_connections: usize = in_range(
+            &text,
+            &err,
+            "limits.max_connections",
+            limits.max_connections,
+            MAX_CONNECTIONS_RANGE,
+            DEFAULT_MAX_CONNECTIONS,
+        )?;
 
         Ok(Config {
             file: file.to_path_buf(),
@@ -341,7 +362,14 @@ impl Config {
             max_body_bytes,
             request_timeout: Duration::from_secs(timeout.into()),
             max_concurrent_requests,
+            max_connections,
         })
+    }
+
+    /// How long a connection may take to send a request's headers, or to start one when
+    /// idle: the request timeout, at most [`MAX_HEADER_READ_TIMEOUT`].
+    pub fn header_read_timeout(&self) -> Duration {
+        self.request_timeout.min(MAX_HEADER_READ_TIMEOUT)
     }
 }
 

@@ -186,11 +186,19 @@ impl fmt::Display for HttpError {
             HttpError::RequestTimeout => {
                 f.write_str("the request took longer than request_timeout_seconds")
             }
-            HttpError::NotFound { path } => write!(
-                f,
-                "no endpoint {path}: the service answers POST /v1/challenges, POST /v1/verify, \
-                 GET /healthz, GET /readyz and GET /metrics"
-            ),
+            HttpError::NotFound { path } => {
+                write!(f, "no endpoint {path}: the service answers ")?;
+                let last = crate::routing::ROUTES.len().saturating_sub(1);
+                for (i, endpoint) in crate::routing::ROUTES.iter().enumerate() {
+                    let sep = match i {
+                        0 => "",
+                        _ if i == last => " and ",
+                        _ => ", ",
+                    };
+                    write!(f, "{sep}{} {}", endpoint.method, endpoint.path)?;
+                }
+                Ok(())
+            }
             HttpError::MethodNotAllowed { path, allowed } => {
                 write!(f, "{path} answers {allowed} only")
             }
@@ -284,7 +292,8 @@ mod tests {
                 status: 404,
                 kind: "not_found",
                 message: "no endpoint /x: the service answers POST /v1/challenges, POST \
-                          /v1/verify, GET /healthz, GET /readyz and GET /metrics",
+                          /v1/verify, GET /healthz, GET /readyz, GET /metrics and GET \
+                          /openapi.json",
                 headers: &[],
             },
             Case {

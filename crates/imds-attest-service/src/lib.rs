@@ -8,7 +8,8 @@
 //!   `store_unavailable`) when the store cannot answer, 401, 413, 429 and 408 for requests
 //!   refused before any verification, 500 (kind `internal`) for a fault of the service;
 //! - `GET /healthz`, `GET /readyz` (200 only while the store answers), `GET /metrics`
-//!   (Prometheus text);
+//!   (Prometheus text), `GET /openapi.json` (all of this as an OpenAPI 3.1 document, whose
+//!   source is the crate's `openapi.yaml`);
 //! - 404 (kind `not_found`) and 405 (kind `method_not_allowed`, with `Allow`) otherwise.
 //!
 //! Every verdict is [`imds_attest::Verifier`]'s; the service maps its
@@ -29,6 +30,7 @@
 mod answer;
 mod auth;
 mod config;
+mod connections;
 mod endpoint;
 mod error;
 mod http_error;
@@ -44,13 +46,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use imds_attest_store::Challenges;
 
 pub use config::{
     Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STORE, DEFAULT_TTL_SECONDS, MAX_BODY_BYTES_RANGE,
-    MAX_CONCURRENT_REQUESTS_RANGE, REQUEST_TIMEOUT_SECONDS_RANGE, TTL_SECONDS_RANGE,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STORE, DEFAULT_TTL_SECONDS,
+    MAX_BODY_BYTES_RANGE, MAX_CONCURRENT_REQUESTS_RANGE, MAX_CONNECTIONS_RANGE,
+    MAX_HEADER_READ_TIMEOUT, REQUEST_TIMEOUT_SECONDS_RANGE, TTL_SECONDS_RANGE,
 };
 pub use error::{ConfigProblem, ServiceError, ServiceErrorKind};
 pub use http_error::HttpErrorKind;
@@ -126,7 +128,8 @@ pub fn serve(config: Config) -> Result<(), ServiceError> {
 
 /// A bound, not yet serving, service: for embedding and for tests that need the port.
 pub struct Service {
-    listener: tokio::net::TcpListener,
+    listener: connections::CountedListener,
+    header_read_timeout: Duration,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<shared::Shared>,
     config_file: PathBuf,
@@ -142,6 +145,10 @@ impl Service {
                 problem: ConfigProblem::Store(e.kind()),
                 message: e.to_string(),
             })?;
+        // Converted once; a document that is not YAML (which a test rules out) stops startup.
+        let openapi = endpoint::openapi::to_json().map_err(|e| {
+            ServiceError::Serve(std::io::Error::other(format!("openapi.yaml: {e}")))
+        })?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServiceError::Bind {
@@ -150,10 +157,12 @@ impl Service {
             })?;
         let config_file = config.file.clone();
         let tls = config.tls.clone();
+        let header_read_timeout = config.header_read_timeout();
         Ok(Service {
-            listener,
+            listener: connections::CountedListener::new(listener, config.max_connections),
+            header_read_timeout,
             tls,
-            shared: Arc::new(shared::Shared::new(config, Challenges::new(store))),
+            shared: Arc::new(shared::Shared::new(config, Challenges::new(store), openapi)),
             config_file,
         })
     }
@@ -169,18 +178,10 @@ impl Service {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServiceError> {
-        let timeout = self.shared.request_timeout;
+        let timeout = self.header_read_timeout;
         let shared = self.shared;
         match self.tls {
-            None => {
-                // TCP_NODELAY: hyper may write an answer in more than one piece, and Nagle's
-                // algorithm would hold the last one until the client acknowledges the first,
-                // which a client's delayed acknowledgement puts off by up to 40 ms.
-                let listener = self.listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                accept_loop(listener, shared, timeout, shutdown).await
-            }
+            None => accept_loop(self.listener, shared, timeout, shutdown).await,
             Some(acceptor) => {
                 let listener = tls::TlsListener::new(self.listener, acceptor, timeout);
                 accept_loop(listener, shared, timeout, shutdown).await
@@ -191,8 +192,9 @@ impl Service {
 }
 
 /// Serves connections until `shutdown`, then waits for those open (at most
-/// [`SHUTDOWN_GRACE`]). Each connection must send its request headers within `timeout`
-/// (axum's own loop has no such limit, so a client sending a byte a second would stay).
+/// [`SHUTDOWN_GRACE`]). Each connection must send its request headers within `timeout`, and
+/// an idle one its next request (axum's own loop has no such limit, so a client sending a
+/// byte a second would stay).
 async fn accept_loop<L: axum::serve::Listener>(
     mut listener: L,
     shared: Arc<shared::Shared>,

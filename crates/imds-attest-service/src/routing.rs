@@ -42,38 +42,72 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> A
     response
 }
 
+/// Every endpoint: its path, its method (and HEAD where it is GET), and every status it
+/// answers, 408 and 429 included. The router looks the path up here, and a test checks that
+/// the OpenAPI document (`openapi.yaml`) has these operations with these statuses.
+pub(crate) const ROUTES: [Endpoint; 6] = [
+    Endpoint {
+        path: "/v1/challenges",
+        method: Method::POST,
+        route: Route::Challenges,
+        statuses: &[201, 401, 408, 429, 500, 503],
+    },
+    Endpoint {
+        path: "/v1/verify",
+        method: Method::POST,
+        route: Route::Verify,
+        statuses: &[200, 400, 401, 408, 413, 422, 429, 500, 503],
+    },
+    Endpoint {
+        path: "/healthz",
+        method: Method::GET,
+        route: Route::Healthz,
+        statuses: &[200, 408, 429],
+    },
+    Endpoint {
+        path: "/readyz",
+        method: Method::GET,
+        route: Route::Readyz,
+        statuses: &[200, 408, 429, 500, 503],
+    },
+    Endpoint {
+        path: "/metrics",
+        method: Method::GET,
+        route: Route::Metrics,
+        statuses: &[200, 408, 429],
+    },
+    Endpoint {
+        path: "/openapi.json",
+        method: Method::GET,
+        route: Route::OpenApi,
+        statuses: &[200, 408, 429],
+    },
+];
+
+/// One row of [`ROUTES`].
+pub(crate) struct Endpoint {
+    pub(crate) path: &'static str,
+    pub(crate) method: Method,
+    pub(crate) route: Route,
+    /// Read by the test that holds `openapi.yaml` to this table.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) statuses: &'static [u16],
+}
+
 /// The endpoints.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Route {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
     Challenges,
     Verify,
     Healthz,
     Readyz,
     Metrics,
+    OpenApi,
 }
 
 impl Route {
-    fn of(path: &str) -> Option<Route> {
-        Some(match path {
-            "/v1/challenges" => Route::Challenges,
-            "/v1/verify" => Route::Verify,
-            "/healthz" => Route::Healthz,
-            "/readyz" => Route::Readyz,
-            "/metrics" => Route::Metrics,
-            _ => return None,
-        })
-    }
-
-    /// The one method each endpoint answers (and HEAD where it is GET).
-    fn method(self) -> Method {
-        match self {
-            Route::Challenges | Route::Verify => Method::POST,
-            Route::Healthz | Route::Readyz | Route::Metrics => Method::GET,
-        }
-    }
-
     /// `/v1` calls need a token when `[auth] tokens_file` is set.
-    fn needs_token(self) -> bool {
+    pub(crate) fn needs_token(self) -> bool {
         matches!(self, Route::Challenges | Route::Verify)
     }
 }
@@ -99,14 +133,14 @@ async fn route(
     body: Incoming,
 ) -> Result<Answer, HttpError> {
     let path = parts.uri.path();
-    let Some(route) = Route::of(path) else {
+    let Some(endpoint) = ROUTES.iter().find(|e| e.path == path) else {
         return Err(HttpError::NotFound { path: path.into() });
     };
-    let allowed = route.method();
+    let (route, allowed) = (endpoint.route, &endpoint.method);
     if parts.method != allowed && !(allowed == Method::GET && parts.method == Method::HEAD) {
         return Err(HttpError::MethodNotAllowed {
             path: path.into(),
-            allowed,
+            allowed: allowed.clone(),
         });
     }
     if route.needs_token() {
@@ -118,5 +152,6 @@ async fn route(
         Route::Healthz => Ok(endpoint::health::healthz()),
         Route::Readyz => endpoint::health::readyz(shared, held).await,
         Route::Metrics => Ok(endpoint::metrics::render(shared)),
+        Route::OpenApi => Ok(endpoint::openapi::document(shared)),
     }
 }

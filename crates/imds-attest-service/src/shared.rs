@@ -43,10 +43,16 @@ pub(crate) struct Shared {
     /// fetches nothing) run on the async worker, not the blocking pool (see
     /// [`with_store`](crate::endpoint::with_store)).
     pub(crate) memory_store: bool,
+    /// `GET /openapi.json`'s body.
+    pub(crate) openapi: hyper::body::Bytes,
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, challenges: Challenges) -> Shared {
+    pub(crate) fn new(
+        config: Config,
+        challenges: Challenges,
+        openapi: hyper::body::Bytes,
+    ) -> Shared {
         let memory_store = challenges.store().describe() == "memory:";
         Shared {
             current: RwLock::new(Arc::new(Reloadable::of(config.verifier, config.tokens))),
@@ -57,6 +63,7 @@ impl Shared {
             permits: Arc::new(Semaphore::new(config.max_concurrent_requests)),
             metrics: Metrics::default(),
             memory_store,
+            openapi,
         }
     }
 

@@ -1,5 +1,5 @@
 //! `[tls]`: HTTPS with rustls (ring). Handshakes run beside the accept loop, each bounded by
-//! the request timeout, so a client that never finishes one holds up no other.
+//! the header read timeout and counted in `max_connections`, so a client that never finishes one holds up no other.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::read_capped;
+use crate::connections::{Counted, CountedListener};
 
 /// How many finished handshakes may wait for the server to take them.
 const QUEUE: usize = 64;
@@ -62,12 +63,12 @@ pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, (&'static
 
 /// A listener that hands the accept loop finished TLS connections (axum's `Listener` trait).
 pub(crate) struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsStream<Counted<TcpStream>>, SocketAddr)>,
     addr: SocketAddr,
 }
 
 impl TlsListener {
-    pub(crate) fn new(tcp: TcpListener, acceptor: TlsAcceptor, timeout: Duration) -> Self {
+    pub(crate) fn new(mut tcp: CountedListener, acceptor: TlsAcceptor, timeout: Duration) -> Self {
         let addr = tcp
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -79,16 +80,8 @@ impl TlsListener {
                     // The server stopped taking connections: stop accepting them.
                     () = tx.closed() => break,
                 };
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                // See `Service::run`: an answer is never held back for an acknowledgement.
-                let _ = stream.set_nodelay(true);
+                // Counted from here: a handshake in progress is a connection too.
+                let (stream, peer) = accepted;
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
@@ -106,7 +99,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = TlsStream<Counted<TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

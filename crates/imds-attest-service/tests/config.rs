@@ -43,7 +43,10 @@ fn refused(file: &Path) -> (String, String, String) {
 #[test]
 fn every_number_out_of_its_range_is_refused_with_its_key_line_and_range() {
     let dir = temp::dir();
-    let cases: [(&str, &str, i64, &str); 11] = [
+    let cases: [(&str, &str, i64, &str); 14] = [
+        ("limits", "max_connections", 0, "1 to 65536"),
+        ("limits", "max_connections", 65_537, "1 to 65536"),
+        ("limits", "max_connections", -1, "1 to 65536"),
         ("limits", "max_concurrent_requests", i64::MAX, "1 to 65536"),
         ("limits", "max_concurrent_requests", 0, "1 to 65536"),
         ("limits", "max_concurrent_requests", 65_537, "1 to 65536"),
@@ -86,10 +89,12 @@ fn the_ends_of_every_range_are_accepted() {
             "s.toml",
             &format!(
                 "listen = \"127.0.0.1:0\"\n[challenge]\nttl_seconds = {}\n[limits]\n\
-                 max_body_bytes = {}\nrequest_timeout_seconds = {}\nmax_concurrent_requests = {}\n",
+                 max_body_bytes = {}\nrequest_timeout_seconds = {}\nmax_concurrent_requests = {}\n\
+                 max_connections = {}\n",
                 pick(1, 86_400),
                 pick(1, 16 * 1024 * 1024),
                 pick(1, 3_600),
+                pick(1, 65_536),
                 pick(1, 65_536),
             ),
         );
@@ -99,6 +104,10 @@ fn the_ends_of_every_range_are_accepted() {
             usize::try_from(pick(1, 65_536)).unwrap()
         );
         assert_eq!(config.ttl, Duration::from_secs(pick(1, 86_400)));
+        assert_eq!(
+            config.max_connections,
+            usize::try_from(pick(1, 65_536)).unwrap()
+        );
     }
 }
 

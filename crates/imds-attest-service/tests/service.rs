@@ -506,3 +506,177 @@ fn max_body_bytes_is_the_verifiers_input_limit_too() {
     let answer = service.verify(vec![b'A'; max + 1], None);
     assert_eq!((answer.status, answer.kind()), (413, "input_too_large"));
 }
+
+/// One `GET /healthz` on `stream`: the status line, or `None` if the connection was closed
+/// without an answer.
+fn healthz_on(stream: &mut std::net::TcpStream) -> Option<String> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    // The whole answer: its body is the last thing in it.
+    while !answer.ends_with(br#"{"status":"ok"}"#) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    text.lines().next().map(str::to_owned)
+}
+
+/// Whether the service closed `stream` (end of file or a reset) within `within`.
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {} // an answer (such as a 408) before the close
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Idle sockets used to be held without limit, each a file descriptor: enough of them left
+/// the service none to accept a genuine client with. Past `max_connections`, a new connection
+/// is now closed at once, while those open are served; once the idle ones go, a new client
+/// is served again.
+#[test]
+fn past_max_connections_new_connections_are_closed_and_open_ones_still_served() {
+    const MAX: usize = 16;
+    let world = World::new();
+    let extra = format!("[limits]\nmax_connections = {MAX}\nrequest_timeout_seconds = 30");
+    let service = start(&world.config("s.toml", "", &extra));
+    let addr = service.url.trim_start_matches("http://").to_owned();
+    let connect = || std::net::TcpStream::connect(&addr).unwrap();
+
+    // A keep-alive client, served once, then the rest of the limit taken by idle sockets.
+    let mut served = connect();
+    assert_eq!(healthz_on(&mut served).as_deref(), Some("HTTP/1.1 200 OK"));
+    let mut idle: Vec<_> = (1..MAX).map(|_| connect()).collect();
+    // The kernel completes these handshakes; the service closes each as it takes it.
+    let mut extra: Vec<_> = (0..8).map(|_| connect()).collect();
+    for (i, stream) in extra.iter_mut().enumerate() {
+        assert!(
+            closed_within(stream, Duration::from_secs(3)),
+            "connection {} past max_connections is still open",
+            MAX + i
+        );
+    }
+    // Neither the served connection nor the idle ones were closed for it.
+    assert_eq!(healthz_on(&mut served).as_deref(), Some("HTTP/1.1 200 OK"));
+    for stream in &mut idle {
+        assert!(!closed_within(stream, Duration::from_millis(50)));
+    }
+
+    // Once the idle sockets are gone, a new client gets its answer.
+    drop(idle);
+    let started = Instant::now();
+    loop {
+        if let Some(status) = healthz_on(&mut connect()) {
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no slot came back after the idle connections closed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(served);
+}
+
+/// The header read timeout used to be the request timeout: with `request_timeout_seconds =
+/// 60`, a socket that sent half a request line held its connection for a minute. It is now
+/// at most `MAX_HEADER_READ_TIMEOUT` (10 s).
+#[test]
+fn a_request_line_left_unfinished_is_closed_at_the_header_read_timeout_before_the_request_timeout()
+{
+    let world = World::new();
+    let extra = "[limits]\nrequest_timeout_seconds = 60";
+    let service = start(&world.config("s.toml", "", extra));
+    let addr = service.url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let started = Instant::now();
+    stream.write_all(b"GET /heal").unwrap();
+    let limit = imds_attest_service::MAX_HEADER_READ_TIMEOUT;
+    assert!(
+        closed_within(&mut stream, limit + Duration::from_secs(5)),
+        "still open {:?} after a partial request line",
+        started.elapsed()
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= limit - Duration::from_millis(500) && elapsed < limit + Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+}
+
+/// `GET /openapi.json`: the document, as JSON, without a token even under `[auth]`.
+#[test]
+fn the_openapi_document_is_served_as_json_without_a_token() {
+    let world = World::new();
+    let tokens = world.dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "right-token\n").unwrap();
+    let extra = format!("[auth]\ntokens_file = {tokens:?}");
+    let service = start(&world.config("s.toml", "", &extra));
+    let answer = service.get("/openapi.json");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["openapi"], "3.1.0");
+    let verify = &answer.body["paths"]["/v1/verify"]["post"];
+    assert_eq!(verify["operationId"], "verifyDocument");
+    assert_eq!(verify["security"][0]["bearer"], serde_json::json!([]));
+}
+
+/// With `[tls]`, a connection counts from its TCP accept: sockets that never start a
+/// handshake fill `max_connections` as idle plain ones do, and the next is closed at once.
+#[test]
+fn with_tls_connections_that_never_handshake_count_toward_max_connections() {
+    const MAX: usize = 4;
+    let world = World::new();
+    let issued =
+        imds_attest_testpki::Issued::new(&imds_attest_testpki::CertSpec::ca("server", 0), None);
+    let (cert, key) = (
+        world.dir.path().join("server.pem"),
+        world.dir.path().join("server.key"),
+    );
+    std::fs::write(&cert, issued.pem()).unwrap();
+    std::fs::write(&key, issued.key_pem()).unwrap();
+    let extra = format!(
+        "[limits]\nmax_connections = {MAX}\nrequest_timeout_seconds = 30\n\
+         [tls]\ncert = {cert:?}\nkey = {key:?}"
+    );
+    let service = start(&world.config("s.toml", "", &extra));
+    let addr = service.url.trim_start_matches("http://").to_owned();
+    let connect = || std::net::TcpStream::connect(&addr).unwrap();
+
+    let mut silent: Vec<_> = (0..MAX).map(|_| connect()).collect();
+    let mut past = connect();
+    assert!(
+        closed_within(&mut past, Duration::from_secs(3)),
+        "a connection past max_connections is still open"
+    );
+    for stream in &mut silent {
+        assert!(!closed_within(stream, Duration::from_millis(50)));
+    }
+    // Once they go, a new connection is held open again, waiting for its handshake.
+    drop(silent);
+    let started = Instant::now();
+    while closed_within(&mut connect(), Duration::from_millis(500)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no slot came back after the silent connections closed"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 pub(crate) mod challenges;
 pub(crate) mod health;
 pub(crate) mod metrics;
+pub(crate) mod openapi;
 pub(crate) mod verify;
 
 use std::sync::Arc;
