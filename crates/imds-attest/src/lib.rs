@@ -92,3 +92,9 @@ pub use signer::SignerFacts;
 pub use trust::{TrustDirRole, TrustStore, TrustedCertificate};
 pub use verify::{SignerCacheStats, VerifiedDocument, Verifier};
 pub use warm::DEFAULT_CACHE_CAPACITY;
+
+/// The crate's README (its page on crates.io), compiled as a doctest so that its example
+/// stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
