@@ -6,7 +6,7 @@
 //! certificate that actually signed to a pinned root of the signer's cloud, the signer's name
 //! (`*.metadata.azure.com` and the other clouds' domains, at a label boundary), the nonce, and
 //! createdOn/expiresOn against a time the caller gives. It never reads the clock, and does no
-//! network I/O unless the `fetch` feature's IMDS client ([`imds`]) is called, or the `aia`
+//! network I/O unless the `fetch` feature's IMDS client (`imds`) is called, or the `aia`
 //! feature's fetcher of missing intermediates ([`aia`]) is given to a verifier.
 //!
 //! ```
@@ -23,6 +23,33 @@
 //! # assert_eq!(verified.region(), Some("eastus"));
 //! # Ok(()) }
 //! ```
+//!
+//! # What a licence server needs
+//!
+//! - **One [`Verifier`] per process**, shared across threads (it is `Send + Sync`): it
+//!   remembers what it proved about each signer, so a document from a signer seen before costs
+//!   one signature check. [`Verifier::verify_bytes`] takes the request body as it came.
+//! - **Your nonce**: issue a challenge, have the VM ask IMDS for a document carrying it, and
+//!   redeem it once with [`NonceCheck::Redeem`] and a [`Redeemer`]. The `imds-attest-store`
+//!   crate has the stores (memory, SQLite, Redis) and stateless challenges; the verifier calls
+//!   the store last, after every other check, and refuses the document when the store cannot
+//!   answer.
+//! - **Claim rules** ([`Rules`], attached with [`Policy::with_rules`]): which subscriptions,
+//!   plans, SKUs or VMs get a licence, as a TOML file of `[[deny]]` and `[[allow]]` rules;
+//!   [`VerifiedDocument::rule`] names the allow rule matched.
+//! - **Your clock**: every check takes the time you pass (`time::OffsetDateTime::now_utc()` in a
+//!   server; a document's own time to re-check a captured one).
+//! - **Stable error kinds**: every [`Error`] has a [`kind`](Error::kind) ([`ErrorKind`], such
+//!   as `nonce_already_used`, `untrusted_issuer`, `denied_by_rule`) to log, count and answer
+//!   with; the message says what to do.
+//! - **Rotations**: the built-in trust pins Azure's roots and intermediates; with the `aia`
+//!   feature a missing intermediate is fetched from its caIssuers URL (and used only if the
+//!   whole chain then verifies to a pinned root), with `trust-dir` an operator adds one.
+//!
+//! Features: `fetch` (the IMDS client, `imds`, for the VM's side), `aia` (the HTTP fetcher
+//! of missing intermediates, `aia::http`), `trust-dir` (reading trust directories), `random`
+//! (random nonces, `random_nonce`). None is on by default: the default build does no I/O.
+//! The `imds-attest-service` crate is all of the above as an HTTP service.
 #![forbid(unsafe_code)]
 
 pub mod aia;
