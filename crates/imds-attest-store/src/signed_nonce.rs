@@ -15,6 +15,7 @@
 //!   spelling, and 2^88 online guesses are out of anyone's reach.
 
 use crate::error::StoreError;
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -55,9 +56,13 @@ impl ChallengeKey {
     }
 
     fn mac(&self, signed: &[u8]) -> Hmac<Sha256> {
-        // HMAC takes a key of any length: this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        // HMAC pads a key shorter than the hash's block with zeros: the 32-byte key padded to
+        // SHA-256's 64-byte block is the same key, taken by the constructor that cannot fail.
+        let mut block = [0u8; 64];
+        for (to, from) in block.iter_mut().zip(self.0.iter()) {
+            *to = *from;
+        }
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
         mac.update(signed);
         mac
     }
@@ -85,8 +90,10 @@ pub(crate) fn issue(key: &ChallengeKey, expires_unix: i64) -> Result<Option<Stri
     for (to, from) in truncated.iter_mut().skip(16 - MAC_BYTES).zip(tag.iter()) {
         *to = *from;
     }
-    let mac = encode::<MAC_LEN>(u128::from_be_bytes(truncated))
-        .unwrap_or_else(|| unreachable!("88 bits fit 16 base62 digits"));
+    // 88 bits always fit 16 base62 digits (62^16 > 2^94); were they not to, nothing is issued.
+    let Some(mac) = encode::<MAC_LEN>(u128::from_be_bytes(truncated)) else {
+        return Ok(None);
+    };
     nonce.push_str(&mac);
     Ok(Some(nonce))
 }
@@ -163,6 +170,21 @@ mod tests {
 
     fn key() -> ChallengeKey {
         ChallengeKey::from_bytes([7; 32])
+    }
+
+    /// The padded key is the same HMAC key: nonces issued before keep verifying.
+    #[test]
+    fn the_padded_key_gives_the_mac_of_the_key_itself() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| u8::try_from(i).unwrap_or(0) ^ 0xa5);
+        let mut plain = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).unwrap();
+        plain.update(b"1xahpB8MpZF4bvKm");
+        assert_eq!(
+            ChallengeKey::from_bytes(bytes)
+                .mac(b"1xahpB8MpZF4bvKm")
+                .finalize()
+                .into_bytes(),
+            plain.finalize().into_bytes()
+        );
     }
 
     #[test]
