@@ -26,15 +26,8 @@ pub struct AttestArgs {
     /// A file whose first line is the bearer token the service wants.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// The IMDS base URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "IMDS_ENDPOINT",
-        hide_env_values = true,
-        default_value = imds_attest::imds::DEFAULT_ENDPOINT
-    )]
-    pub endpoint: String,
+    #[command(flatten)]
+    pub imds: crate::options::ImdsArgs,
     /// Give up on each step after this many seconds (the IMDS fetch, retries included).
     #[arg(long, value_name = "SECONDS", default_value_t = 70)]
     pub timeout: u64,
@@ -46,7 +39,7 @@ pub struct AttestArgs {
 /// Runs the three steps; a rejection by the service, or any step failing, is exit status 1.
 pub fn run(args: &AttestArgs) -> Result<(), CliError> {
     crate::options::check_http_url("--server", &args.server)?;
-    crate::options::check_http_url("--endpoint", &args.endpoint)?;
+    args.imds.check()?;
     let token = args.token_file.as_deref().map(read_token).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -95,7 +88,7 @@ async fn attest(args: &AttestArgs, token: Option<&str>) -> Result<Value, CliErro
     };
 
     let mut options = FetchOptions::default();
-    options.endpoint.clone_from(&args.endpoint);
+    options.endpoint.clone_from(&args.imds.endpoint);
     options.nonce = Some(nonce);
     options.deadline = Duration::from_secs(args.timeout);
     let fetched = fetch(&options, |retry| {

@@ -18,15 +18,8 @@ pub struct FetchArgs {
     /// standard error.
     #[arg(long)]
     pub nonce: Option<String>,
-    /// The IMDS base URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "IMDS_ENDPOINT",
-        hide_env_values = true,
-        default_value = imds_attest::imds::DEFAULT_ENDPOINT
-    )]
-    pub endpoint: String,
+    #[command(flatten)]
+    pub imds: crate::options::ImdsArgs,
     /// The api-version to ask for.
     #[arg(long, value_name = "VERSION", default_value = imds_attest::imds::DEFAULT_API_VERSION)]
     pub api_version: String,
@@ -49,7 +42,7 @@ pub struct FetchArgs {
 
 /// Fetches, prints or writes the document, then verifies it if asked.
 pub fn run(args: &FetchArgs) -> Result<(), CliError> {
-    crate::options::check_http_url("--endpoint", &args.endpoint)?;
+    args.imds.check()?;
     if let Some(nonce) = &args.nonce {
         imds_attest::imds::check_nonce(nonce).map_err(|e| CliError::Usage(e.to_string()))?;
     }
@@ -65,7 +58,7 @@ pub fn run(args: &FetchArgs) -> Result<(), CliError> {
     };
     let fetcher = args.fetching.fetcher(&args.trust)?;
     let mut options = FetchOptions::default();
-    options.endpoint.clone_from(&args.endpoint);
+    options.endpoint.clone_from(&args.imds.endpoint);
     options.api_version.clone_from(&args.api_version);
     options.nonce.clone_from(&args.nonce);
     options.deadline = std::time::Duration::from_secs(args.timeout);

@@ -79,6 +79,27 @@ impl TrustArgs {
     }
 }
 
+/// Where IMDS answers: the option `fetch` and `attest` share.
+#[derive(Args)]
+pub struct ImdsArgs {
+    /// The IMDS base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "IMDS_ENDPOINT",
+        hide_env_values = true,
+        default_value = imds_attest::imds::DEFAULT_ENDPOINT
+    )]
+    pub endpoint: String,
+}
+
+impl ImdsArgs {
+    /// Refuses an endpoint that is not an http:// or https:// URL, before any request.
+    pub fn check(&self) -> Result<(), CliError> {
+        check_http_url("--endpoint", &self.endpoint)
+    }
+}
+
 /// `verify`'s and `fetch --verify`'s options for fetching a missing intermediate.
 #[derive(Args)]
 pub struct FetchingArgs {
