@@ -78,6 +78,15 @@ impl Served {
         panic!("imds-attest serve did not listen on {port}");
     }
 
+    /// Started with `--log-format json`, writing its log to `dir/log.txt`: the service and
+    /// the log's path.
+    fn start_json_logged(config: &Path, port: u16, dir: &Path) -> (Served, PathBuf) {
+        let log = dir.join("log.txt");
+        let file = std::fs::File::create(&log).unwrap();
+        let served = Served::start_with(config, port, &["--log-format", "json"], file.into());
+        (served, log)
+    }
+
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -680,13 +689,7 @@ fn sighup_reloads_tokens_and_keeps_the_old_config_when_the_new_one_is_bad() {
     let port = free_port();
     let extra = format!("[auth]\ntokens_file = {tokens:?}");
     let file = config(dir.path(), port, None, &extra);
-    let log = dir.path().join("log.txt");
-    let service = Served::start_with(
-        &file,
-        port,
-        &["--log-format", "json"],
-        Stdio::from(std::fs::File::create(&log).unwrap()),
-    );
+    let (service, log) = Served::start_json_logged(&file, port, dir.path());
     let challenge = |token: &str| {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         write!(s, "POST /v1/challenges HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
@@ -864,13 +867,7 @@ fn sighup_with_an_emptied_or_unmatchable_rules_file_keeps_the_deny_rules() {
         Some(&emulator),
         &format!("policy = {rules:?}"),
     );
-    let log = dir.path().join("log.txt");
-    let service = Served::start_with(
-        &file,
-        port,
-        &["--log-format", "json"],
-        Stdio::from(std::fs::File::create(&log).unwrap()),
-    );
+    let (service, log) = Served::start_json_logged(&file, port, dir.path());
     let verdict = || {
         let document = fetch(&emulator, &service.challenge());
         let (status, body) = service.call("POST", "/v1/verify", document.as_bytes());
