@@ -76,6 +76,13 @@ impl Config {
             ));
         }
         self.faults.check()?;
+        let events = self.vm.scheduled_events.len();
+        if events > crate::schedule::MAX_SCHEDULED_EVENTS {
+            return Err(format!(
+                "scheduledEvents holds {events} events; the most is {}",
+                crate::schedule::MAX_SCHEDULED_EVENTS
+            ));
+        }
         for spec in &self.vm.scheduled_events {
             spec.check()?;
         }

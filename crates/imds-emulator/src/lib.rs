@@ -39,6 +39,7 @@ pub use endpoints::versions::API_VERSIONS;
 pub use identity::{Identities, UserAssigned, TOKEN_LIFETIME_SECONDS};
 pub use imds_attest::Cloud;
 pub use pki::{ca_issuers, Chain, Pki};
+pub use schedule::MAX_SCHEDULED_EVENTS;
 pub use rules::{IDENTITY_RATE_LIMIT_PER_SECOND, RATE_LIMIT_PER_SECOND};
 pub use schedule::{EventSpec, EventType};
 pub use server::{Background, Emulator};

@@ -87,6 +87,11 @@ struct Live {
     ends: Option<Instant>,
 }
 
+/// The most events a schedule holds at once (injected or configured, not yet over): enough for
+/// any scenario, and what keeps a loop of `POST /admin/scheduled-events` from growing the
+/// emulator without bound.
+pub const MAX_SCHEDULED_EVENTS: usize = 100;
+
 /// The VM's scheduled events.
 pub(crate) struct Schedule {
     scale: f64,
@@ -110,9 +115,16 @@ impl Schedule {
         real(seconds, self.scale)
     }
 
-    /// Schedules `spec` (its offset counted from `now`); returns its id.
-    pub(crate) fn add(&mut self, spec: EventSpec, now: Instant) -> String {
+    /// Schedules `spec` (its offset counted from `now`); returns its id, or why not: the
+    /// schedule already holds [`MAX_SCHEDULED_EVENTS`] events that are not over.
+    pub(crate) fn add(&mut self, spec: EventSpec, now: Instant) -> Result<String, String> {
         self.advance(now);
+        if self.events.len() >= MAX_SCHEDULED_EVENTS {
+            return Err(format!(
+                "the schedule holds {MAX_SCHEDULED_EVENTS} events, the most it keeps at once; \
+                 approve some or let them end, or restart the emulator"
+            ));
+        }
         let offset = self.real(spec.not_before_seconds);
         let id = event_id();
         let wall = OffsetDateTime::now_utc();
@@ -127,7 +139,7 @@ impl Schedule {
             spec,
         });
         self.incarnation = self.incarnation.saturating_add(1);
-        id
+        Ok(id)
     }
 
     /// Starts the events named now; refuses all if one is not in the document.
@@ -268,15 +280,17 @@ mod tests {
                 description: String::new(),
                 event_source: platform(),
             };
-            let id = schedule.add(spec.clone(), now);
+            let id = schedule.add(spec.clone(), now).unwrap();
             assert!(schedule.approve(&[id], now).is_ok());
-            schedule.add(
-                EventSpec {
-                    not_before_seconds: 0,
-                    ..spec
-                },
-                now,
-            );
+            schedule
+                .add(
+                    EventSpec {
+                        not_before_seconds: 0,
+                        ..spec
+                    },
+                    now,
+                )
+                .unwrap();
             let later = now.checked_add(Duration::from_secs(5)).unwrap_or(now);
             let document = schedule.document("vm", later);
             assert!(document["Events"].is_array(), "{scale}");

@@ -62,7 +62,7 @@ impl Emulator {
         let mut schedule = Schedule::new(config.time_scale);
         let started = Instant::now();
         for spec in &config.vm.scheduled_events {
-            schedule.add(spec.clone(), started);
+            schedule.add(spec.clone(), started)?;
         }
         let shared = Arc::new(Shared::new(
             tokens,

@@ -72,6 +72,28 @@ fn refuses_the_event_numbers_that_once_panicked_every_request_naming_the_field_a
     assert_still_answers(&r);
 }
 
+/// A loop of injections cannot grow the emulator without bound: past the most a schedule
+/// holds, an injection is a 400 naming the limit, and the emulator still answers.
+#[test]
+fn injected_events_past_the_most_a_schedule_holds_are_refused() {
+    let r = start(|_| {});
+    let body = r#"{"eventType":"Freeze","notBeforeSeconds":3600}"#;
+    for i in 0..imds_emulator::MAX_SCHEDULED_EVENTS {
+        let (status, answer) = post(&r, "/admin/scheduled-events", body);
+        assert_eq!(status, 200, "event {i}: {answer}");
+    }
+    let (status, answer) = post(&r, "/admin/scheduled-events", body);
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains(&format!(
+            "holds {} events, the most it keeps",
+            imds_emulator::MAX_SCHEDULED_EVENTS
+        )),
+        "{answer}"
+    );
+    assert_still_answers(&r);
+}
+
 #[test]
 fn events_at_the_ends_of_their_ranges_and_of_the_time_scale_still_answer() {
     for scale in [0.001, 1_000_000.0] {

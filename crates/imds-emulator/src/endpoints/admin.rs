@@ -38,10 +38,10 @@ fn set_faults(shared: &Shared, body: &[u8]) -> Response {
 /// `POST /admin/scheduled-events`: schedules one event ([`EventSpec`] JSON).
 fn inject_event(shared: &Shared, body: &[u8]) -> Response {
     match serde_json::from_slice::<EventSpec>(body) {
-        Ok(spec) => {
-            let id = shared.lock().events.add(spec, Instant::now());
-            ok_json(&json!({ "EventId": id }))
-        }
+        Ok(spec) => match shared.lock().events.add(spec, Instant::now()) {
+            Ok(id) => ok_json(&json!({ "EventId": id })),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
         Err(e) => error(StatusCode::BAD_REQUEST, &format!("bad event JSON: {e}")),
     }
 }
