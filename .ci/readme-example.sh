@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# The README's library example, built and run as a user's program: its ```rust block as
+# The book's library example (docs/src/library.md), built and run as a user's program: its ```rust block as
 # src/main.rs, with exactly the [dependencies] its ```toml block names (imds-attest pointed at
 # this checkout), in a crate outside the workspace. Fails if the example does not compile,
-# needs a dependency the README does not name, or does not print the genuine document's VM.
+# needs a dependency the chapter does not name, or does not print the genuine document's VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 dir=target/readme-example
 rm -rf "$dir" && mkdir -p "$dir/src"
-block() { # the first fenced block of language $1 after the "## Library" heading
+block() { # the first fenced block of language $1 after the "# Library" heading
     awk -v lang="$1" '
-        /^## Library/ { in_lib = 1 }
+        /^# Library/ { in_lib = 1 }
         in_lib && $0 == "```" lang { grab = 1; next }
         grab && /^```/ { exit }
-        grab { print }' README.md
+        grab { print }' docs/src/library.md
 }
 block rust > "$dir/src/main.rs"
 deps=$(block toml)
-[ -s "$dir/src/main.rs" ] && [ -n "$deps" ] || { echo "README: no library example found" >&2; exit 1; }
+[ -s "$dir/src/main.rs" ] && [ -n "$deps" ] || { echo "docs/src/library.md: no library example found" >&2; exit 1; }
 {
     printf '[package]\nname = "readme-example"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
     printf '%s\n' "$deps"
@@ -28,4 +28,4 @@ cp Cargo.lock "$dir/Cargo.lock"   # the workspace's versions, so nothing new is 
 CARGO_TARGET_DIR="$repo/target/readme-example-target" \
     cargo run --quiet --offline --manifest-path "$dir/Cargo.toml" > "$dir/out.txt"
 grep -q "ddc87bd2-3ebb-43dc-92a9-90b104cd9527" "$dir/out.txt" || { cat "$dir/out.txt" >&2; exit 1; }
-echo "README library example: built and ran: $(cat "$dir/out.txt")"
+echo "the book's library example: built and ran: $(cat "$dir/out.txt")"

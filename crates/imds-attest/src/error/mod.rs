@@ -419,7 +419,7 @@ impl std::error::Error for Error {}
 mod tests {
     use super::*;
 
-    /// The table in the docs (`kinds.md`) and the README's first kinds table list every kind,
+    /// The table in the docs (`kinds.md`) and the book's first kinds table list every kind,
     /// with its meaning, in the order of [`ErrorKind::ALL`]: adding or renaming a kind without
     /// them fails here. (The other faces' kinds are checked by the CLI's test of every face.)
     #[test]
@@ -433,7 +433,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(rows(include_str!("kinds.md")), names, "src/error/kinds.md");
-        let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/src/errors.md");
         let readme = std::fs::read_to_string(readme).unwrap_or_default();
         // The first table under its heading, up to the first line that is not a table row.
         let table: String = readme
@@ -446,7 +446,10 @@ mod tests {
             .map(|l| format!("{l}\n"))
             .collect();
         let readme_rows = rows(&table);
-        assert_eq!(readme_rows, names, "README.md's table of error kinds");
+        assert_eq!(
+            readme_rows, names,
+            "docs/src/errors.md's table of error kinds"
+        );
         for kind in ErrorKind::ALL {
             assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
         }
