@@ -26,9 +26,9 @@ pub struct TrustArgs {
     #[arg(long = "intermediate", value_name = "PEM")]
     pub intermediates: Vec<PathBuf>,
     /// Trust directory: roots/<cloud>/*.pem and intermediates/*.pem add to the built-in
-    /// certificates. Default: $IMDS_ATTEST_TRUST_DIR, else $XDG_CONFIG_HOME/imds-attest/trust,
-    /// when it exists and no --root is given.
-    #[arg(long, value_name = "DIR", conflicts_with = "roots")]
+    /// certificates (with --root, a root in it is an error). Default: $IMDS_ATTEST_TRUST_DIR,
+    /// else $XDG_CONFIG_HOME/imds-attest/trust, when it exists and no --root is given.
+    #[arg(long, value_name = "DIR")]
     pub trust_dir: Option<PathBuf>,
 }
 

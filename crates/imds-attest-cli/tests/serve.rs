@@ -152,6 +152,17 @@ fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
         p.to_str().unwrap().to_owned()
     };
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    // A trust directory with a root of its own, which given roots must not be widened by.
+    let widening = dir.path().join("widening/roots/public");
+    std::fs::create_dir_all(&widening).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../certs/public/roots/baltimore_cybertrust_root.pem"
+        ),
+        widening.join("extra.pem"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("bad.rules.toml"),
         "[[allow]]\nname = \"x\"\nsku = 3\n",
@@ -188,10 +199,16 @@ fn bad_configs_stop_startup_with_one_line_naming_the_kind_and_the_key_exit_2() {
         (
             write(
                 "widen.toml",
-                "[trust]\nroots = [\"junk.pem\"]\ndir = \"absent\"\n",
+                &format!(
+                    "[trust]\nroots = [{:?}]\ndir = \"widening\"\n",
+                    concat!(
+                        env!("CARGO_MANIFEST_DIR"),
+                        "/../../certs/public/roots/digicert_global_root_g2.pem"
+                    )
+                ),
             ),
-            "config",
-            "trust.dir: set with trust.roots, whose roots are the only ones trusted",
+            "trust_file",
+            "widening/roots/public/extra.pem is a root of the trust directory, but roots were given",
         ),
         (
             write("rules.toml", "policy = \"bad.rules.toml\"\n"),

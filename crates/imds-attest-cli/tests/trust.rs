@@ -579,9 +579,26 @@ fn given_roots_are_the_only_roots_even_beside_a_default_trust_directory() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 
-    // An explicit directory beside --root is a contradiction, refused before any check.
+    // An explicit directory beside --root may add intermediates, never a root of its own:
+    // this one holds the emulator's root, refused before any check.
     let out = verify(&["--root", baltimore, "--trust-dir", &dir]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        json(&out)["error"]["kind"],
+        "trust_file",
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("is a root of the trust directory, but roots were given"),
+        "{}",
+        text(&out.stdout)
+    );
+    // With only intermediates in it, the directory adds them beside the given root.
+    std::fs::remove_dir_all(trust_dir.join("roots")).unwrap();
+    let root = pki.join("root.pem");
+    let out = verify(&["--root", root.to_str().unwrap(), "--trust-dir", &dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 
     // The emulator's own root given: verified, and the text names that file as the only root.
     let root = pki.join("root.pem");

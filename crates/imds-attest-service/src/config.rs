@@ -252,15 +252,6 @@ impl Config {
             DEFAULT_TTL_SECONDS,
         )?;
 
-        if !parsed.trust.roots.is_empty() && parsed.trust.dir.is_some() {
-            // Given roots mean those roots only; a directory's roots would widen them.
-            return Err(err(
-                "trust.dir",
-                "set with trust.roots, whose roots are the only ones trusted; keep one of them \
-                 (put the roots in the directory's roots/<cloud>/, or remove dir)"
-                    .into(),
-            ));
-        }
         let (trust, trust_sources) = load_trust(&parsed.trust, &resolve, &setup_err)?;
         let fetcher = load_fetcher(&parsed.trust, &resolve, &err)?;
         let rules = match &parsed.policy {
@@ -398,7 +389,10 @@ fn load_trust(
             ("trust.roots", "give a PEM certificate file")
         } else if names(&sources.intermediates) {
             ("trust.intermediates", "give a PEM certificate file")
-        } else if matches!(e, SetupError::NotADirectory { .. }) {
+        } else if matches!(
+            e,
+            SetupError::NotADirectory { .. } | SetupError::WidensRoots { .. }
+        ) {
             ("trust.dir", "")
         } else {
             ("trust.dir", "fix or remove the file")

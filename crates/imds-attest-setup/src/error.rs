@@ -33,6 +33,12 @@ pub enum SetupError {
         /// The path given.
         path: PathBuf,
     },
+    /// A trust directory holds a root while roots were given, which are the only roots
+    /// trusted: reading it would widen them.
+    WidensRoots {
+        /// The directory's root file.
+        path: PathBuf,
+    },
     /// The library refused what the file holds ([`Error::TrustFile`] or [`Error::RulesFile`],
     /// with the file and, for rules, the line).
     Refused(Error),
@@ -54,7 +60,9 @@ impl SetupError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             SetupError::Unreadable { role, .. } | SetupError::TooLarge { role, .. } => role.kind(),
-            SetupError::NotADirectory { .. } => ErrorKind::TrustFile,
+            SetupError::NotADirectory { .. } | SetupError::WidensRoots { .. } => {
+                ErrorKind::TrustFile
+            }
             SetupError::Refused(e) => e.kind(),
         }
     }
@@ -66,7 +74,8 @@ impl SetupError {
         match self {
             SetupError::Unreadable { path, .. }
             | SetupError::TooLarge { path, .. }
-            | SetupError::NotADirectory { path } => Some(path.display().to_string()),
+            | SetupError::NotADirectory { path }
+            | SetupError::WidensRoots { path } => Some(path.display().to_string()),
             SetupError::Refused(
                 Error::TrustFile { source, .. } | Error::RulesFile { source, .. },
             ) => Some(source.clone()),
@@ -100,6 +109,13 @@ impl fmt::Display for SetupError {
                 f,
                 "{} is not a directory; create it (roots/<cloud>/*.pem, intermediates/*.pem) or \
                  correct the path",
+                path.display()
+            ),
+            SetupError::WidensRoots { path } => write!(
+                f,
+                "{} is a root of the trust directory, but roots were given, and they are the \
+                 only roots trusted; give it as a root too, or move it out of the directory's \
+                 roots/",
                 path.display()
             ),
             SetupError::Refused(e) => e.fmt(f),

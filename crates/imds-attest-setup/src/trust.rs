@@ -11,8 +11,8 @@ use crate::files::read_capped;
 /// replacing the built-in roots, `intermediates` added, and a trust directory's files added.
 ///
 /// Given roots mean those roots only: a [default](TrustDir::Default) trust directory is not
-/// read when any root is given (a caller that names both roots and an explicit directory
-/// should refuse the combination, as the command line and the service do).
+/// read when any root is given, and a directory named explicitly beside roots may add
+/// intermediates, but a root in it is an error ([`SetupError::WidensRoots`]).
 /// [`sources`](TrustSources::sources) names every source that takes part, for output.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustSources {
@@ -128,7 +128,16 @@ impl TrustSources {
             added.map_err(SetupError::Refused)?;
         }
         if let Some(dir) = self.dir_to_read()? {
-            trust.add_trust_dir(dir).map_err(SetupError::Refused)?;
+            let read = trust.add_trust_dir(dir).map_err(SetupError::Refused)?;
+            // Given roots are the only roots: a directory may add intermediates beside them,
+            // never a root of its own.
+            let roots = dir.join("roots");
+            let widening = read.iter().find(|file| Path::new(file).starts_with(&roots));
+            if let (false, Some(file)) = (self.roots.is_empty(), widening) {
+                return Err(SetupError::WidensRoots {
+                    path: PathBuf::from(file),
+                });
+            }
         }
         Ok(trust)
     }
