@@ -40,7 +40,6 @@ pub use identity::{Identities, UserAssigned, TOKEN_LIFETIME_SECONDS};
 pub use imds_attest::Cloud;
 pub use pki::{ca_issuers, Chain, Pki};
 pub use rules::{IDENTITY_RATE_LIMIT_PER_SECOND, RATE_LIMIT_PER_SECOND};
-pub use schedule::MAX_SCHEDULED_EVENTS;
-pub use schedule::{EventSpec, EventType};
+pub use schedule::{EventSpec, EventType, MAX_SCHEDULED_EVENTS};
 pub use server::{Background, Emulator};
 pub use vm::{InboundRule, LoadBalancer, OutboundRule, Plan, PublicIpAddress, VmIdentity};
