@@ -292,13 +292,12 @@ impl Rejection {
                 ..
             } => Some(format!(
                 "\"{}\" is a self-signed root: if you trust it, pass --root with its \
-                 certificate; see the README's trust section",
+                 certificate; see docs/src/trust.md",
                 echoed(subject)
             )),
             Error::UntrustedIssuer { issuer, .. } if self.roots_given => Some(format!(
                 "pass --intermediate with the certificate of \"{}\", or --root if it is a \
-                 root (its caIssuers URL is shown by imds-attest inspect); see the README's trust \
-                 section",
+                 root (its caIssuers URL is shown by imds-attest inspect); see docs/src/trust.md",
                 echoed(issuer)
             )),
             Error::UntrustedIssuer {
@@ -306,18 +305,17 @@ impl Rejection {
             } if self.issuer_is_likely_root() => Some(format!(
                 "\"{}\" is an intermediate, so \"{}\" is most likely a root: if you trust it, \
                  pass --root with its certificate (or --intermediate if it is another \
-                 intermediate); see the README's trust section",
+                 intermediate); see docs/src/trust.md",
                 echoed(subject),
                 echoed(issuer)
             )),
             Error::UntrustedIssuer { issuer, .. } => Some(format!(
                 "pass --intermediate with the certificate of \"{}\" (its caIssuers URL is \
-                 shown by imds-attest inspect); see the README's trust section",
+                 shown by imds-attest inspect); see docs/src/trust.md",
                 echoed(issuer)
             )),
             Error::NoTrustAnchors { cloud, .. } => Some(format!(
-                "pass --root with a root certificate of cloud {cloud}; see the README's trust \
-                 section"
+                "pass --root with a root certificate of cloud {cloud}; see docs/src/trust.md"
             )),
             _ => None,
         }

@@ -11,7 +11,7 @@ use crate::error::CliError;
 /// `imds-attest serve`.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The service's config file (TOML); see the README's "Running the licence service".
+    /// The service's config file (TOML); see docs/src/service.md ("Config").
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// How log lines (one a request, on standard error) are written.

@@ -209,8 +209,8 @@ impl Config {
             err(
                 &at,
                 format!(
-                    "{}; fix or remove it (the keys are listed in the README's \"Running the \
-                     licence service\")",
+                    "{}; fix or remove it (the keys are listed in docs/src/service.md, \
+                     \"Config\")",
                     e.message().trim_end()
                 ),
             )

@@ -29,7 +29,7 @@ struct Args {
     /// The region in the signer's name and the VM's location.
     #[arg(long, default_value = "eastus")]
     region: String,
-    /// The VM: a JSON file, or TOML if its name ends in .toml (see the README); defaults for
+    /// The VM: a JSON file, or TOML if its name ends in .toml (see docs/src/emulator.md); defaults for
     /// what it leaves out, flags over what it says.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
