@@ -75,6 +75,30 @@ impl Challenges {
     /// Fails if the expiry is not after `now` (a zero or sub-second `ttl`), or too far to
     /// represent ([`StoreError::Expiry`]), or if the store cannot give its key.
     pub fn issue(&self, ttl: Duration, now: OffsetDateTime) -> Result<Challenge, StoreError> {
+        Self::issue_with(&self.key(Operation::Issue)?, ttl, now)
+    }
+
+    /// Issues as [`issue`](Self::issue) does when the store's key is already known in this
+    /// process, so without touching the store or blocking (a server may answer on its event
+    /// loop); `None` before the first [`issue`](Self::issue) or redemption has fetched it.
+    pub fn issue_if_key_known(
+        &self,
+        ttl: Duration,
+        now: OffsetDateTime,
+    ) -> Option<Result<Challenge, StoreError>> {
+        let key = self
+            .key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
+        Some(Self::issue_with(&key, ttl, now))
+    }
+
+    fn issue_with(
+        key: &ChallengeKey,
+        ttl: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Challenge, StoreError> {
         let too_far = || StoreError::Expiry {
             expires_at: now,
             now,
@@ -89,7 +113,7 @@ impl Challenges {
         if expires_at <= now {
             return Err(StoreError::Expiry { expires_at, now });
         }
-        let nonce = signed_nonce::issue(&self.key(Operation::Issue)?, expires_unix)?
+        let nonce = signed_nonce::issue(key, expires_unix)?
             .ok_or(StoreError::Expiry { expires_at, now })?;
         Ok(Challenge { nonce, expires_at })
     }
@@ -175,4 +199,34 @@ impl std::fmt::Debug for Challenges {
 /// ```
 pub fn random_nonce() -> Result<String, StoreError> {
     imds_attest::random_nonce().map_err(|e| StoreError::Randomness { message: e.message })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// Without its key the fast path says so rather than block on the store; once the key is
+    /// known it issues nonces the store redeems as any other.
+    #[test]
+    fn issuing_without_the_store_waits_for_the_key_then_redeems_alike() {
+        let challenges = Challenges::new(crate::open("memory:").unwrap());
+        let now = datetime!(2026-12-01 12:00 UTC);
+        let ttl = Duration::from_secs(300);
+        assert!(challenges.issue_if_key_known(ttl, now).is_none());
+        let first = challenges.issue(ttl, now).unwrap();
+        let fast = challenges.issue_if_key_known(ttl, now).unwrap().unwrap();
+        assert_eq!(fast.expires_at, first.expires_at);
+        assert_ne!(fast.nonce, first.nonce);
+        let later = datetime!(2026-12-01 12:01 UTC);
+        assert_eq!(
+            challenges.redeem(&fast.nonce, later).unwrap(),
+            Redemption::Redeemed
+        );
+        assert_eq!(
+            challenges.redeem(&fast.nonce, later).unwrap(),
+            Redemption::AlreadyUsed
+        );
+    }
 }
